@@ -1,0 +1,94 @@
+import Foundation
+
+/// Host memory of the CPU backend: 64-byte aligned floats.
+public final class CPUBuffer: Buffer, @unchecked Sendable {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    init(count: Int) throws {
+        self.count = count
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        guard let raw = aligned_alloc(64, (bytes + 63) / 64 * 64) else { throw EngineError.outOfMemory(bytes: bytes) }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    deinit { free(pointer) }
+}
+
+/// The CPU backend: plain Swift loops over buffer pointers, SIMD chunks with scalar tails, threads via
+/// `DispatchQueue.concurrentPerform`. It is the readable oracle the OpenCL backend is checked against.
+public final class CPUBackend: Backend {
+    /// Worker threads used by `parallelFor`.
+    public let threads: Int
+
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.threads = max(1, threads)
+    }
+
+    public var info: DeviceInfo { CPUBackend.describe() }
+
+    /// The CPU backend's `devices` entry.
+    public static func describe() -> DeviceInfo {
+        let p = ProcessInfo.processInfo
+        return DeviceInfo(selector: "cpu", kind: .cpu, name: cpuModelName(), vendor: "", platform: "Swift SIMD",
+                          driverVersion: "", deviceType: "CPU", computeUnits: p.activeProcessorCount,
+                          globalMemoryBytes: Int(clamping: p.physicalMemory), maxWorkGroupSize: 1, isAutoChoice: false)
+    }
+
+    private static func cpuModelName() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let colon = line.firstIndex(of: ":") else { return "CPU" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+
+    // MARK: - Memory
+
+    public func allocate(_ count: Int) throws -> any Buffer { try CPUBuffer(count: count) }
+
+    public func upload(_ values: UnsafeBufferPointer<Float>, to buffer: any Buffer, offset: Int) throws {
+        let dst = try ptr(buffer, "upload")
+        precondition(offset >= 0 && offset + values.count <= buffer.count, "upload out of range")
+        if let base = values.baseAddress { (dst + offset).update(from: base, count: values.count) }
+    }
+
+    public func download(_ buffer: any Buffer, offset: Int, into: UnsafeMutableBufferPointer<Float>) throws {
+        let src = try ptr(buffer, "download")
+        precondition(offset >= 0 && offset + into.count <= buffer.count, "download out of range")
+        if let base = into.baseAddress { base.update(from: src + offset, count: into.count) }
+    }
+
+    public func synchronize() throws {}
+
+    // MARK: - Helpers for the kernel files
+
+    /// The host pointer behind `buffer`; throws if it belongs to another backend.
+    @inline(__always)
+    func ptr(_ buffer: any Buffer, _ op: String) throws -> UnsafeMutablePointer<Float> {
+        guard let b = buffer as? CPUBuffer else { throw EngineError.foreignBuffer(op: op) }
+        return b.pointer
+    }
+
+    /// Runs `body` over `0..<count` split into contiguous chunks of at least `grain` items, in parallel.
+    func parallelFor(_ count: Int, grain: Int = 4096, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = min(threads * 4, max(1, count / max(grain, 1)))
+        if chunks <= 1 { body(0..<count); return }
+        let size = (count + chunks - 1) / chunks
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = c * size
+                let hi = min(count, lo + size)
+                if lo < hi { work.value(lo..<hi) }
+            }
+        }
+    }
+}
+
+/// Carries a value the caller guarantees is safe to share across the threads of one `parallelFor`
+/// (pointers into buffers whose chunks do not overlap).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,106 @@
+/// Memory owned by one backend: `count` float32 elements. Freed (or returned to the backend's pool)
+/// when the last reference goes away.
+public protocol Buffer: AnyObject, Sendable {
+    var count: Int { get }
+}
+
+/// A compute backend: allocation, host<->device copies and one method per primitive kernel
+/// (DESIGN.md section 4). Implementations: `CPUBackend` (Swift SIMD, Dispatch threads) and
+/// `OpenCLBackend`. Op code never switches on the backend; it calls these methods.
+///
+/// All buffers passed in must have been allocated by the same backend. Outputs are fully written
+/// (no method reads an output's previous contents unless its documentation says so, e.g. `gemm` with
+/// `beta != 0`). Calls are ordered: a later call sees the results of an earlier one.
+public protocol Backend: AnyObject, Sendable {
+    /// Description of the device this backend runs on.
+    var info: DeviceInfo { get }
+
+    // MARK: - Memory
+
+    /// Allocates `count` uninitialised floats.
+    func allocate(_ count: Int) throws -> any Buffer
+    /// Copies `values` into `buffer[offset ..< offset + values.count]`.
+    func upload(_ values: UnsafeBufferPointer<Float>, to buffer: any Buffer, offset: Int) throws
+    /// Copies `buffer[offset ..< offset + into.count]` to host memory.
+    func download(_ buffer: any Buffer, offset: Int, into: UnsafeMutableBufferPointer<Float>) throws
+    /// Blocks until all submitted work has finished.
+    func synchronize() throws
+
+    // MARK: - Elementwise (elementwise.cl)
+
+    /// `out[i] = value` for `i < count`.
+    func fill(_ out: any Buffer, count: Int, value: Float) throws
+    /// `out[i] = op(x[i])` for `i < count`. `out` may be `x`.
+    func unary(_ op: UnaryOp, _ x: any Buffer, _ out: any Buffer, count: Int) throws
+    /// `out[idx] = op(a[idx], b[idx])` over `shape` (contiguous output), reading each input through its
+    /// strides (stride 0 broadcasts).
+    func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, _ out: any Buffer, shape: [Int]) throws
+    /// `out[idx] = cond[idx] > 0 ? a[idx] : b[idx]` over `shape`, inputs read through their strides.
+    func select(_ cond: StridedView, _ a: StridedView, _ b: StridedView, _ out: any Buffer, shape: [Int]) throws
+
+    // MARK: - Reductions (reduce.cl)
+
+    /// Reduces `x` (contiguous, `shape`) over `axes`; `out` is contiguous with the reduced axes of size 1.
+    func reduce(_ op: ReduceOp, _ x: any Buffer, shape: [Int], axes: [Int], _ out: any Buffer) throws
+
+    // MARK: - Layout (layout.cl)
+
+    /// `dst[dst.offset + Σ idx·dst.strides] = src[src.offset + Σ idx·src.strides]` for every index of
+    /// `shape`. Permute, slice, concat, expand and repeat are all this one copy.
+    func copy(_ src: StridedView, to dst: StridedView, shape: [Int]) throws
+
+    // MARK: - Matrix multiply (gemm.cl)
+
+    /// `C[b] = alpha·op(A[b])·op(B[b]) + beta·C[b]` for each batch item `b` (row-major; see `GemmShape`).
+    func gemm(_ shape: GemmShape, a: any Buffer, b: any Buffer, c: any Buffer) throws
+
+    // MARK: - Convolution (conv2d.cl)
+
+    /// `y = conv2d(x, w)` (cross-correlation, no bias). x `[N, C, H, W]`, w `[O, C/groups, kh, kw]`,
+    /// y `[N, O, outH, outW]`.
+    func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws
+    /// `dx = ∂(Σ dy·conv2d(x, w))/∂x` — the transposed convolution of `dy` with `w`.
+    func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer) throws
+    /// `dw = ∂(Σ dy·conv2d(x, w))/∂w`.
+    func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws
+
+    // MARK: - Modulated convolution weights (modconv.cl)
+
+    /// StyleGAN2 weight modulation: `w'[n,o,i,k] = w[o,i,k]·s[n,i]·d[n,o]` with
+    /// `d[n,o] = rsqrt(Σ_{i,k} (w[o,i,k]·s[n,i])² + 1e-8)` when demodulating, else 1.
+    /// weight `[O, I, K]`, styles `[N, I]`, modulated `[N, O, I, K]`.
+    func modulateWeights(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, modulated: any Buffer) throws
+    /// Gradients of `modulateWeights` w.r.t. weight `[O, I, K]` and styles `[N, I]` given
+    /// `gradModulated` `[N, O, I, K]`.
+    func modulateWeightsBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer,
+                                 gradModulated: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws
+
+    // MARK: - FIR resampling (upfirdn2d.cl)
+
+    /// NVlabs `upfirdn2d`: upsample by zero insertion, pad (negative crops), correlate with the
+    /// (optionally flipped) 2-D filter `[fh, fw]`, multiply by gain, downsample. x `[N, inH, inW]`
+    /// (N = batch·channels), y `[N, outH, outW]`.
+    func upfirdn2d(_ shape: Upfirdn2dShape, input: any Buffer, filter: any Buffer, output: any Buffer) throws
+
+    // MARK: - Bias + activation (bias_act.cl)
+
+    /// `y = clamp(act(x + b[c]) · gain, -clamp, clamp)`, c = (i / inner) % channels.
+    func biasAct(_ shape: BiasActShape, x: any Buffer, bias: (any Buffer)?, y: any Buffer) throws
+    /// `dx = dy · act'(·) · gain · [|y| < clamp]`, with the activation slope taken from the sign of `y`.
+    /// Linear in `dy`, so it is also its own VJP w.r.t. `dy`; its derivative w.r.t. `x` is zero for
+    /// both supported activations (piecewise linear).
+    func biasActGrad(_ shape: BiasActShape, gradY: any Buffer, y: any Buffer, gradX: any Buffer) throws
+
+    // MARK: - Random numbers (random.cl)
+
+    /// Fills `out[0..<count]` from Philox4x32-10 keyed by `seed`, element `i` taken from counter block
+    /// `offset + i/4`, lane `i%4`. Same seed and offset give the same numbers on every backend.
+    func random(_ distribution: RandomDistribution, seed: UInt64, offset: UInt64, _ out: any Buffer, count: Int) throws
+
+    // MARK: - Optimizer (optimizer.cl)
+
+    /// One fused Adam step over `count` parameters (see `AdamStep`). Updates param, m, v in place.
+    func adamStep(_ step: AdamStep, param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) throws
+    /// EMA update in place: `ema = param + (ema - param)·beta` (NVlabs `p.lerp(ema, beta)`).
+    func emaUpdate(_ ema: any Buffer, toward param: any Buffer, beta: Float, count: Int) throws
+}

@@ -1,0 +1,6 @@
+// TEMPORARY development stub: replaced by the Layout implementation.
+extension OpenCLBackend {
+    public func copy(_ src: StridedView, to dst: StridedView, shape: [Int]) throws {
+        throw EngineError.unimplemented("copy")
+    }
+}

@@ -1,0 +1,6 @@
+// TEMPORARY development stub: replaced by the Random implementation.
+extension OpenCLBackend {
+    public func random(_ distribution: RandomDistribution, seed: UInt64, offset: UInt64, _ out: any Buffer, count: Int) throws {
+        throw EngineError.unimplemented("random")
+    }
+}

@@ -1,0 +1,272 @@
+import COpenCL
+import Foundation
+import Kernels
+
+/// Device memory of the OpenCL backend. Returned to its backend's pool when released.
+public final class CLBuffer: Buffer, @unchecked Sendable {
+    public let count: Int
+    let mem: cl_mem
+    let bytes: Int
+    let pool: CLBufferPool
+
+    init(count: Int, mem: cl_mem, bytes: Int, pool: CLBufferPool) {
+        self.count = count; self.mem = mem; self.bytes = bytes; self.pool = pool
+    }
+
+    deinit { pool.recycle(mem, bytes: bytes) }
+}
+
+/// Size-keyed free lists of `cl_mem`. On allocation failure the caller empties it and retries.
+final class CLBufferPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [Int: [cl_mem]] = [:]
+    private let context: cl_context
+
+    init(context: cl_context) {
+        self.context = context
+        clRetainContext(context)
+    }
+
+    deinit {
+        drain()
+        clReleaseContext(context)
+    }
+
+    /// Bytes rounded up to a 4 KiB multiple so similar sizes share buffers.
+    static func bucket(_ bytes: Int) -> Int { max(4096, (bytes + 4095) / 4096 * 4096) }
+
+    func take(bytes: Int) -> cl_mem? {
+        lock.withLock { free[bytes]?.popLast() }
+    }
+
+    func recycle(_ mem: cl_mem, bytes: Int) {
+        lock.withLock { free[bytes, default: []].append(mem) }
+    }
+
+    func drain() {
+        let all = lock.withLock { () -> [cl_mem] in
+            let mems = free.values.flatMap { $0 }
+            free.removeAll()
+            return mems
+        }
+        for m in all { clReleaseMemObject(m) }
+    }
+
+    func create(bytes: Int) throws -> cl_mem {
+        var status: cl_int = 0
+        if let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS {
+            return mem
+        }
+        drain()
+        let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+        try check(status, "clCreateBuffer(\(bytes) bytes)")
+        guard let mem else { throw EngineError.outOfMemory(bytes: bytes) }
+        return mem
+    }
+}
+
+/// An argument of an OpenCL kernel launch.
+enum KernelArg {
+    case buffer(any Buffer)
+    case int(Int32)
+    case float(Float)
+    case ulong(UInt64)
+    /// Eight ints (`int8` in OpenCL C), padded with `pad`.
+    case int8([Int32], pad: Int32 = 0)
+    /// Local (work-group shared) memory of this many bytes.
+    case local(Int)
+
+    static func int(_ v: Int) -> KernelArg { .int(Int32(truncatingIfNeeded: v)) }
+}
+
+/// The OpenCL backend: one context and in-order queue on one device, programs built once per
+/// (family, options) and cached, kernels cached by name, buffers pooled by size.
+///
+/// Launches are serialised by a lock owned by the instance (`clSetKernelArg` is not thread-safe).
+public final class OpenCLBackend: Backend, @unchecked Sendable {
+    public let device: OpenCLDeviceDescriptor
+    public let info: DeviceInfo
+    let context: cl_context
+    let queue: cl_command_queue
+    let pool: CLBufferPool
+    /// When true every launch waits for its event and adds its time to `kernelTimes`.
+    public let profiling: Bool
+
+    private let lock = NSLock()
+    private var programs: [String: cl_program] = [:]
+    private var kernels: [String: cl_kernel] = [:]
+    private var times: [String: (count: Int, seconds: Double)] = [:]
+
+    /// Opens `device`. `profiling` enables per-kernel timing through OpenCL events.
+    public init(device: OpenCLDeviceDescriptor, profiling: Bool = false) throws {
+        self.device = device
+        self.profiling = profiling
+        let index = OpenCLDiscovery.devices().firstIndex { $0.device == device.device } ?? 0
+        info = device.info(index: index)
+        var status: cl_int = 0
+        var dev: cl_device_id? = device.device
+        var properties: [cl_context_properties] = [cl_context_properties(CL_CONTEXT_PLATFORM),
+                                                   cl_context_properties(Int(bitPattern: UnsafeRawPointer(device.platform))), 0]
+        let ctx = clCreateContext(&properties, 1, &dev, nil, nil, &status)
+        try check(status, "clCreateContext")
+        guard let ctx else { throw EngineError.noOpenCLDevice("clCreateContext returned nil") }
+        let queueProps = profiling ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
+        let q = clCreateCommandQueue(ctx, device.device, queueProps, &status)
+        if status != CL_SUCCESS { clReleaseContext(ctx) }
+        try check(status, "clCreateCommandQueue")
+        context = ctx
+        queue = q!
+        pool = CLBufferPool(context: ctx)
+    }
+
+    deinit {
+        clFinish(queue)
+        for k in kernels.values { clReleaseKernel(k) }
+        for p in programs.values { clReleaseProgram(p) }
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    // MARK: - Memory
+
+    public func allocate(_ count: Int) throws -> any Buffer {
+        let bytes = CLBufferPool.bucket(count * MemoryLayout<Float>.stride)
+        let mem = try pool.take(bytes: bytes) ?? pool.create(bytes: bytes)
+        return CLBuffer(count: count, mem: mem, bytes: bytes, pool: pool)
+    }
+
+    public func upload(_ values: UnsafeBufferPointer<Float>, to buffer: any Buffer, offset: Int) throws {
+        let b = try cl(buffer, "upload")
+        precondition(offset >= 0 && offset + values.count <= buffer.count, "upload out of range")
+        guard values.count > 0, let base = values.baseAddress else { return }
+        let status = lock.withLock {
+            clEnqueueWriteBuffer(queue, b.mem, cl_bool(CL_TRUE), offset * 4, values.count * 4, base, 0, nil, nil)
+        }
+        try check(status, "clEnqueueWriteBuffer")
+    }
+
+    public func download(_ buffer: any Buffer, offset: Int, into: UnsafeMutableBufferPointer<Float>) throws {
+        let b = try cl(buffer, "download")
+        precondition(offset >= 0 && offset + into.count <= buffer.count, "download out of range")
+        guard into.count > 0, let base = into.baseAddress else { return }
+        let status = lock.withLock {
+            clEnqueueReadBuffer(queue, b.mem, cl_bool(CL_TRUE), offset * 4, into.count * 4, base, 0, nil, nil)
+        }
+        try check(status, "clEnqueueReadBuffer")
+    }
+
+    public func synchronize() throws {
+        let status = lock.withLock { clFinish(queue) }
+        try check(status, "clFinish")
+    }
+
+    /// Total time and launch count per kernel name since the last `resetKernelTimes()` (profiling only).
+    public var kernelTimes: [String: (count: Int, seconds: Double)] { lock.withLock { times } }
+
+    public func resetKernelTimes() { lock.withLock { times.removeAll() } }
+
+    // MARK: - Helpers for the kernel files
+
+    /// The `CLBuffer` behind `buffer`; throws if it belongs to another backend.
+    @inline(__always)
+    func cl(_ buffer: any Buffer, _ op: String) throws -> CLBuffer {
+        guard let b = buffer as? CLBuffer, b.pool === pool else { throw EngineError.foreignBuffer(op: op) }
+        return b
+    }
+
+    /// Enqueues `family.cl`'s kernel `name` built with `options` over `global` work-items (rounded up
+    /// to a multiple of `local` when given). Kernels must bounds-check their global ids.
+    func launch(_ family: String, _ name: String, options: String = "", global: [Int], local: [Int]? = nil,
+                _ args: [KernelArg]) throws {
+        precondition(!global.isEmpty && global.count <= 3)
+        if global.contains(where: { $0 <= 0 }) { return }
+        var globalSize = global
+        if let local {
+            for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
+        }
+        var mems: [cl_mem?] = []
+        for case let .buffer(b) in args { mems.append(try cl(b, name).mem) }
+        try lock.withLock {
+            let kernel = try kernelLocked(family: family, name: name, options: options)
+            var memIndex = 0
+            for (i, arg) in args.enumerated() {
+                let status: cl_int
+                switch arg {
+                case .buffer:
+                    var m = mems[memIndex]; memIndex += 1
+                    status = clSetKernelArg(kernel, cl_uint(i), MemoryLayout<cl_mem>.size, &m)
+                case .int(var v): status = clSetKernelArg(kernel, cl_uint(i), 4, &v)
+                case .float(var v): status = clSetKernelArg(kernel, cl_uint(i), 4, &v)
+                case .ulong(var v): status = clSetKernelArg(kernel, cl_uint(i), 8, &v)
+                case let .int8(values, pad):
+                    var v = (values + [Int32](repeating: pad, count: max(0, 8 - values.count))).prefix(8).map { $0 }
+                    status = clSetKernelArg(kernel, cl_uint(i), 32, &v)
+                case let .local(bytes): status = clSetKernelArg(kernel, cl_uint(i), bytes, nil)
+                }
+                try check(status, "clSetKernelArg(\(i))", kernel: name)
+            }
+            var event: cl_event?
+            let localSize = local ?? []
+            let status = withUnsafeMutablePointer(to: &event) { eventPointer in
+                clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSize,
+                                       local == nil ? nil : localSize, 0, nil, profiling ? eventPointer : nil)
+            }
+            try check(status, "clEnqueueNDRangeKernel", kernel: name)
+            if let event {
+                defer { clReleaseEvent(event) }
+                try check(clWaitForEvents(1, [event]), "clWaitForEvents", kernel: name)
+                var start: cl_ulong = 0, end: cl_ulong = 0
+                clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil)
+                clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil)
+                let entry = times[name] ?? (0, 0)
+                times[name] = (entry.count + 1, entry.seconds + Double(end &- start) * 1e-9)
+            }
+        }
+    }
+
+    /// Builds (once) and returns kernel `name` of `family` with `options`. Caller holds `lock`.
+    private func kernelLocked(family: String, name: String, options: String) throws -> cl_kernel {
+        let key = "\(family)|\(options)|\(name)"
+        if let k = kernels[key] { return k }
+        let program = try programLocked(family: family, options: options)
+        var status: cl_int = 0
+        let k = clCreateKernel(program, name, &status)
+        try check(status, "clCreateKernel", kernel: name)
+        kernels[key] = k!
+        return k!
+    }
+
+    private func programLocked(family: String, options: String) throws -> cl_program {
+        let key = "\(family)|\(options)"
+        if let p = programs[key] { return p }
+        guard let source = hg_kernel_source(family) else {
+            throw EngineError.buildFailed(family: family, options: options, log: "no kernel family named '\(family)'")
+        }
+        var status: cl_int = 0
+        var src: UnsafePointer<CChar>? = source
+        let program = clCreateProgramWithSource(context, 1, &src, nil, &status)
+        try check(status, "clCreateProgramWithSource", kernel: family)
+        var dev: cl_device_id? = device.device
+        let fullOptions = "-cl-std=CL1.2 " + options
+        let buildStatus = clBuildProgram(program, 1, &dev, fullOptions, nil, nil)
+        if buildStatus != CL_SUCCESS {
+            let log = buildLog(program!)
+            clReleaseProgram(program)
+            throw EngineError.buildFailed(family: family, options: fullOptions, log: log.isEmpty ? OpenCLStatus.name(buildStatus) : log)
+        }
+        programs[key] = program!
+        return program!
+    }
+
+    private func buildLog(_ program: cl_program) -> String {
+        var size = 0
+        clGetProgramBuildInfo(program, device.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
+        guard size > 0 else { return "" }
+        var bytes = [CChar](repeating: 0, count: size)
+        clGetProgramBuildInfo(program, device.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
+        return String(decoding: bytes.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Work-group size for 1-D launches.
+    static let localSize1D = 256
+}

@@ -1,0 +1,1 @@
+// upfirdn2d kernels

@@ -1,0 +1,13 @@
+import ArgumentParser
+import Engine
+import HistoGAN
+
+@main
+struct HistoganGPU: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "histogan-gpu",
+        abstract: "Train and run HistoGAN (colour-histogram-controlled StyleGAN2) on OpenCL GPUs or the CPU.",
+        version: HistoGAN.version,
+        subcommands: [DevicesCommand.self]
+    )
+}

@@ -1,0 +1,41 @@
+import Engine
+import XCTest
+
+final class DeviceTests: XCTestCase {
+    func testParsesDeviceStrings() throws {
+        XCTAssertEqual(try Device(parsing: "auto"), .auto)
+        XCTAssertEqual(try Device(parsing: "CPU"), .cpu)
+        XCTAssertEqual(try Device(parsing: "opencl"), .opencl(index: nil))
+        XCTAssertEqual(try Device(parsing: "opencl:2"), .opencl(index: 2))
+        XCTAssertThrowsError(try Device(parsing: "cuda")) { error in
+            XCTAssertTrue("\(error)".contains("cuda"), "error names the bad input: \(error)")
+        }
+        XCTAssertThrowsError(try Device(parsing: "opencl:-1"))
+    }
+
+    func testListsCPUAndMarksOneAutoChoice() {
+        let list = Device.list()
+        XCTAssertEqual(list.first?.selector, "cpu")
+        XCTAssertEqual(list.filter(\.isAutoChoice).count, 1)
+        if TestBackends.opencl != nil {
+            XCTAssertTrue(list.contains { $0.kind == .opencl }, "OpenCL device present but not listed")
+        }
+    }
+
+    func testOpenCLBuildErrorCarriesLog() throws {
+        _ = try TestBackends.requireOpenCL()
+        // A missing family surfaces as a build error naming it.
+        XCTAssertTrue("\(EngineError.buildFailed(family: "x", options: "", log: "line 3: error"))".contains("line 3"))
+    }
+
+    func testUploadDownloadRoundTrip() throws {
+        for backend in TestBackends.all {
+            let values: [Float] = (0..<1000).map { Float($0) * 0.5 - 7 }
+            let b = try backend.buffer(values)
+            XCTAssertEqual(try backend.array(b), values, backend.label)
+            var part = [Float](repeating: 0, count: 10)
+            try part.withUnsafeMutableBufferPointer { try backend.download(b, offset: 500, into: $0) }
+            XCTAssertEqual(part, Array(values[500..<510]), backend.label)
+        }
+    }
+}
