@@ -1,0 +1,47 @@
+// 2-D convolution of tensors, over `Backend.conv2d*`.
+
+extension Tensor {
+    /// The `Conv2dShape` of `conv2d(x, weight)`; checks channel and group counts.
+    static func conv2dShape(input: [Int], weight: [Int], stride: Int, padding: Int, groups: Int) throws -> Conv2dShape {
+        guard input.count == 4, weight.count == 4, weight[1] * groups == input[1] else {
+            throw EngineError.shapeMismatch(op: "conv2d", detail: "input \(input), weight \(weight), groups \(groups)")
+        }
+        let s = Conv2dShape(batch: input[0], inChannels: input[1], outChannels: weight[0], height: input[2], width: input[3],
+                            kernelH: weight[2], kernelW: weight[3], stride: stride, padH: padding, padW: padding, groups: groups)
+        try s.validate("conv2d")
+        return s
+    }
+
+    /// `y[n,o] = Σ_{c,ky,kx} w[o,c,ky,kx]·x[n, g·C/G + c, s·i + ky − p, s·j + kx − p]` (cross-correlation).
+    /// x `[N, C, H, W]`, weight `[O, C/groups, kh, kw]` → `[N, O, outH, outW]`.
+    public static func conv2d(_ x: Tensor, weight: Tensor, stride: Int = 1, padding: Int = 0, groups: Int = 1) throws -> Tensor {
+        let s = try conv2dShape(input: x.shape, weight: weight.shape, stride: stride, padding: padding, groups: groups)
+        let out = try Tensor.empty([s.batch, s.outChannels, s.outHeight, s.outWidth], on: x.backend)
+        try x.backend.conv2d(s, input: x.buffer, weight: weight.buffer, output: out.buffer)
+        return out
+    }
+
+    /// Gradient of `conv2d` w.r.t. its input of shape `inputShape` (the transposed convolution of `dy`).
+    public static func conv2dGradInput(_ dy: Tensor, weight: Tensor, inputShape: [Int], stride: Int = 1,
+                                       padding: Int = 0, groups: Int = 1) throws -> Tensor {
+        let s = try conv2dShape(input: inputShape, weight: weight.shape, stride: stride, padding: padding, groups: groups)
+        guard dy.shape == [s.batch, s.outChannels, s.outHeight, s.outWidth] else {
+            throw EngineError.shapeMismatch(op: "conv2dGradInput", detail: "dy \(dy.shape) for \(s)")
+        }
+        let out = try Tensor.empty(inputShape, on: dy.backend)
+        try dy.backend.conv2dGradInput(s, gradOutput: dy.buffer, weight: weight.buffer, gradInput: out.buffer)
+        return out
+    }
+
+    /// Gradient of `conv2d` w.r.t. its weight of shape `weightShape`.
+    public static func conv2dGradWeight(_ x: Tensor, gradOutput dy: Tensor, weightShape: [Int], stride: Int = 1,
+                                        padding: Int = 0, groups: Int = 1) throws -> Tensor {
+        let s = try conv2dShape(input: x.shape, weight: weightShape, stride: stride, padding: padding, groups: groups)
+        guard dy.shape == [s.batch, s.outChannels, s.outHeight, s.outWidth] else {
+            throw EngineError.shapeMismatch(op: "conv2dGradWeight", detail: "dy \(dy.shape) for \(s)")
+        }
+        let out = try Tensor.empty(weightShape, on: x.backend)
+        try x.backend.conv2dGradWeight(s, input: x.buffer, gradOutput: dy.buffer, gradWeight: out.buffer)
+        return out
+    }
+}

@@ -1,0 +1,70 @@
+// Layout ops (permute, slice, concat, expand, repeat), all over the one `Backend.copy` primitive.
+
+extension Tensor {
+    /// Axes reordered: result dimension d is this tensor's dimension `axes[d]`.
+    public func permuted(_ axes: [Int]) throws -> Tensor {
+        guard axes.sorted() == Array(0..<rank) else {
+            throw EngineError.shapeMismatch(op: "permute", detail: "axes \(axes) for rank \(rank)")
+        }
+        let strides = StridedView.contiguousStrides(shape)
+        let newShape = axes.map { shape[$0] }
+        let out = try Tensor.empty(newShape, on: backend)
+        try backend.copy(StridedView(buffer, strides: axes.map { strides[$0] }),
+                         to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
+        return out
+    }
+
+    /// Elements `range` along `axis`.
+    public func sliced(axis: Int, _ range: Range<Int>) throws -> Tensor {
+        guard (0..<rank).contains(axis), range.lowerBound >= 0, range.upperBound <= shape[axis] else {
+            throw EngineError.shapeMismatch(op: "slice", detail: "\(range) of axis \(axis) in \(shape)")
+        }
+        let strides = StridedView.contiguousStrides(shape)
+        var newShape = shape
+        newShape[axis] = range.count
+        let out = try Tensor.empty(newShape, on: backend)
+        try backend.copy(StridedView(buffer, offset: range.lowerBound * strides[axis], strides: strides),
+                         to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
+        return out
+    }
+
+    /// Tensors joined along `axis`; all other dimensions must agree.
+    public static func concat(_ parts: [Tensor], axis: Int) throws -> Tensor {
+        guard let first = parts.first else { throw EngineError.shapeMismatch(op: "concat", detail: "no tensors") }
+        for p in parts where p.rank != first.rank || zip(p.shape, first.shape).enumerated().contains(where: { $0.offset != axis && $0.element.0 != $0.element.1 }) {
+            throw EngineError.shapeMismatch(op: "concat", detail: "\(p.shape) vs \(first.shape) along axis \(axis)")
+        }
+        var shape = first.shape
+        shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
+        let out = try Tensor.empty(shape, on: first.backend)
+        let outStrides = StridedView.contiguousStrides(shape)
+        var start = 0
+        for p in parts {
+            try first.backend.copy(StridedView(contiguous: p.buffer, shape: p.shape),
+                                   to: StridedView(out.buffer, offset: start * outStrides[axis], strides: outStrides), shape: p.shape)
+            start += p.shape[axis]
+        }
+        return out
+    }
+
+    /// Broadcast to `shape` (materialised).
+    public func expanded(to newShape: [Int]) throws -> Tensor {
+        let target = try Tensor.broadcastShape(shape, newShape, op: "expand")
+        guard target == newShape else { throw EngineError.shapeMismatch(op: "expand", detail: "\(shape) -> \(newShape)") }
+        let out = try Tensor.empty(newShape, on: backend)
+        try backend.copy(broadcastView(to: newShape), to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
+        return out
+    }
+
+    /// Tiled `times[d]` times along each axis d (NumPy `tile` with equal rank).
+    public func repeated(_ times: [Int]) throws -> Tensor {
+        guard times.count == rank else { throw EngineError.shapeMismatch(op: "repeat", detail: "\(times) for rank \(rank)") }
+        // View as [t0, s0, t1, s1, ...] with stride 0 on the t axes, then collapse pairs.
+        let strides = StridedView.contiguousStrides(shape)
+        var viewShape: [Int] = [], viewStrides: [Int] = []
+        for d in 0..<rank { viewShape += [times[d], shape[d]]; viewStrides += [0, strides[d]] }
+        let out = try Tensor.empty(viewShape, on: backend)
+        try backend.copy(StridedView(buffer, strides: viewStrides), to: StridedView(contiguous: out.buffer, shape: viewShape), shape: viewShape)
+        return try out.reshaped(zip(shape, times).map { $0 * $1 })
+    }
+}

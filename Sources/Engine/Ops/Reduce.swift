@@ -1,0 +1,26 @@
+// Reductions over axes, over `Backend.reduce`.
+
+extension Tensor {
+    /// Reduces over `axes` (negative axes count from the end). With `keepDims` the reduced axes stay as 1.
+    public func reduce(_ op: ReduceOp, axes: [Int], keepDims: Bool = false) throws -> Tensor {
+        let normalized = try Set(axes.map { a -> Int in
+            let d = a < 0 ? a + rank : a
+            guard (0..<rank).contains(d) else { throw EngineError.shapeMismatch(op: "reduce", detail: "axis \(a) of rank \(rank)") }
+            return d
+        }).sorted()
+        let kept = shape.enumerated().map { normalized.contains($0.offset) ? 1 : $0.element }
+        let out = try Tensor.empty(kept, on: backend)
+        try backend.reduce(op, buffer, shape: shape, axes: normalized, out.buffer)
+        return keepDims ? out : try out.reshaped(shape.enumerated().filter { !normalized.contains($0.offset) }.map(\.element))
+    }
+
+    /// Σ over `axes` (all axes when nil).
+    public func sum(axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
+        try reduce(.sum, axes: axes ?? Array(0..<rank), keepDims: keepDims)
+    }
+
+    /// Mean over `axes` (all axes when nil).
+    public func mean(axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
+        try reduce(.mean, axes: axes ?? Array(0..<rank), keepDims: keepDims)
+    }
+}

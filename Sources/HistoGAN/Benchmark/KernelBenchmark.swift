@@ -1,0 +1,160 @@
+import Engine
+import Foundation
+
+/// One timed kernel of `histogan-gpu bench`.
+public struct BenchmarkResult: Codable, Sendable {
+    public var kernel: String
+    public var shape: String
+    /// Mean time of one call, milliseconds.
+    public var milliseconds: Double
+    /// Arithmetic throughput where the kernel is compute-bound.
+    public var gflops: Double?
+    /// Memory throughput (bytes read + written once) where the kernel is bandwidth-bound.
+    public var gigabytesPerSecond: Double?
+    public var iterations: Int
+}
+
+/// Times each primitive kernel on realistic StyleGAN2 / HistoGAN shapes.
+public struct KernelBenchmark: Sendable {
+    public let backend: any Backend
+    /// Smaller shapes (for smoke tests and slow devices).
+    public let quick: Bool
+    /// Minimum measured time per kernel, seconds (at least one call after a warm-up call).
+    public let minimumSeconds: Double
+
+    public init(backend: any Backend, quick: Bool = false, minimumSeconds: Double = 0.5) {
+        self.backend = backend
+        self.quick = quick
+        self.minimumSeconds = minimumSeconds
+    }
+
+    /// Runs every case, calling `progress` with each result as it completes.
+    public func run(progress: (BenchmarkResult) -> Void = { _ in }) throws -> [BenchmarkResult] {
+        var results: [BenchmarkResult] = []
+        func record(_ r: BenchmarkResult) { results.append(r); progress(r) }
+        let gemmSizes = quick ? [128, 256] : [1024, 4096]
+        for n in gemmSizes { record(try gemm(n)) }
+        let modconvShapes = quick ? [(16, 64), (32, 32)] : [(64, 512), (128, 256), (256, 128)]
+        for (res, ch) in modconvShapes { record(try modconv(resolution: res, channels: ch, batch: 4)) }
+        let convShape = quick ? (16, 32) : (64, 256)
+        record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: true))
+        record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: false))
+        let upRes = quick ? (32, 32) : (128, 256)
+        record(try upfirdn2d(resolution: upRes.0, channels: upRes.1, batch: 4, up: 2))
+        record(try upfirdn2d(resolution: upRes.0 * 2, channels: upRes.1, batch: 4, up: 1, down: 2))
+        let elems = quick ? 1 << 18 : 1 << 24
+        record(try biasAct(count: elems))
+        record(try reduceSum(count: elems))
+        record(try randomNormal(count: elems))
+        record(try adam(count: quick ? 1 << 18 : 1 << 25))
+        return results
+    }
+
+    // MARK: - Cases
+
+    func gemm(_ n: Int) throws -> BenchmarkResult {
+        let a = try Tensor.random([n, n], seed: 1, on: backend), b = try Tensor.random([n, n], seed: 2, on: backend)
+        let c = try Tensor.empty([n, n], on: backend)
+        let shape = GemmShape(m: n, n: n, k: n)
+        let (ms, iters) = try time { try backend.gemm(shape, a: a.buffer, b: b.buffer, c: c.buffer) }
+        return BenchmarkResult(kernel: "gemm", shape: "\(n)x\(n)x\(n)", milliseconds: ms,
+                               gflops: shape.flops / ms / 1e6, iterations: iters)
+    }
+
+    /// Modulate + demodulate weights, then the grouped 3x3 convolution (groups = batch).
+    func modconv(resolution r: Int, channels c: Int, batch: Int) throws -> BenchmarkResult {
+        let x = try Tensor.random([batch, c, r, r], seed: 3, on: backend)
+        let w = try Tensor.random([c, c, 3, 3], seed: 4, on: backend)
+        let s = try Tensor.random([batch, c], seed: 5, on: backend)
+        let conv = Conv2dShape(batch: 1, inChannels: batch * c, outChannels: batch * c, height: r, width: r,
+                               kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: batch)
+        let (ms, iters) = try time { _ = try Tensor.modulatedConv2d(x, weight: w, styles: s) }
+        return BenchmarkResult(kernel: "modconv3x3 fwd", shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms,
+                               gflops: conv.flops / ms / 1e6, iterations: iters)
+    }
+
+    func conv2dGrads(resolution r: Int, channels c: Int, batch: Int, input: Bool) throws -> BenchmarkResult {
+        let conv = Conv2dShape(batch: batch, inChannels: c, outChannels: c, height: r, width: r,
+                               kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+        let x = try Tensor.random([batch, c, r, r], seed: 6, on: backend)
+        let w = try Tensor.random([c, c, 3, 3], seed: 7, on: backend)
+        let dy = try Tensor.random([batch, c, r, r], seed: 8, on: backend)
+        let out = try Tensor.empty(input ? x.shape : w.shape, on: backend)
+        let (ms, iters) = try time {
+            if input { try backend.conv2dGradInput(conv, gradOutput: dy.buffer, weight: w.buffer, gradInput: out.buffer) }
+            else { try backend.conv2dGradWeight(conv, input: x.buffer, gradOutput: dy.buffer, gradWeight: out.buffer) }
+        }
+        return BenchmarkResult(kernel: input ? "conv3x3 grad-input" : "conv3x3 grad-weight",
+                               shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms, gflops: conv.flops / ms / 1e6, iterations: iters)
+    }
+
+    func upfirdn2d(resolution r: Int, channels c: Int, batch: Int, up: Int = 1, down: Int = 1) throws -> BenchmarkResult {
+        let x = try Tensor.random([batch, c, r, r], seed: 9, on: backend)
+        let f = try Tensor.firFilter([1, 3, 3, 1], on: backend)
+        let pad = up > 1 ? (2, 1, 2, 1) : (1, 1, 1, 1)
+        var outCount = 0
+        let (ms, iters) = try time {
+            let y = try Tensor.upfirdn2d(x, filter: f, up: up, down: down, padding: pad, gain: Float(up * up))
+            outCount = y.count
+        }
+        let bytes = Double(4 * (x.count + outCount))
+        return BenchmarkResult(kernel: up > 1 ? "upfirdn2d up2 [1,3,3,1]" : "upfirdn2d down2 [1,3,3,1]",
+                               shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms, gigabytesPerSecond: bytes / ms / 1e6, iterations: iters)
+    }
+
+    func biasAct(count: Int) throws -> BenchmarkResult {
+        let c = 256
+        let x = try Tensor.random([count / (c * 64), c, 64], seed: 10, on: backend)
+        let b = try Tensor.random([c], seed: 11, on: backend)
+        let (ms, iters) = try time { _ = try x.biasAct(bias: b, activation: .leakyReLU) }
+        return BenchmarkResult(kernel: "bias_act lrelu", shape: "\(x.count)", milliseconds: ms,
+                               gigabytesPerSecond: Double(8 * x.count) / ms / 1e6, iterations: iters)
+    }
+
+    func reduceSum(count: Int) throws -> BenchmarkResult {
+        let x = try Tensor.random([count], seed: 12, on: backend)
+        let (ms, iters) = try time { _ = try x.sum() }
+        return BenchmarkResult(kernel: "reduce sum (all)", shape: "\(count)", milliseconds: ms,
+                               gigabytesPerSecond: Double(4 * count) / ms / 1e6, iterations: iters)
+    }
+
+    func randomNormal(count: Int) throws -> BenchmarkResult {
+        let out = try Tensor.empty([count], on: backend)
+        let (ms, iters) = try time { try backend.random(.normal, seed: 13, offset: 0, out.buffer, count: count) }
+        return BenchmarkResult(kernel: "philox normal", shape: "\(count)", milliseconds: ms,
+                               gigabytesPerSecond: Double(4 * count) / ms / 1e6, iterations: iters)
+    }
+
+    func adam(count: Int) throws -> BenchmarkResult {
+        let p = try Tensor.random([count], seed: 14, on: backend), g = try Tensor.random([count], seed: 15, on: backend)
+        let m = try Tensor.zeros([count], on: backend), v = try Tensor.zeros([count], on: backend)
+        var step = 0
+        let (ms, iters) = try time {
+            step += 1
+            try backend.adamStep(AdamStep(learningRate: 0.002, step: step), param: p.buffer, grad: g.buffer,
+                                 m: m.buffer, v: v.buffer, count: count)
+        }
+        return BenchmarkResult(kernel: "adam step", shape: "\(count)", milliseconds: ms,
+                               gigabytesPerSecond: Double(4 * 7 * count) / ms / 1e6, iterations: iters)
+    }
+
+    // MARK: - Timing
+
+    /// Mean milliseconds per call of `body` after one warm-up call, repeating until `minimumSeconds`.
+    func time(_ body: () throws -> Void) throws -> (Double, Int) {
+        try body()
+        try backend.synchronize()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var iterations = 0
+        var elapsed = 0.0
+        repeat {
+            try body()
+            iterations += 1
+            try backend.synchronize()
+            let d = clock.now - start
+            elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        } while elapsed < minimumSeconds && iterations < 1000
+        return (elapsed * 1000 / Double(iterations), iterations)
+    }
+}
