@@ -15,6 +15,8 @@ public final class TensorStorage: Sendable {
 public struct Tensor: Sendable, CustomStringConvertible {
     public let shape: [Int]
     public let storage: TensorStorage
+    /// The autograd node that produced this tensor (nil: no gradient flows).
+    public let node: GradNode?
 
     public var backend: any Backend { storage.backend }
     public var buffer: any Buffer { storage.buffer }
@@ -23,10 +25,11 @@ public struct Tensor: Sendable, CustomStringConvertible {
     public var rank: Int { shape.count }
 
     /// Wraps an existing buffer (at least `Π shape` elements).
-    public init(shape: [Int], storage: TensorStorage) {
+    public init(shape: [Int], storage: TensorStorage, node: GradNode? = nil) {
         precondition(storage.buffer.count >= shape.reduce(1, *), "buffer smaller than shape \(shape)")
         self.shape = shape
         self.storage = storage
+        self.node = node
     }
 
     /// Uploads `values` (row-major, `values.count == Π shape`).
@@ -88,7 +91,8 @@ public struct Tensor: Sendable, CustomStringConvertible {
             dims[i] = count / known
         }
         guard dims.reduce(1, *) == count else { throw EngineError.shapeMismatch(op: "reshape", detail: "\(shape) -> \(newShape)") }
-        return Tensor(shape: dims, storage: storage)
+        let oldShape = shape
+        return Tensor(shape: dims, storage: storage).recorded("reshape", [self]) { g in [try g.reshaped(oldShape)] }
     }
 
     /// This tensor's data on `other` backend (a copy through the host unless it is already there).

@@ -1,4 +1,5 @@
-// 2-D convolution of tensors, over `Backend.conv2d*`.
+// 2-D convolution of tensors, over `Backend.conv2d*`, with VJPs. The three ops are each other's
+// adjoints, so gradients of gradients (R1 penalty) stay inside this closed set.
 
 extension Tensor {
     /// The `Conv2dShape` of `conv2d(x, weight)`; checks channel and group counts.
@@ -18,7 +19,10 @@ extension Tensor {
         let s = try conv2dShape(input: x.shape, weight: weight.shape, stride: stride, padding: padding, groups: groups)
         let out = try Tensor.empty([s.batch, s.outChannels, s.outHeight, s.outWidth], on: x.backend)
         try x.backend.conv2d(s, input: x.buffer, weight: weight.buffer, output: out.buffer)
-        return out
+        return out.recorded("conv2d", [x, weight]) { g in
+            [try conv2dGradInput(g, weight: weight, inputShape: x.shape, stride: stride, padding: padding, groups: groups),
+             try conv2dGradWeight(x, gradOutput: g, weightShape: weight.shape, stride: stride, padding: padding, groups: groups)]
+        }
     }
 
     /// Gradient of `conv2d` w.r.t. its input of shape `inputShape` (the transposed convolution of `dy`).
@@ -30,7 +34,10 @@ extension Tensor {
         }
         let out = try Tensor.empty(inputShape, on: dy.backend)
         try dy.backend.conv2dGradInput(s, gradOutput: dy.buffer, weight: weight.buffer, gradInput: out.buffer)
-        return out
+        return out.recorded("conv2dGradInput", [dy, weight]) { g in
+            [try conv2d(g, weight: weight, stride: stride, padding: padding, groups: groups),
+             try conv2dGradWeight(g, gradOutput: dy, weightShape: weight.shape, stride: stride, padding: padding, groups: groups)]
+        }
     }
 
     /// Gradient of `conv2d` w.r.t. its weight of shape `weightShape`.
@@ -42,6 +49,9 @@ extension Tensor {
         }
         let out = try Tensor.empty(weightShape, on: x.backend)
         try x.backend.conv2dGradWeight(s, input: x.buffer, gradOutput: dy.buffer, gradWeight: out.buffer)
-        return out
+        return out.recorded("conv2dGradWeight", [x, dy]) { g in
+            [try conv2dGradInput(dy, weight: g, inputShape: x.shape, stride: stride, padding: padding, groups: groups),
+             try conv2d(x, weight: g, stride: stride, padding: padding, groups: groups)]
+        }
     }
 }

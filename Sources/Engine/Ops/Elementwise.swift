@@ -1,4 +1,4 @@
-// Elementwise ops on tensors with NumPy broadcasting, over `Backend.unary/binary/select`.
+// Elementwise ops on tensors with NumPy broadcasting, over `Backend.unary/binary/select`, with VJPs.
 
 extension Tensor {
     /// NumPy broadcast of two shapes (right-aligned; a dimension of 1 stretches).
@@ -21,12 +21,47 @@ extension Tensor {
         return StridedView(buffer, strides: strides)
     }
 
+    /// Sums a broadcast gradient back to `target` (the shape before broadcasting).
+    public func summed(to target: [Int]) throws -> Tensor {
+        if shape == target { return self }
+        let lead = rank - target.count
+        var axes = Array(0..<lead)
+        for (d, size) in target.enumerated() where size == 1 && shape[lead + d] != 1 { axes.append(lead + d) }
+        return try sum(axes: axes, keepDims: true).reshaped(target)
+    }
+
+    // MARK: - Unary
+
     /// `op(x)` elementwise.
     public func map(_ op: UnaryOp) throws -> Tensor {
         let out = try Tensor.empty(shape, on: backend)
         try backend.unary(op, buffer, out.buffer, count: count)
-        return out
+        let x = self
+        return out.recorded("\(op)", [x]) { g in [try Tensor.unaryVJP(op, x, g)] }
     }
+
+    /// ∂op(x)/∂x · g, written with differentiable ops of x.
+    static func unaryVJP(_ op: UnaryOp, _ x: Tensor, _ g: Tensor) throws -> Tensor? {
+        switch op {
+        case .neg: return try g.map(.neg)
+        case .sqrt: return try g * x.map(.rsqrt) * 0.5
+        case .rsqrt: return try g * x.map(.powScalar(-1.5)) * -0.5
+        case .exp: return try g * x.map(.exp)
+        case .log: return try g / x
+        case .square: return try g * x * 2
+        case .abs: return try g * x.map(.sign).detached()
+        case .softplus: return try g * (x.map(.neg).map(.exp) + 1).map(.reciprocal)
+        case .relu: return try g * x.map(.step(threshold: 0)).detached()
+        case .sign, .step: return nil
+        case .reciprocal: return try g.map(.neg) * x.map(.square).map(.reciprocal)
+        case .leakyReLU(let a): return try select(x.detached(), g, g * a)
+        case .scale(let k): return try g * k
+        case .addScalar: return g
+        case .powScalar(let p): return try g * x.map(.powScalar(p - 1)) * p
+        }
+    }
+
+    // MARK: - Binary
 
     /// `op(a, b)` elementwise with broadcasting.
     public static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws -> Tensor {
@@ -34,16 +69,41 @@ extension Tensor {
         let shape = try broadcastShape(a.shape, b.shape, op: "\(op)")
         let out = try Tensor.empty(shape, on: a.backend)
         try a.backend.binary(op, a.broadcastView(to: shape), b.broadcastView(to: shape), out.buffer, shape: shape)
-        return out
+        return out.recorded("\(op)", [a, b]) { g in
+            let (ga, gb) = try binaryVJP(op, a, b, g)
+            return [try ga?.summed(to: a.shape), try gb?.summed(to: b.shape)]
+        }
     }
 
-    /// `cond > 0 ? a : b` elementwise with broadcasting.
+    /// (∂/∂a, ∂/∂b) of `op(a, b)` times g, before summing over broadcast axes.
+    static func binaryVJP(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ g: Tensor) throws -> (Tensor?, Tensor?) {
+        switch op {
+        case .add: return (g, g)
+        case .sub: return (g, try g.map(.neg))
+        case .mul: return (try g * b, try g * a)
+        case .div: return (try g / b, try (g * a / (b * b)).map(.neg))
+        case .pow:
+            let y = try binary(.pow, a, b)
+            return (try g * b * binary(.pow, a, b.map(.addScalar(-1))), try g * y * a.map(.log))
+        case .maximum, .minimum:
+            let first = op == .maximum ? try binary(.greater, a, b) : try binary(.greater, b, a)
+            let mask = first.detached()
+            return (try g * mask, try g * mask.map(.neg).map(.addScalar(1)))
+        case .greater: return (nil, nil)
+        }
+    }
+
+    /// `cond > 0 ? a : b` elementwise with broadcasting (no gradient flows to `cond`).
     public static func select(_ cond: Tensor, _ a: Tensor, _ b: Tensor) throws -> Tensor {
         let shape = try broadcastShape(broadcastShape(cond.shape, a.shape, op: "select"), b.shape, op: "select")
         let out = try Tensor.empty(shape, on: a.backend)
         try a.backend.select(cond.broadcastView(to: shape), a.broadcastView(to: shape), b.broadcastView(to: shape),
                              out.buffer, shape: shape)
-        return out
+        let c = cond.detached()
+        return out.recorded("select", [a, b]) { g in
+            let zero = try Tensor.zeros([1], on: g.backend)
+            return [try select(c, g, zero).summed(to: a.shape), try select(c, zero, g).summed(to: b.shape)]
+        }
     }
 
     public static func + (a: Tensor, b: Tensor) throws -> Tensor { try binary(.add, a, b) }

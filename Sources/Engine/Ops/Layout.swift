@@ -1,4 +1,4 @@
-// Layout ops (permute, slice, concat, expand, repeat), all over the one `Backend.copy` primitive.
+// Layout ops (permute, slice, concat, expand, repeat), all over the one `Backend.copy` primitive, with VJPs.
 
 extension Tensor {
     /// Axes reordered: result dimension d is this tensor's dimension `axes[d]`.
@@ -11,7 +11,9 @@ extension Tensor {
         let out = try Tensor.empty(newShape, on: backend)
         try backend.copy(StridedView(buffer, strides: axes.map { strides[$0] }),
                          to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
-        return out
+        var inverse = axes
+        for (d, a) in axes.enumerated() { inverse[a] = d }
+        return out.recorded("permute", [self]) { [inverse] g in [try g.permuted(inverse)] }
     }
 
     /// Elements `range` along `axis`.
@@ -25,7 +27,21 @@ extension Tensor {
         let out = try Tensor.empty(newShape, on: backend)
         try backend.copy(StridedView(buffer, offset: range.lowerBound * strides[axis], strides: strides),
                          to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
-        return out
+        let full = shape
+        return out.recorded("slice", [self]) { g in [try g.placed(in: full, axis: axis, at: range.lowerBound)] }
+    }
+
+    /// This tensor written into zeros of `shape` at `offset` along `axis` (the adjoint of `sliced`).
+    public func placed(in target: [Int], axis: Int, at offset: Int) throws -> Tensor {
+        guard target.count == rank, offset >= 0, offset + shape[axis] <= target[axis] else {
+            throw EngineError.shapeMismatch(op: "placed", detail: "\(shape) into \(target) at \(offset) on axis \(axis)")
+        }
+        let out = try Tensor.zeros(target, on: backend)
+        let strides = StridedView.contiguousStrides(target)
+        try backend.copy(StridedView(contiguous: buffer, shape: shape),
+                         to: StridedView(out.buffer, offset: offset * strides[axis], strides: strides), shape: shape)
+        let own = shape
+        return out.recorded("placed", [self]) { g in [try g.sliced(axis: axis, offset..<(offset + own[axis]))] }
     }
 
     /// Tensors joined along `axis`; all other dimensions must agree.
@@ -44,7 +60,14 @@ extension Tensor {
                                    to: StridedView(out.buffer, offset: start * outStrides[axis], strides: outStrides), shape: p.shape)
             start += p.shape[axis]
         }
-        return out
+        let sizes = parts.map { $0.shape[axis] }
+        return out.recorded("concat", parts) { g in
+            var lo = 0
+            return try sizes.map { n in
+                defer { lo += n }
+                return try g.sliced(axis: axis, lo..<(lo + n))
+            }
+        }
     }
 
     /// Broadcast to `shape` (materialised).
@@ -53,7 +76,8 @@ extension Tensor {
         guard target == newShape else { throw EngineError.shapeMismatch(op: "expand", detail: "\(shape) -> \(newShape)") }
         let out = try Tensor.empty(newShape, on: backend)
         try backend.copy(broadcastView(to: newShape), to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
-        return out
+        let own = shape
+        return out.recorded("expand", [self]) { g in [try g.summed(to: own)] }
     }
 
     /// Tiled `times[d]` times along each axis d (NumPy `tile` with equal rank).
@@ -65,6 +89,10 @@ extension Tensor {
         for d in 0..<rank { viewShape += [times[d], shape[d]]; viewStrides += [0, strides[d]] }
         let out = try Tensor.empty(viewShape, on: backend)
         try backend.copy(StridedView(buffer, strides: viewStrides), to: StridedView(contiguous: out.buffer, shape: viewShape), shape: viewShape)
-        return try out.reshaped(zip(shape, times).map { $0 * $1 })
+        let own = shape
+        let tiled = out.recorded("repeat", [self]) { g in
+            [try g.sum(axes: Array(stride(from: 0, to: 2 * own.count, by: 2)), keepDims: true).reshaped(own)]
+        }
+        return try tiled.reshaped(zip(shape, times).map { $0 * $1 })
     }
 }

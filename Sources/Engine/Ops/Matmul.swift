@@ -18,6 +18,23 @@ extension Tensor {
         try a.backend.gemm(GemmShape(m: m, n: n, k: ka, transA: transposeA, transB: transposeB, batch: batch,
                                      strideB: batchB.isEmpty ? 0 : ka * n),
                            a: a.buffer, b: b.buffer, c: out.buffer)
-        return out
+        let broadcastB = batchB.isEmpty && !batchA.isEmpty
+        return out.recorded("matmul", [a, b]) { g in
+            // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ,  d op(B) = op(A)ᵀ·dC  (per batch item).
+            let bb = broadcastB && transposeA ? try b.expanded(to: batchA + b.shape) : b
+            let da = transposeA ? try matmul(bb, g, transposeA: transposeB, transposeB: true)
+                                : try matmul(g, b, transposeB: !transposeB)
+            let db: Tensor
+            if broadcastB && !transposeA {
+                // Fold the batch into rows: A as [batch·m, k], dC as [batch·m, n].
+                let a2 = try a.reshaped([-1, ka]), g2 = try g.reshaped([-1, n])
+                db = transposeB ? try matmul(g2, a2, transposeA: true) : try matmul(a2, g2, transposeA: true)
+            } else {
+                let perItem = transposeB ? try matmul(g, a, transposeA: true, transposeB: transposeA)
+                                         : try matmul(a, g, transposeA: !transposeA)
+                db = broadcastB ? try perItem.sum(axes: Array(0..<batchA.count)) : perItem
+            }
+            return [da, db]
+        }
     }
 }

@@ -13,7 +13,45 @@ extension Tensor {
         let shape = ModulateShape(batch: n, outChannels: o, inChannels: i, kernelSize: kh * kw, demodulate: demodulate)
         let out = try Tensor.empty([n, o, i, kh, kw], on: weight.backend)
         try weight.backend.modulateWeights(shape, weight: weight.buffer, styles: styles.buffer, modulated: out.buffer)
-        return out
+        return out.recorded("modulateWeights", [weight, styles]) { g in
+            if Autograd.isRecording {
+                // Building a differentiable graph (double backward): the VJP from primitives.
+                return try modulateWeightsVJP(weight, styles: styles, demodulate: demodulate, gradient: g)
+            }
+            let dw = try Tensor.empty(weight.shape, on: g.backend), ds = try Tensor.empty(styles.shape, on: g.backend)
+            try g.backend.modulateWeightsBackward(shape, weight: weight.buffer, styles: styles.buffer,
+                                                  gradModulated: g.buffer, gradWeight: dw.buffer, gradStyles: ds.buffer)
+            return [dw, ds]
+        }
+    }
+
+    /// `modulateWeights` composed of elementwise ops and reductions: the reference for the fused kernel,
+    /// differentiable to any order.
+    public static func modulateWeightsReference(_ weight: Tensor, styles: Tensor, demodulate: Bool) throws -> Tensor {
+        let (n, o, i) = (styles.shape[0], weight.shape[0], weight.shape[1])
+        let k = weight.shape[2] * weight.shape[3]
+        let u = try weight.reshaped([1, o, i, k]) * styles.reshaped([n, 1, i, 1])
+        let w = demodulate ? try u * (u.sumOfSquares(axes: [2, 3], keepDims: true) + 1e-8).map(.rsqrt) : u
+        return try w.reshaped([n, o, i, weight.shape[2], weight.shape[3]])
+    }
+
+    /// Gradients (weight, styles) of `modulateWeights` for output gradient `g`, from differentiable ops:
+    /// with u = w·s and d = rsqrt(Σ u² + ε): ∂L/∂u = d·g − d³·u·Σ(g·u); dw = Σ_n ∂L/∂u·s; ds = Σ_{o,k} ∂L/∂u·w.
+    static func modulateWeightsVJP(_ weight: Tensor, styles: Tensor, demodulate: Bool, gradient g: Tensor) throws -> [Tensor?] {
+        let (n, o, i) = (styles.shape[0], weight.shape[0], weight.shape[1])
+        let k = weight.shape[2] * weight.shape[3]
+        let w4 = try weight.reshaped([1, o, i, k]), s4 = try styles.reshaped([n, 1, i, 1])
+        let g4 = try g.reshaped([n, o, i, k])
+        var du = g4
+        if demodulate {
+            let u = try w4 * s4
+            let d = try (u.sumOfSquares(axes: [2, 3], keepDims: true) + 1e-8).map(.rsqrt)
+            let dot = try (g4 * u).sum(axes: [2, 3], keepDims: true)
+            du = try g4 * d - u * d * d * d * dot
+        }
+        let dw = try (du * s4).sum(axes: [0]).reshaped(weight.shape)
+        let ds = try (du * w4).sum(axes: [1, 3]).reshaped(styles.shape)
+        return [dw, ds]
     }
 
     /// Modulated convolution: `y[n] = conv2d(x[n], w'[n])` for each sample, run as one grouped convolution

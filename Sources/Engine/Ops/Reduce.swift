@@ -1,7 +1,8 @@
-// Reductions over axes, over `Backend.reduce`.
+// Reductions over axes, over `Backend.reduce`, with VJPs.
 
 extension Tensor {
     /// Reduces over `axes` (negative axes count from the end). With `keepDims` the reduced axes stay as 1.
+    /// `max` is for diagnostics: no gradient flows through it.
     public func reduce(_ op: ReduceOp, axes: [Int], keepDims: Bool = false) throws -> Tensor {
         let normalized = try Set(axes.map { a -> Int in
             let d = a < 0 ? a + rank : a
@@ -9,8 +10,19 @@ extension Tensor {
             return d
         }).sorted()
         let kept = shape.enumerated().map { normalized.contains($0.offset) ? 1 : $0.element }
-        let out = try Tensor.empty(kept, on: backend)
-        try backend.reduce(op, buffer, shape: shape, axes: normalized, out.buffer)
+        let raw = try Tensor.empty(kept, on: backend)
+        try backend.reduce(op, buffer, shape: shape, axes: normalized, raw.buffer)
+        let x = self
+        let reducedCount = Float(normalized.reduce(1) { $0 * shape[$1] })
+        let out = op == .max ? raw : raw.recorded("\(op)", [x]) { g in
+            let expanded = try g.expanded(to: x.shape)
+            switch op {
+            case .sum: return [expanded]
+            case .mean: return [try expanded * (1 / reducedCount)]
+            case .sumOfSquares: return [try expanded * x * 2]
+            case .max: return [nil]
+            }
+        }
         return keepDims ? out : try out.reshaped(shape.enumerated().filter { !normalized.contains($0.offset) }.map(\.element))
     }
 
@@ -22,5 +34,10 @@ extension Tensor {
     /// Mean over `axes` (all axes when nil).
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
         try reduce(.mean, axes: axes ?? Array(0..<rank), keepDims: keepDims)
+    }
+
+    /// Σ x² over `axes` (all axes when nil).
+    public func sumOfSquares(axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
+        try reduce(.sumOfSquares, axes: axes ?? Array(0..<rank), keepDims: keepDims)
     }
 }

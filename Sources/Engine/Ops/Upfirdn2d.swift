@@ -1,4 +1,4 @@
-// FIR up/down-sampling of images (NVlabs torch_utils/ops/upfirdn2d), over `Backend.upfirdn2d`.
+// FIR up/down-sampling of images (NVlabs torch_utils/ops/upfirdn2d), over `Backend.upfirdn2d`, with VJP.
 
 extension Tensor {
     /// upfirdn2d on x `[N, C, H, W]` with a 2-D filter `[fh, fw]`:
@@ -18,7 +18,23 @@ extension Tensor {
         }
         let out = try Tensor.empty([x.shape[0], x.shape[1], s.outHeight, s.outWidth], on: x.backend)
         try x.backend.upfirdn2d(s, input: x.buffer, filter: filter.buffer, output: out.buffer)
-        return out
+        let f = filter.detached()
+        return out.recorded("upfirdn2d", [x]) { g in
+            // The adjoint: upfirdn2d with up/down swapped, the filter flipped, pads moved (NVlabs backward).
+            let fw = s.filterW, fh = s.filterH
+            let px0 = fw - s.padX0 - 1, py0 = fh - s.padY0 - 1
+            let px1 = s.inWidth * s.upX - s.outWidth * s.downX + s.padX0 - s.upX + 1
+            let py1 = s.inHeight * s.upY - s.outHeight * s.downY + s.padY0 - s.upY + 1
+            guard s.upX == s.upY, s.downX == s.downY else {
+                throw EngineError.shapeMismatch(op: "upfirdn2d VJP", detail: "anisotropic up/down")
+            }
+            let dx = try upfirdn2d(g, filter: f, up: s.downX, down: s.upX, padding: (px0, px1, py0, py1),
+                                   flipFilter: !flipFilter, gain: gain)
+            guard dx.shape == x.shape else {
+                throw EngineError.shapeMismatch(op: "upfirdn2d VJP", detail: "gradient \(dx.shape) for input \(x.shape)")
+            }
+            return [dx]
+        }
     }
 
     /// The normalised 2-D FIR filter `[t, t]` of 1-D taps f: `f_i·f_j / (Σf)²` (NVlabs `setup_filter`),

@@ -1,0 +1,110 @@
+/// One recorded step of the autograd graph: the op's inputs and its vector-Jacobian product.
+///
+/// A tensor that requires a gradient carries a node. Leaves (parameters, inputs marked with
+/// `requiringGrad()`) have no parents and no VJP. The graph is freed by ARC when the last tensor
+/// referring to it goes away, so memory does not grow from step to step.
+public final class GradNode: Sendable {
+    /// The op's differentiable inputs, in the order the VJP returns gradients for them.
+    let parents: [Tensor]
+    /// Maps the gradient of the op's output to the gradients of `parents` (nil = no gradient flows).
+    /// Written with differentiable Engine ops, so it can itself be recorded and differentiated again.
+    let vjp: (@Sendable (Tensor) throws -> [Tensor?])?
+    /// Op name, for error messages and profiling.
+    public let name: String
+
+    init(name: String, parents: [Tensor], vjp: (@Sendable (Tensor) throws -> [Tensor?])?) {
+        self.name = name
+        self.parents = parents
+        self.vjp = vjp
+    }
+
+    var isLeaf: Bool { vjp == nil }
+}
+
+/// Autograd mode switches and the reverse pass.
+public enum Autograd {
+    /// Whether ops record graph nodes. Off inside `withoutGrad` and while running VJPs of a
+    /// `gradients(..., createGraph: false)` call.
+    @TaskLocal public static var isRecording = true
+
+    /// Runs `body` without recording (inference, optimizer updates).
+    public static func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
+        try $isRecording.withValue(false) { try body() }
+    }
+
+    /// Gradients of `output` (a scalar, or any shape with an explicit `seed` of the same shape) with respect
+    /// to each of `inputs`; nil where an input does not influence the output.
+    ///
+    /// With `createGraph` the VJPs are recorded, so the returned gradients can be differentiated again
+    /// (R1 penalty, path-length regularisation); otherwise they are plain tensors.
+    public static func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil,
+                                 createGraph: Bool = false) throws -> [Tensor?] {
+        guard let root = output.node else {
+            return inputs.map { _ in nil }
+        }
+        let start = try seed ?? Tensor.full(output.shape, value: 1, on: output.backend)
+        guard start.shape == output.shape else {
+            throw EngineError.shapeMismatch(op: "gradients", detail: "seed \(start.shape) for output \(output.shape)")
+        }
+        let order = topologicalOrder(root)
+        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): start]
+        try $isRecording.withValue(createGraph) {
+            for node in order.reversed() {
+                guard let vjp = node.vjp, let g = grads[ObjectIdentifier(node)] else { continue }
+                // Intermediate gradients are not needed once propagated (leaves keep theirs).
+                grads[ObjectIdentifier(node)] = nil
+                let parentGrads = try vjp(g)
+                for (parent, pg) in zip(node.parents, parentGrads) {
+                    guard let pnode = parent.node, let pg else { continue }
+                    guard pg.shape == parent.shape else {
+                        throw EngineError.shapeMismatch(op: "VJP of \(node.name)", detail: "gradient \(pg.shape) for input \(parent.shape)")
+                    }
+                    let key = ObjectIdentifier(pnode)
+                    grads[key] = try grads[key].map { try $0 + pg } ?? pg
+                }
+            }
+        }
+        return inputs.map { t in t.node.flatMap { grads[ObjectIdentifier($0)] } }
+    }
+
+    /// Nodes reachable from `root`, parents before children.
+    static func topologicalOrder(_ root: GradNode) -> [GradNode] {
+        var order: [GradNode] = []
+        var visited = Set<ObjectIdentifier>()
+        // Iterative DFS (graphs of deep networks would overflow a recursive one).
+        var stack: [(GradNode, Int)] = [(root, 0)]
+        visited.insert(ObjectIdentifier(root))
+        while let (node, next) = stack.popLast() {
+            if next < node.parents.count {
+                stack.append((node, next + 1))
+                if let p = node.parents[next].node, visited.insert(ObjectIdentifier(p)).inserted {
+                    stack.append((p, 0))
+                }
+            } else {
+                order.append(node)
+            }
+        }
+        return order
+    }
+}
+
+extension Tensor {
+    /// Whether gradients flow to or through this tensor.
+    public var requiresGrad: Bool { node != nil }
+
+    /// This tensor as a leaf that gradients are taken with respect to.
+    public func requiringGrad() -> Tensor {
+        Tensor(shape: shape, storage: storage, node: GradNode(name: "leaf", parents: [], vjp: nil))
+    }
+
+    /// This tensor cut from the graph (no gradient flows through the result).
+    public func detached() -> Tensor { Tensor(shape: shape, storage: storage, node: nil) }
+
+    /// `self` with a node recording `name` and `vjp` when recording is on and any of `inputs` requires a
+    /// gradient; otherwise `self` unchanged. `vjp` receives the output gradient and returns one gradient
+    /// (or nil) per input.
+    func recorded(_ name: String, _ inputs: [Tensor], _ vjp: @escaping @Sendable (Tensor) throws -> [Tensor?]) -> Tensor {
+        guard Autograd.isRecording, inputs.contains(where: \.requiresGrad) else { return self }
+        return Tensor(shape: shape, storage: storage, node: GradNode(name: name, parents: inputs, vjp: vjp))
+    }
+}

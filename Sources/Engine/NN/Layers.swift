@@ -1,0 +1,141 @@
+import Foundation
+
+/// Equalized-learning-rate layers (StyleGAN2 / NVlabs networks.py): weights are stored N(0, 1)/lrMultiplier
+/// and multiplied by `lrMultiplier / sqrt(fanIn)` at use, so Adam sees every layer at the same scale.
+
+/// Seeds parameter initialisation: each parameter gets its own Philox stream (seed, index).
+public struct ParameterInitializer {
+    public let backend: any Backend
+    public let seed: UInt64
+    private var next: UInt64 = 0
+
+    public init(backend: any Backend, seed: UInt64) {
+        self.backend = backend
+        self.seed = seed
+    }
+
+    /// N(0, 1)·scale of `shape`.
+    public mutating func normal(_ shape: [Int], scale: Float = 1) throws -> Tensor {
+        next += 1
+        let t = try Tensor.random(shape, .normal, seed: seed &+ next &* 0x9E3779B97F4A7C15, on: backend)
+        return scale == 1 ? t : try Autograd.withoutGrad { try t * scale }
+    }
+
+    public func constant(_ shape: [Int], _ value: Float) throws -> Tensor {
+        try Tensor.full(shape, value: value, on: backend)
+    }
+}
+
+/// `y = act(x·(w·g)ᵀ + b·lrMul)`, g = lrMul/√inFeatures. x `[N, in]` → `[N, out]`.
+public struct FullyConnected {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let activation: Activation
+    public let lrMultiplier: Float
+    public let inFeatures: Int
+
+    public init(_ name: String, in inFeatures: Int, out outFeatures: Int, activation: Activation = .linear,
+                bias: Bool = true, biasInit: Float = 0, lrMultiplier: Float = 1, init rng: inout ParameterInitializer) throws {
+        weight = Parameter(name: "\(name).weight", value: try rng.normal([outFeatures, inFeatures], scale: 1 / lrMultiplier))
+        self.bias = bias ? Parameter(name: "\(name).bias", value: try rng.constant([outFeatures], biasInit)) : nil
+        self.activation = activation
+        self.lrMultiplier = lrMultiplier
+        self.inFeatures = inFeatures
+    }
+
+    public var parameters: ParameterCollection { ParameterCollection([weight] + (bias.map { [$0] } ?? [])) }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let w = try weight.value * (lrMultiplier / Float(inFeatures).squareRoot())
+        let y = try Tensor.matmul(x, w, transposeB: true)
+        let b = try bias.map { lrMultiplier == 1 ? $0.value : try $0.value * lrMultiplier }
+        if b == nil && activation == .linear { return y }
+        return try y.biasAct(bias: b, activation: activation)
+    }
+}
+
+/// Equalized-lr 2-D convolution with bias and activation; optional 2x FIR down-sampling before a
+/// stride-2 conv (NVlabs conv2d_resample, down = 2). x `[N, I, H, W]` → `[N, O, H', W']`.
+public struct Conv2dLayer {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let activation: Activation
+    public let down: Int
+    public let filter: Tensor?
+    public let clamp: Float?
+    let kernel: Int, inChannels: Int
+
+    public init(_ name: String, in inChannels: Int, out outChannels: Int, kernel: Int, bias: Bool = true,
+                activation: Activation = .linear, down: Int = 1, clamp: Float? = nil, init rng: inout ParameterInitializer) throws {
+        weight = Parameter(name: "\(name).weight", value: try rng.normal([outChannels, inChannels, kernel, kernel]))
+        self.bias = bias ? Parameter(name: "\(name).bias", value: try rng.constant([outChannels], 0)) : nil
+        self.activation = activation
+        self.down = down
+        self.clamp = clamp
+        self.kernel = kernel
+        self.inChannels = inChannels
+        filter = down > 1 ? try Tensor.firFilter([1, 3, 3, 1], on: rng.backend) : nil
+    }
+
+    public var parameters: ParameterCollection { ParameterCollection([weight] + (bias.map { [$0] } ?? [])) }
+
+    public func callAsFunction(_ x: Tensor, gain: Float = 1) throws -> Tensor {
+        let w = try weight.value * (1 / Float(inChannels * kernel * kernel).squareRoot())
+        var y: Tensor
+        if down > 1, let filter {
+            // NVlabs conv2d_resample fast path: blur with pad k/2 + ((f − down + 1)/2, (f − down)/2), then a
+            // stride-`down` conv without padding; the output is exactly H/down.
+            let p = (filter.shape[0] - down) + (kernel - 1)
+            let blurred = try Tensor.upfirdn2d(x, filter: filter, padding: ((p + 1) / 2, p / 2, (p + 1) / 2, p / 2))
+            y = try Tensor.conv2d(blurred, weight: w, stride: down, padding: 0)
+        } else {
+            y = try Tensor.conv2d(x, weight: w, padding: kernel / 2)
+        }
+        if bias == nil && activation == .linear && gain == 1 && clamp == nil { return y }
+        return try y.biasAct(bias: bias?.value, activation: activation, gain: activation.defaultGain * gain,
+                             clamp: clamp.map { $0 * gain })
+    }
+}
+
+/// StyleGAN2 modulated convolution layer: styles = affine(w) (bias init 1), weight modulated per sample
+/// and (optionally) demodulated; optional 2x up-sampling by FIR [1,3,3,1] before the convolution.
+/// x `[N, I, H, W]`, w `[N, wDim]` → `[N, O, H·up, W·up]` (before noise, bias and activation).
+public struct ModulatedConv2d {
+    public let affine: FullyConnected
+    public let weight: Parameter
+    public let demodulate: Bool
+    public let up: Int
+    let filter: Tensor?
+    let kernel: Int, inChannels: Int
+
+    public init(_ name: String, in inChannels: Int, out outChannels: Int, kernel: Int, wDim: Int, demodulate: Bool = true,
+                up: Int = 1, init rng: inout ParameterInitializer) throws {
+        affine = try FullyConnected("\(name).affine", in: wDim, out: inChannels, biasInit: 1, init: &rng)
+        weight = Parameter(name: "\(name).weight", value: try rng.normal([outChannels, inChannels, kernel, kernel]))
+        self.demodulate = demodulate
+        self.up = up
+        self.kernel = kernel
+        self.inChannels = inChannels
+        filter = up > 1 ? try Tensor.firFilter([1, 3, 3, 1], on: rng.backend) : nil
+    }
+
+    public var parameters: ParameterCollection {
+        var c = affine.parameters
+        c.append(weight)
+        return c
+    }
+
+    /// `styleGain` multiplies the styles (toRGB uses 1/√(I·k²) without demodulation, as NVlabs).
+    public func callAsFunction(_ x: Tensor, w: Tensor, styleGain: Float = 1) throws -> Tensor {
+        var styles = try affine(w)
+        if styleGain != 1 { styles = try styles * styleGain }
+        var input = x
+        if up > 1, let filter {
+            // NVlabs upsample2d: pad ((f + up − 1)/2, (f − up)/2) so the output is exactly H·up.
+            let f = filter.shape[0]
+            let (p0, p1) = ((f + up - 1) / 2, (f - up) / 2)
+            input = try Tensor.upfirdn2d(x, filter: filter, up: up, padding: (p0, p1, p0, p1), gain: Float(up * up))
+        }
+        return try Tensor.modulatedConv2d(input, weight: weight.value, styles: styles, demodulate: demodulate)
+    }
+}
