@@ -19,13 +19,16 @@ extension CPUBackend {
         let chunks = outCount >= threads * 4 ? 1 : max(1, min(threads * 4 / outCount, n / 65536))
         let chunkLen = (n + chunks - 1) / chunks
         var partials = [Double](repeating: identity, count: outCount * chunks)
+        // The reduced index space as at least one dimension.
+        let shape = plan.reducedShape.isEmpty ? [1] : plan.reducedShape
+        let strides = plan.reducedStrides.isEmpty ? [0] : plan.reducedStrides
         partials.withUnsafeMutableBufferPointer { pp in
             parallelFor(outCount * chunks, grain: max(1, 65536 / max(chunkLen, 1))) { range in
+                var idx = [Int](repeating: 0, count: shape.count)
                 for g in range {
                     let o = g / chunks, c = g % chunks
                     let lo = c * chunkLen, hi = min(n, lo + chunkLen)
-                    pp[g] = lo < hi
-                        ? accumulate(op, px + plan.keptOffset(o), plan, lo, hi) : identity
+                    if lo < hi { pp[g] = accumulate(op, px + plan.keptOffset(o), shape, strides, lo, hi, &idx) }
                 }
             }
         }
@@ -39,15 +42,12 @@ extension CPUBackend {
         }
     }
 
-    /// Accumulates reduced elements `lo..<hi` (row-major over `plan.reducedShape`) read from `base`:
-    /// their sum, sum of squares or max, in Double. Walks the index with an odometer whose innermost
-    /// dimension runs as a tight strided loop.
-    private func accumulate(_ op: ReduceOp, _ base: UnsafeMutablePointer<Float>, _ plan: ReducePlan,
-                            _ lo: Int, _ hi: Int) -> Double {
-        var shape = plan.reducedShape, strides = plan.reducedStrides
-        if shape.isEmpty { shape = [1]; strides = [0] }
+    /// Accumulates reduced elements `lo..<hi` (row-major over `shape`, rank ≥ 1) read from `base`
+    /// through `strides`: their sum, sum of squares or max, in Double. Walks the index with an odometer
+    /// (`idx`, scratch of `shape.count`) whose innermost dimension runs as a tight strided loop.
+    private func accumulate(_ op: ReduceOp, _ base: UnsafeMutablePointer<Float>, _ shape: [Int], _ strides: [Int],
+                            _ lo: Int, _ hi: Int, _ idx: inout [Int]) -> Double {
         let rank = shape.count, inner = shape[rank - 1], innerStride = strides[rank - 1]
-        var idx = [Int](repeating: 0, count: rank)
         var rem = lo, off = 0
         for d in stride(from: rank - 1, through: 0, by: -1) {
             idx[d] = rem % shape[d]
