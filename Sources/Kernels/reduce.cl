@@ -1,1 +1,69 @@
-// reduce kernels
+// Reductions over any set of axes (sum, mean, sum of squares, max), after the host has split the
+// dimensions into kept ones (indexing the output) and reduced ones, each with its input strides
+// (ReducePlan in Sources/Engine/Core/PrimitivePlans.swift). Accumulation is in float: each work-item
+// sums a strided slice of its chunk, then the work-group combines by a tree in local memory. Long
+// reductions run in two passes: pass 1 writes one partial per (output, chunk), pass 2 reduces those.
+//
+// Runtime flags: square (1: accumulate x²), is_max (1: max instead of sum); scale multiplies the
+// result (1/n for mean in the last pass, 1 otherwise).
+
+// Element offset of flat index i (row-major over `shape`) in a view with `strides`.
+inline int strided_offset(int i, const int8 shape, const int8 strides, const int rank) {
+    const int s[8] = {shape.s0, shape.s1, shape.s2, shape.s3, shape.s4, shape.s5, shape.s6, shape.s7};
+    const int t[8] = {strides.s0, strides.s1, strides.s2, strides.s3, strides.s4, strides.s5, strides.s6, strides.s7};
+    int off = 0;
+    for (int d = rank - 1; d >= 0; d--) {
+        off += (i % s[d]) * t[d];
+        i /= s[d];
+    }
+    return off;
+}
+
+inline float combine(const int is_max, const float a, const float b) {
+    return is_max ? fmax(a, b) : a + b;
+}
+
+// One work-group per (output o, chunk c), group g = o·chunks + c; writes out[g]. The local size is a
+// power of two; `scratch` holds one float per work-item.
+__kernel void reduce_groups(__global const float *x, __global float *out,
+                            const int8 kept_shape, const int8 kept_strides, const int kept_rank,
+                            const int8 red_shape, const int8 red_strides, const int red_rank,
+                            const int red_count, const int chunk_len, const int chunks, const int groups,
+                            const int square, const int is_max, const float scale,
+                            __local float *scratch) {
+    const int g = get_group_id(0);
+    if (g >= groups) return;   // uniform over the group
+    const int lid = get_local_id(0), lsize = get_local_size(0);
+    const int o = g / chunks, c = g % chunks;
+    const int base = strided_offset(o, kept_shape, kept_strides, kept_rank);
+    const int begin = c * chunk_len, end = min(begin + chunk_len, red_count);
+    float acc = is_max ? -INFINITY : 0.0f;
+    for (int r = begin + lid; r < end; r += lsize) {
+        float v = x[base + strided_offset(r, red_shape, red_strides, red_rank)];
+        acc = combine(is_max, acc, square ? v * v : v);
+    }
+    scratch[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = lsize >> 1; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] = combine(is_max, scratch[lid], scratch[lid + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) out[g] = scratch[0] * scale;
+}
+
+// One work-item per output, for short reductions (a few elements each).
+__kernel void reduce_items(__global const float *x, __global float *out,
+                           const int8 kept_shape, const int8 kept_strides, const int kept_rank,
+                           const int8 red_shape, const int8 red_strides, const int red_rank,
+                           const int red_count, const int out_count,
+                           const int square, const int is_max, const float scale) {
+    const int o = get_global_id(0);
+    if (o >= out_count) return;
+    const int base = strided_offset(o, kept_shape, kept_strides, kept_rank);
+    float acc = is_max ? -INFINITY : 0.0f;
+    for (int r = 0; r < red_count; r++) {
+        float v = x[base + strided_offset(r, red_shape, red_strides, red_rank)];
+        acc = combine(is_max, acc, square ? v * v : v);
+    }
+    out[o] = acc * scale;
+}

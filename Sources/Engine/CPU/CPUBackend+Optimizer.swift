@@ -1,10 +1,31 @@
-// TEMPORARY development stub: replaced by the Optimizer implementation.
+// Fused optimizer steps of the CPU backend (optimizer.cl on OpenCL).
 extension CPUBackend {
+    /// `g = grad·gradScale`, `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
+    /// `p -= lr·(m / bc1) / (sqrt(v / bc2) + eps)` with `bc = 1 - β^step`, in Float like the kernel.
     public func adamStep(_ step: AdamStep, param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) throws {
-        throw EngineError.unimplemented("adamStep")
+        try step.validate([param, grad, m, v], count: count)
+        let pp = try ptr(param, "adamStep"), pg = try ptr(grad, "adamStep")
+        let pm = try ptr(m, "adamStep"), pv = try ptr(v, "adamStep")
+        let lr = step.learningRate, b1 = step.beta1, b2 = step.beta2, eps = step.epsilon, scale = step.gradScale
+        let bc1 = step.biasCorrection1, bc2 = step.biasCorrection2
+        parallelFor(count, grain: 1 << 14) { r in
+            for i in r {
+                let g = pg[i] * scale
+                let mi = b1 * pm[i] + (1 - b1) * g
+                let vi = b2 * pv[i] + (1 - b2) * (g * g)
+                pm[i] = mi
+                pv[i] = vi
+                pp[i] -= lr * (mi / bc1) / ((vi / bc2).squareRoot() + eps)
+            }
+        }
     }
 
+    /// `ema = param + (ema - param)·beta`.
     public func emaUpdate(_ ema: any Buffer, toward param: any Buffer, beta: Float, count: Int) throws {
-        throw EngineError.unimplemented("emaUpdate")
+        try checkCount("emaUpdate", [ema, param], count: count)
+        let pe = try ptr(ema, "emaUpdate"), pp = try ptr(param, "emaUpdate")
+        parallelFor(count, grain: 1 << 15) { r in
+            for i in r { pe[i] = pp[i] + (pe[i] - pp[i]) * beta }
+        }
     }
 }

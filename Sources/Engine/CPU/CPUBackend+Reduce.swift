@@ -1,6 +1,84 @@
-// TEMPORARY development stub: replaced by the Reduce implementation.
+// Reductions of the CPU backend (reduce.cl on OpenCL). The oracle: every output accumulates in Double.
 extension CPUBackend {
+    /// 1. Split the axes into kept and reduced dimensions (`ReducePlan`, merged where contiguous).
+    /// 2. Cut each output's reduced index space into chunks when there are too few outputs to keep
+    ///    every thread busy; accumulate each (output, chunk) in Double over runs of the innermost
+    ///    reduced dimension.
+    /// 3. Combine the chunks of each output and finish (mean divides by the reduced count).
     public func reduce(_ op: ReduceOp, _ x: any Buffer, shape: [Int], axes: [Int], _ out: any Buffer) throws {
-        throw EngineError.unimplemented("reduce")
+        let plan = try ReducePlan(shape: shape, axes: axes)
+        let px = try ptr(x, "reduce"), po = try ptr(out, "reduce")
+        guard x.count >= plan.count, out.count >= plan.outCount else {
+            throw EngineError.shapeMismatch(op: "reduce", detail: "buffers of \(x.count) -> \(out.count) elements for shape \(shape) over axes \(axes)")
+        }
+        let outCount = plan.outCount, n = plan.reducedCount
+        guard outCount > 0 else { return }
+        let isMax = op == .max
+        let identity = isMax ? -Double.infinity : 0
+        // Enough chunks that about threads·4 work items exist, each of at least 64k elements.
+        let chunks = outCount >= threads * 4 ? 1 : max(1, min(threads * 4 / outCount, n / 65536))
+        let chunkLen = (n + chunks - 1) / chunks
+        var partials = [Double](repeating: identity, count: outCount * chunks)
+        // The reduced index space as at least one dimension.
+        let shape = plan.reducedShape.isEmpty ? [1] : plan.reducedShape
+        let strides = plan.reducedStrides.isEmpty ? [0] : plan.reducedStrides
+        partials.withUnsafeMutableBufferPointer { pp in
+            parallelFor(outCount * chunks, grain: max(1, 65536 / max(chunkLen, 1))) { range in
+                var idx = [Int](repeating: 0, count: shape.count)
+                for g in range {
+                    let o = g / chunks, c = g % chunks
+                    let lo = c * chunkLen, hi = min(n, lo + chunkLen)
+                    if lo < hi { pp[g] = accumulate(op, px + plan.keptOffset(o), shape, strides, lo, hi, &idx) }
+                }
+            }
+        }
+        for o in 0..<outCount {
+            var acc = identity
+            for c in 0..<chunks {
+                let p = partials[o * chunks + c]
+                acc = isMax ? Swift.max(acc, p) : acc + p
+            }
+            po[o] = Float(op == .mean ? acc / Double(n) : acc)
+        }
+    }
+
+    /// Accumulates reduced elements `lo..<hi` (row-major over `shape`, rank ≥ 1) read from `base`
+    /// through `strides`: their sum, sum of squares or max, in Double. Walks the index with an odometer
+    /// (`idx`, scratch of `shape.count`) whose innermost dimension runs as a tight strided loop.
+    private func accumulate(_ op: ReduceOp, _ base: UnsafeMutablePointer<Float>, _ shape: [Int], _ strides: [Int],
+                            _ lo: Int, _ hi: Int, _ idx: inout [Int]) -> Double {
+        let rank = shape.count, inner = shape[rank - 1], innerStride = strides[rank - 1]
+        var rem = lo, off = 0
+        for d in stride(from: rank - 1, through: 0, by: -1) {
+            idx[d] = rem % shape[d]
+            rem /= shape[d]
+            off += idx[d] * strides[d]
+        }
+        var acc = op == .max ? -Double.infinity : 0
+        var r = lo
+        while r < hi {
+            let run = Swift.min(inner - idx[rank - 1], hi - r)
+            let p = base + off
+            switch op {
+            case .sum, .mean:
+                for j in 0..<run { acc += Double(p[j * innerStride]) }
+            case .sumOfSquares:
+                for j in 0..<run { let v = Double(p[j * innerStride]); acc += v * v }
+            case .max:
+                for j in 0..<run { let v = Double(p[j * innerStride]); if v > acc { acc = v } }
+            }
+            r += run
+            idx[rank - 1] += run
+            off += run * innerStride
+            var d = rank - 1
+            while d > 0, idx[d] == shape[d] {
+                off -= shape[d] * strides[d]
+                idx[d] = 0
+                d -= 1
+                idx[d] += 1
+                off += strides[d]
+            }
+        }
+        return acc
     }
 }

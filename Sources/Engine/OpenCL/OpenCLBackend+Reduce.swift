@@ -1,6 +1,63 @@
-// TEMPORARY development stub: replaced by the Reduce implementation.
+// Reductions of the OpenCL backend (reduce.cl).
 extension OpenCLBackend {
+    /// Reduced elements per work-group in a pass that writes partials: 16 per work-item at 256.
+    static let reduceChunk = 4096
+    /// Reductions at most this long run one work-item per output (`reduce_items`).
+    static let reduceItemsLimit = 16
+    /// Upper bound of partials (output elements × chunks) held in the temporary buffer of pass 1.
+    static let reduceMaxPartials = 1 << 20
+
+    /// 1. `ReducePlan` splits kept and reduced dimensions (merged where contiguous).
+    /// 2. Short reductions: `reduce_items`, one work-item per output.
+    /// 3. Otherwise `reduce_groups`, one work-group per (output, chunk) with a tree in local memory.
+    ///    A reduction longer than 2·`reduceChunk` is cut into chunks of about `reduceChunk`; pass 1
+    ///    writes per-chunk partials to a temporary buffer and pass 2 reduces `[outputs, chunks]` over
+    ///    its last axis with this same function (so it may split again).
     public func reduce(_ op: ReduceOp, _ x: any Buffer, shape: [Int], axes: [Int], _ out: any Buffer) throws {
-        throw EngineError.unimplemented("reduce")
+        let plan = try ReducePlan(shape: shape, axes: axes)
+        guard x.count >= plan.count, out.count >= plan.outCount else {
+            throw EngineError.shapeMismatch(op: "reduce", detail: "buffers of \(x.count) -> \(out.count) elements for shape \(shape) over axes \(axes)")
+        }
+        guard plan.count <= Int(Int32.max) else {
+            throw EngineError.shapeMismatch(op: "reduce", detail: "\(plan.count) elements exceed the 32-bit indexing of reduce.cl")
+        }
+        guard plan.outCount > 0 else { return }
+        if plan.reducedCount == 0 {
+            try fill(out, count: plan.outCount, value: op == .sum || op == .sumOfSquares ? 0 : (op == .max ? -.infinity : .nan))
+            return
+        }
+        try reducePass(x, plan, square: op == .sumOfSquares, isMax: op == .max,
+                       scale: op == .mean ? 1 / Float(plan.reducedCount) : 1, out)
+    }
+
+    private func reducePass(_ x: any Buffer, _ plan: ReducePlan, square: Bool, isMax: Bool, scale: Float,
+                            _ out: any Buffer) throws {
+        let n = plan.reducedCount, outCount = plan.outCount
+        let dims: [KernelArg] = [Self.int8(plan.keptShape, pad: 1), Self.int8(plan.keptStrides, pad: 0), .int(plan.keptShape.count),
+                                 Self.int8(plan.reducedShape, pad: 1), Self.int8(plan.reducedStrides, pad: 0), .int(plan.reducedShape.count)]
+        let flags: [KernelArg] = [.int(square ? 1 : 0), .int(isMax ? 1 : 0)]
+        if n <= Self.reduceItemsLimit {
+            try launch("reduce", "reduce_items", global: [outCount], local: [Self.localSize1D],
+                       [.buffer(x), .buffer(out)] + dims + [.int(n), .int(outCount)] + flags + [.float(scale)])
+            return
+        }
+        var chunks = 1
+        if n > 2 * Self.reduceChunk {
+            chunks = min((n + Self.reduceChunk - 1) / Self.reduceChunk, max(1, Self.reduceMaxPartials / outCount))
+        }
+        let chunkLen = (n + chunks - 1) / chunks
+        var local = 1
+        while local < min(chunkLen, 256, max(1, info.maxWorkGroupSize)) { local *= 2 }
+        if local > max(1, info.maxWorkGroupSize) { local /= 2 }
+        let groups = outCount * chunks
+        let target = chunks == 1 ? out : try allocate(groups)
+        try launch("reduce", "reduce_groups", global: [groups * local], local: [local],
+                   [.buffer(x), .buffer(target)] + dims
+                   + [.int(n), .int(chunkLen), .int(chunks), .int(groups)] + flags
+                   + [.float(chunks == 1 ? scale : 1), .local(local * MemoryLayout<Float>.stride)])
+        if chunks > 1 {
+            try reducePass(target, try ReducePlan(shape: [outCount, chunks], axes: [1]),
+                           square: false, isMax: isMax, scale: scale, out)
+        }
     }
 }
