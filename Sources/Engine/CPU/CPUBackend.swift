@@ -4,15 +4,30 @@ import Foundation
 public final class CPUBuffer: Buffer, @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
+    private let counter: ByteCounter
+    private let bytes: Int
 
-    init(count: Int) throws {
+    init(count: Int, counter: ByteCounter) throws {
         self.count = count
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard let raw = aligned_alloc(64, (bytes + 63) / 64 * 64) else { throw EngineError.outOfMemory(bytes: bytes) }
+        bytes = (max(count, 1) * MemoryLayout<Float>.stride + 63) / 64 * 64
+        guard let raw = aligned_alloc(64, bytes) else { throw EngineError.outOfMemory(bytes: bytes) }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.counter = counter
+        counter.add(bytes)
     }
 
-    deinit { free(pointer) }
+    deinit {
+        free(pointer)
+        counter.add(-bytes)
+    }
+}
+
+/// A thread-safe running total of bytes.
+final class ByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+    func add(_ n: Int) { lock.withLock { total += n } }
+    var value: Int { lock.withLock { total } }
 }
 
 /// The CPU backend: plain Swift loops over buffer pointers, SIMD chunks with scalar tails, threads via
@@ -21,9 +36,13 @@ public final class CPUBackend: Backend {
     /// Worker threads used by `parallelFor`.
     public let threads: Int
 
+    private let liveBytes = ByteCounter()
+
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
     }
+
+    public var allocatedBytes: Int { liveBytes.value }
 
     public var info: DeviceInfo { CPUBackend.describe() }
 
@@ -44,7 +63,7 @@ public final class CPUBackend: Backend {
 
     // MARK: - Memory
 
-    public func allocate(_ count: Int) throws -> any Buffer { try CPUBuffer(count: count) }
+    public func allocate(_ count: Int) throws -> any Buffer { try CPUBuffer(count: count, counter: liveBytes) }
 
     public func upload(_ values: UnsafeBufferPointer<Float>, to buffer: any Buffer, offset: Int) throws {
         let dst = try ptr(buffer, "upload")

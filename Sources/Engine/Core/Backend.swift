@@ -25,6 +25,8 @@ public protocol Backend: AnyObject, Sendable {
     func download(_ buffer: any Buffer, offset: Int, into: UnsafeMutableBufferPointer<Float>) throws
     /// Blocks until all submitted work has finished.
     func synchronize() throws
+    /// Bytes held by live buffers (CPU) or by device buffers in use plus the reuse pool (OpenCL).
+    var allocatedBytes: Int { get }
 
     // MARK: - Elementwise (elementwise.cl)
 

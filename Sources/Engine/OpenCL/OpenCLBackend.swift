@@ -21,6 +21,8 @@ final class CLBufferPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [Int: [cl_mem]] = [:]
     private let context: cl_context
+    /// Bytes of every `cl_mem` this pool created and has not released (in use or free).
+    private(set) var createdBytes = 0
 
     init(context: cl_context) {
         self.context = context
@@ -49,18 +51,29 @@ final class CLBufferPool: @unchecked Sendable {
             free.removeAll()
             return mems
         }
-        for m in all { clReleaseMemObject(m) }
+        var released = 0
+        for m in all {
+            var size = 0
+            clGetMemObjectInfo(m, cl_mem_info(CL_MEM_SIZE), MemoryLayout<Int>.size, &size, nil)
+            released += size
+            clReleaseMemObject(m)
+        }
+        lock.withLock { createdBytes -= released }
     }
+
+    var totalBytes: Int { lock.withLock { createdBytes } }
 
     func create(bytes: Int) throws -> cl_mem {
         var status: cl_int = 0
         if let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS {
+            lock.withLock { createdBytes += bytes }
             return mem
         }
         drain()
         let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
         try check(status, "clCreateBuffer(\(bytes) bytes)")
         guard let mem else { throw EngineError.outOfMemory(bytes: bytes) }
+        lock.withLock { createdBytes += bytes }
         return mem
     }
 }
@@ -154,6 +167,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         try check(status, "clEnqueueReadBuffer")
     }
+
+    public var allocatedBytes: Int { pool.totalBytes }
 
     public func synchronize() throws {
         let status = lock.withLock { clFinish(queue) }

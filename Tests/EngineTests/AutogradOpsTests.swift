@@ -1,0 +1,118 @@
+import Engine
+import XCTest
+
+/// Finite-difference checks of the VJPs of the fused ops (conv2d and its adjoints, modulated conv,
+/// upfirdn2d, bias_act) on every backend, and the R1 double-backward check.
+final class AutogradOpsTests: XCTestCase {
+    func testConv2dGradients() throws {
+        var rng = TestRNG(seed: 30)
+        for backend in TestBackends.all {
+            for (stride, groups, k) in [(1, 1, 3), (2, 1, 3), (1, 2, 1), (2, 3, 3)] {
+                let c = 3 * groups
+                let x = GradInput(values: rng.floats(2 * c * 7 * 6), shape: [2, c, 7, 6])
+                let w = GradInput(values: rng.floats(2 * groups * 3 * k * k), shape: [2 * groups, 3, k, k])
+                try checkGradients(on: backend, [x, w], "conv2d s=\(stride) g=\(groups) k=\(k)") {
+                    try Tensor.conv2d($0[0], weight: $0[1], stride: stride, padding: k / 2, groups: groups)
+                }
+            }
+        }
+    }
+
+    /// The adjoint ops are themselves differentiable (needed for R1 through the discriminator).
+    func testConv2dAdjointOpGradients() throws {
+        var rng = TestRNG(seed: 31)
+        for backend in TestBackends.all {
+            let dy = GradInput(values: rng.floats(1 * 4 * 4 * 3), shape: [1, 4, 4, 3])
+            let w = GradInput(values: rng.floats(4 * 2 * 3 * 3), shape: [4, 2, 3, 3])
+            try checkGradients(on: backend, [dy, w], "conv2dGradInput") {
+                try Tensor.conv2dGradInput($0[0], weight: $0[1], inputShape: [1, 2, 7, 5], stride: 2, padding: 1)
+            }
+            let x = GradInput(values: rng.floats(1 * 2 * 7 * 5), shape: [1, 2, 7, 5])
+            try checkGradients(on: backend, [x, dy], "conv2dGradWeight") {
+                try Tensor.conv2dGradWeight($0[0], gradOutput: $0[1], weightShape: [4, 2, 3, 3], stride: 2, padding: 1)
+            }
+        }
+    }
+
+    func testModulatedConvGradients() throws {
+        var rng = TestRNG(seed: 32)
+        for backend in TestBackends.all {
+            for demod in [true, false] {
+                let x = GradInput(values: rng.floats(2 * 3 * 5 * 6), shape: [2, 3, 5, 6])
+                let w = GradInput(values: rng.floats(4 * 3 * 3 * 3), shape: [4, 3, 3, 3])
+                let s = GradInput(values: rng.floats(2 * 3, 0.5, 1.5), shape: [2, 3])
+                try checkGradients(on: backend, [x, w, s], "modulatedConv2d demod=\(demod)") {
+                    try Tensor.modulatedConv2d($0[0], weight: $0[1], styles: $0[2], demodulate: demod)
+                }
+            }
+        }
+    }
+
+    /// The fused modulation kernel equals its composition from primitives, values and gradients.
+    func testModulateWeightsFusedMatchesReference() throws {
+        var rng = TestRNG(seed: 33)
+        for backend in TestBackends.all {
+            let w = try Tensor(rng.floats(5 * 3 * 9), shape: [5, 3, 3, 3], on: backend).requiringGrad()
+            let s = try Tensor(rng.floats(2 * 3, 0.5, 1.5), shape: [2, 3], on: backend).requiringGrad()
+            let probe = try Tensor(rng.floats(2 * 5 * 3 * 9), shape: [2, 5, 3, 3, 3], on: backend)
+            let fused = try Tensor.modulateWeights(w, styles: s, demodulate: true)
+            let reference = try Tensor.modulateWeightsReference(w, styles: s, demodulate: true)
+            assertClose(try fused.array(), try reference.array(), tolerance: 1e-5, "\(backend.label) fused vs reference values")
+            let gf = try Autograd.gradients(of: (fused * probe).sum(), wrt: [w, s])
+            let gr = try Autograd.gradients(of: (reference * probe).sum(), wrt: [w, s])
+            for i in 0..<2 {
+                assertClose(try gf[i]!.array(), try gr[i]!.array(), tolerance: 1e-4, "\(backend.label) fused vs reference gradient \(i)")
+            }
+        }
+    }
+
+    func testUpfirdn2dGradients() throws {
+        var rng = TestRNG(seed: 34)
+        for backend in TestBackends.all {
+            let f = try Tensor.firFilter([1, 3, 3, 1], on: backend)
+            let x = GradInput(values: rng.floats(2 * 7 * 6), shape: [1, 2, 7, 6])
+            try checkGradients(on: backend, [x], "upfirdn2d up2") {
+                try Tensor.upfirdn2d($0[0], filter: f, up: 2, padding: (2, 1, 2, 1), gain: 4)
+            }
+            let y = GradInput(values: rng.floats(2 * 8 * 6), shape: [1, 2, 8, 6])
+            try checkGradients(on: backend, [y], "upfirdn2d down2") {
+                try Tensor.upfirdn2d($0[0], filter: f, down: 2, padding: (1, 1, 1, 1))
+            }
+        }
+    }
+
+    func testBiasActGradients() throws {
+        var rng = TestRNG(seed: 35)
+        for backend in TestBackends.all {
+            // Keep values away from the kink at 0 and the clamp boundary.
+            let values = rng.floats(2 * 3 * 5).map { $0 > 0 ? $0 + 0.1 : $0 - 0.1 }
+            let x = GradInput(values: values, shape: [2, 3, 5])
+            let b = GradInput(values: [0.02, -0.03, 0.01], shape: [3])
+            try checkGradients(on: backend, [x, b], "biasAct lrelu") {
+                try $0[0].biasAct(bias: $0[1], activation: .leakyReLU)
+            }
+            try checkGradients(on: backend, [x, b], "biasAct linear clamp") {
+                try $0[0].biasAct(bias: $0[1], activation: .linear, gain: 3, clamp: 1.7)
+            }
+        }
+    }
+
+    /// R1 = ‖∇ₓ D(x)‖² for a two-layer conv net; its gradient w.r.t. the weights needs the gradient of a
+    /// gradient. Checked against finite differences of R1 itself.
+    func testR1PenaltyDoubleBackward() throws {
+        var rng = TestRNG(seed: 36)
+        for backend in TestBackends.all {
+            let x = GradInput(values: rng.floats(2 * 2 * 6 * 5), shape: [2, 2, 6, 5], differentiable: false)
+            let w1 = GradInput(values: rng.floats(3 * 2 * 9), shape: [3, 2, 3, 3])
+            let b1 = GradInput(values: [0.1, -0.2, 0.05], shape: [3])
+            let w2 = GradInput(values: rng.floats(1 * 3 * 9), shape: [1, 3, 3, 3])
+            try checkGradients(on: backend, [x, w1, b1, w2], h: 5e-3, tolerance: 5e-3, "R1 penalty") { t in
+                let input = t[0].requiringGrad()
+                let h = try Tensor.conv2d(input, weight: t[1], padding: 1).biasAct(bias: t[2], activation: .leakyReLU)
+                let d = try Tensor.conv2d(h, weight: t[3], stride: 2, padding: 1).map(.softplus).sum()
+                let gx = try Autograd.gradients(of: d, wrt: [input], createGraph: true)[0]!
+                return try gx.sumOfSquares()
+            }
+        }
+    }
+}
