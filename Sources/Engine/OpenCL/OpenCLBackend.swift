@@ -105,6 +105,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// When true every launch waits for its event and adds its time to `kernelTimes`.
     public let profiling: Bool
 
+    private let binaryCache = ProgramBinaryCache()
     private let lock = NSLock()
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
@@ -257,18 +258,24 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         guard let source = hg_kernel_source(family) else {
             throw EngineError.buildFailed(family: family, options: options, log: "no kernel family named '\(family)'")
         }
+        let fullOptions = "-cl-std=CL1.2 " + options
+        let sourceText = String(cString: source)
+        if let cached = binaryCache.load(context: context, device: device, options: fullOptions, source: sourceText) {
+            programs[key] = cached
+            return cached
+        }
         var status: cl_int = 0
         var src: UnsafePointer<CChar>? = source
         let program = clCreateProgramWithSource(context, 1, &src, nil, &status)
         try check(status, "clCreateProgramWithSource", kernel: family)
         var dev: cl_device_id? = device.device
-        let fullOptions = "-cl-std=CL1.2 " + options
         let buildStatus = clBuildProgram(program, 1, &dev, fullOptions, nil, nil)
         if buildStatus != CL_SUCCESS {
             let log = buildLog(program!)
             clReleaseProgram(program)
             throw EngineError.buildFailed(family: family, options: fullOptions, log: log.isEmpty ? OpenCLStatus.name(buildStatus) : log)
         }
+        binaryCache.store(program!, device: device, options: fullOptions, source: sourceText)
         programs[key] = program!
         return program!
     }
