@@ -38,38 +38,39 @@ __kernel void upfirdn2d_tiled(__global const float *x, __global const float *f, 
     const int ox0 = (int)get_group_id(0) * (LX * px), oy0 = (int)get_group_id(1) * (LY * py);
     const int ix0 = ceil_div(ox0 * DOWN_X - padX0, UP_X);   // first input column the tile reads
     const int iy0 = ceil_div(oy0 * DOWN_Y - padY0, UP_Y);   // first input row
-    const int tinSize = tinH * tinW;
 
     // Reversing the flat [FH, FW] array reverses both axes.
     for (int k = lid; k < FH * FW; k += threads) wts[k] = flip ? f[k] : f[FH * FW - 1 - k];
-    for (int t = lid; t < LZ * tinSize; t += threads) {
-        const int z = t / tinSize, rc = t - z * tinSize;
-        const int r = rc / tinW, c = rc - r * tinW;
-        const int iy = iy0 + r, ix = ix0 + c, p = plane0 + z;
-        float v = 0.0f;
-        if (p < planes && iy >= 0 && iy < inH && ix >= 0 && ix < inW) v = x[((size_t)p * inH + iy) * inW + ix];
-        tile[t] = v;
+    // The LX × LY work-items of plane lz stage that plane's tile, row by row (coalesced reads).
+    const int plane = plane0 + lz;
+    __global const float *xp = x + (size_t)min(plane, planes - 1) * inH * inW;   // [inH, inW]
+    __local float *own = tile + lz * tinH * tinW;   // [tinH, tinW]
+    for (int r = ly; r < tinH; r += LY) {
+        const int iy = iy0 + r;
+        const bool rowInside = plane < planes && iy >= 0 && iy < inH;
+        for (int c = lx; c < tinW; c += LX) {
+            const int ix = ix0 + c;
+            own[r * tinW + c] = rowInside && ix >= 0 && ix < inW ? xp[iy * inW + ix] : 0.0f;
+        }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 
-    const int plane = plane0 + lz;
     if (plane >= planes) return;
     __global float *dst = y + (size_t)plane * outH * outW;
-    __local const float *src = tile + lz * tinSize;
     for (int j = 0; j < py; j++) {
         const int oy = oy0 + ly + j * LY;
         if (oy >= outH) break;
         const int by = oy * DOWN_Y - padY0;
         const int iy = ceil_div(by, UP_Y);
         const int ky0 = iy * UP_Y - by;
-        __local const float *rows = src + (iy - iy0) * tinW;
+        __local const float *rows = own + (iy - iy0) * tinW;
         for (int i = 0; i < px; i++) {
             const int ox = ox0 + lx + i * LX;
             if (ox >= outW) break;
             const int bx = ox * DOWN_X - padX0;
             const int ix = ceil_div(bx, UP_X);
             const int kx0 = ix * UP_X - bx;
-            __local const float *in = rows + (ix - ix0);
+            __local const float *win = rows + (ix - ix0);   // input under tap kx0, ky0
             float acc = 0.0f;
 #pragma unroll
             for (int ty = 0; ty < NTY; ty++) {
@@ -78,7 +79,7 @@ __kernel void upfirdn2d_tiled(__global const float *x, __global const float *f, 
 #pragma unroll
                     for (int tx = 0; tx < NTX; tx++) {
                         const int kx = kx0 + tx * UP_X;
-                        if (FW % UP_X == 0 || kx < FW) acc += in[ty * tinW + tx] * wts[ky * FW + kx];
+                        if (FW % UP_X == 0 || kx < FW) acc += win[ty * tinW + tx] * wts[ky * FW + kx];
                     }
                 }
             }

@@ -249,4 +249,15 @@ final class Upfirdn2dTests: XCTestCase {
             assertClose(try Self.run(cl, s, x, f), try Self.run(cpu, s, x, f), tolerance: 1e-6, "parity \(name)")
         }
     }
+
+    /// More planes than one OpenCL launch takes along its third axis (tiled and direct kernels).
+    func testUpfirdn2dParityManyPlanes() throws {
+        let cl = try TestBackends.requireOpenCL(), cpu = TestBackends.cpu
+        var rng = TestRNG(seed: 16)
+        for s in [Self.shape(planes: 32768 * 4 + 3, 1, 1, up: (2, 2), pad: (2, 1, 2, 1), filter: (4, 4), gain: 4),
+                  Self.shape(planes: 32768 + 3, 1, 1, pad: (24, 24, 24, 24), filter: (48, 48))] {
+            let x = rng.floats(s.inputCount), f = rng.floats(s.filterCount)
+            assertClose(try Self.run(cl, s, x, f), try Self.run(cpu, s, x, f), tolerance: 1e-6, "parity \(s.planes) planes")
+        }
+    }
 }

@@ -63,8 +63,8 @@ extension Upfirdn2dShape {
 }
 
 /// One output sample's taps along one axis: inputs `first ..< first + count` (all in range) meet the
-/// correlation taps `k0, k0 + up, …` of the (already flipped) filter. Shared by the CPU backend and tests
-/// of the tap arithmetic.
+/// correlation taps `k0, k0 + up, …` of the (already flipped) filter. Used by the CPU backend; upfirdn2d.cl
+/// does the same arithmetic per work-item.
 struct UpfirdnTaps {
     var first: Int
     var k0: Int
