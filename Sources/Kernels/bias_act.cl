@@ -1,1 +1,43 @@
-// bias_act kernels
+// Fused bias + activation (NVlabs torch_utils/ops/bias_act): forward and gradient.
+// Build options: -D ACT=0 (linear) or 1 (leaky ReLU); -D HAS_BIAS=0/1 (forward only).
+// Element i of [outer, channels, inner] uses bias b[(i / inner) % channels].
+// Each work-item handles one element; the ops are memory bound.
+
+#ifndef ACT
+#define ACT 0
+#endif
+#ifndef HAS_BIAS
+#define HAS_BIAS 0
+#endif
+
+// y = clamp(act(x + b[c]) * gain, -clamp, clamp); no clamp when clampv < 0.
+__kernel void bias_act_fwd(__global const float *x, __global const float *b, __global float *y,
+                           const int count, const int channels, const int inner,
+                           const float alpha, const float gain, const float clampv) {
+    int i = get_global_id(0);
+    if (i >= count) return;
+    float v = x[i];
+#if HAS_BIAS
+    v += b[(i / inner) % channels];
+#endif
+#if ACT == 1
+    v = v > 0.0f ? v : v * alpha;
+#endif
+    v *= gain;
+    if (clampv >= 0.0f) v = fmin(fmax(v, -clampv), clampv);
+    y[i] = v;
+}
+
+// dx = dy * act'(y) * gain * [|y| < clamp]; the slope is read from the sign of the saved output y.
+__kernel void bias_act_grad(__global const float *dy, __global const float *y, __global float *dx,
+                            const int count, const float alpha, const float gain, const float clampv) {
+    int i = get_global_id(0);
+    if (i >= count) return;
+    float out = y[i];
+    float g = dy[i] * gain;
+#if ACT == 1
+    if (!(out > 0.0f)) g *= alpha;
+#endif
+    if (clampv >= 0.0f && !(fabs(out) < clampv)) g = 0.0f;
+    dx[i] = g;
+}
