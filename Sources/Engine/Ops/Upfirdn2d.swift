@@ -13,28 +13,17 @@ extension Tensor {
         }
         let s = Upfirdn2dShape(planes: x.shape[0] * x.shape[1], inHeight: x.shape[2], inWidth: x.shape[3], up: up, down: down,
                                pad: padding, filterH: filter.shape[0], filterW: filter.shape[1], flipFilter: flipFilter, gain: gain)
-        guard s.outHeight > 0, s.outWidth > 0 else {
-            throw EngineError.shapeMismatch(op: "upfirdn2d", detail: "empty output for \(s)")
-        }
+        return try upfirdn2d(x, filter: filter, shape: s)
+    }
+
+    /// upfirdn2d of x `[N, C, H, W]` as described by `s` (planes = N·C); records the VJP, which is the
+    /// same op with `s.gradient` (up/down swapped, filter flip toggled, pads moved).
+    static func upfirdn2d(_ x: Tensor, filter: Tensor, shape s: Upfirdn2dShape) throws -> Tensor {
+        try s.validate("upfirdn2d")
         let out = try Tensor.empty([x.shape[0], x.shape[1], s.outHeight, s.outWidth], on: x.backend)
         try x.backend.upfirdn2d(s, input: x.buffer, filter: filter.buffer, output: out.buffer)
         let f = filter.detached()
-        return out.recorded("upfirdn2d", [x]) { g in
-            // The adjoint: upfirdn2d with up/down swapped, the filter flipped, pads moved (NVlabs backward).
-            let fw = s.filterW, fh = s.filterH
-            let px0 = fw - s.padX0 - 1, py0 = fh - s.padY0 - 1
-            let px1 = s.inWidth * s.upX - s.outWidth * s.downX + s.padX0 - s.upX + 1
-            let py1 = s.inHeight * s.upY - s.outHeight * s.downY + s.padY0 - s.upY + 1
-            guard s.upX == s.upY, s.downX == s.downY else {
-                throw EngineError.shapeMismatch(op: "upfirdn2d VJP", detail: "anisotropic up/down")
-            }
-            let dx = try upfirdn2d(g, filter: f, up: s.downX, down: s.upX, padding: (px0, px1, py0, py1),
-                                   flipFilter: !flipFilter, gain: gain)
-            guard dx.shape == x.shape else {
-                throw EngineError.shapeMismatch(op: "upfirdn2d VJP", detail: "gradient \(dx.shape) for input \(x.shape)")
-            }
-            return [dx]
-        }
+        return out.recorded("upfirdn2d", [x]) { g in [try upfirdn2d(g, filter: f, shape: s.gradient)] }
     }
 
     /// The normalised 2-D FIR filter `[t, t]` of 1-D taps f: `f_i·f_j / (Σf)²` (NVlabs `setup_filter`),
