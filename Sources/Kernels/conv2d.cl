@@ -18,6 +18,8 @@
 //   RX, RY           work-group of RX*RY work-items (launched 1-D), RX along columns
 //   VM, CM, VN, CN   register block: CM chunks of VM consecutive rows, CN chunks of VN consecutive
 //                    columns (VM, VN in {1, 2, 4}); tile TM = RY*VM*CM rows, TN = RX*VN*CN columns
+// Optional: UNROLL_K   fully unroll the K-step (set on GPUs; CPU drivers such as PoCL compile much
+//                      faster without it and vectorise across work-items anyway)
 
 #define NT (RX * RY)
 #define TM (RY * VM * CM)
@@ -58,7 +60,9 @@ typedef float floatN;
 // acc += As[k, rows of ty] ⊗ Bs[k, cols of tx] for k in 0..<TK. The vector types make each
 // chunk one aligned local load.
 inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *acc, const int tx, const int ty) {
+#ifdef UNROLL_K
     #pragma unroll
+#endif
     for (int k = 0; k < TK; k++) {
         float a[WM], b[WN];
         #pragma unroll

@@ -21,12 +21,13 @@ final class Conv2dTests: XCTestCase {
         Conv2dShape(batch: 3, inChannels: 4, outChannels: 5, height: 16, width: 13, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
     ]
 
-    /// Shapes whose per-group matrices select the medium and large OpenCL tiles.
+    /// Shapes whose per-group matrices select the large, medium and tall OpenCL tiles.
     static let largeCases: [Conv2dShape] = [
         Conv2dShape(batch: 2, inChannels: 8, outChannels: 130, height: 12, width: 16, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
         Conv2dShape(batch: 2, inChannels: 40, outChannels: 36, height: 9, width: 11, kernelH: 3, kernelW: 3, stride: 2,
                     padH: 1, padW: 1, groups: 2),
         Conv2dShape(batch: 1, inChannels: 130, outChannels: 131, height: 12, width: 11, kernelH: 1, kernelW: 1),
+        Conv2dShape(batch: 1, inChannels: 24, outChannels: 40, height: 4, width: 5, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
     ]
 
     struct Data {

@@ -5,7 +5,7 @@ extension OpenCLBackend {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
         let rows = shape.outChannels / shape.groups, cols = shape.batch * shape.outHeight * shape.outWidth
         let tile = ConvTile.choose(rows: rows, cols: cols)
-        try launch("conv2d", "conv2d_fwd", options: tile.options(shape),
+        try launch("conv2d", "conv2d_fwd", options: tile.options(shape, unroll: device.isGPU),
                    global: [tile.tiles(cols, tile.tn) * tile.threads, tile.tiles(rows, tile.tm), shape.groups],
                    local: [tile.threads, 1, 1],
                    [.buffer(input), .buffer(weight), .buffer(output)] + Self.convArgs(shape))
@@ -20,7 +20,7 @@ extension OpenCLBackend {
             for px in 0..<min(s, shape.width) {
                 let cols = shape.batch * ((shape.height - py + s - 1) / s) * ((shape.width - px + s - 1) / s)
                 let tile = ConvTile.choose(rows: rows, cols: cols)
-                try launch("conv2d", "conv2d_grad_input", options: tile.options(shape),
+                try launch("conv2d", "conv2d_grad_input", options: tile.options(shape, unroll: device.isGPU),
                            global: [tile.tiles(cols, tile.tn) * tile.threads, tile.tiles(rows, tile.tm), shape.groups],
                            local: [tile.threads, 1, 1],
                            [.buffer(gradOutput), .buffer(weight), .buffer(gradInput)] + Self.convArgs(shape)
@@ -41,12 +41,12 @@ extension OpenCLBackend {
                                            computeUnits: info.computeUnits)
         let chunk = tile.tiles(reduction, splits * tile.tk) * tile.tk
         let partial = splits > 1 ? try allocate(splits * shape.weightCount) : gradWeight
-        try launch("conv2d", "conv2d_grad_weight", options: tile.options(shape),
+        try launch("conv2d", "conv2d_grad_weight", options: tile.options(shape, unroll: device.isGPU),
                    global: [tilesN * tile.threads, tilesM, shape.groups * splits], local: [tile.threads, 1, 1],
                    [.buffer(input), .buffer(gradOutput), .buffer(partial)] + Self.convArgs(shape)
                    + [.int(chunk), .int(splits > 1 ? shape.weightCount : 0)])
         if splits > 1 {
-            try launch("conv2d", "conv2d_sum_splits", options: tile.options(shape),
+            try launch("conv2d", "conv2d_sum_splits", options: tile.options(shape, unroll: device.isGPU),
                        global: [shape.weightCount], local: [Self.localSize1D],
                        [.buffer(partial), .buffer(gradWeight), .int(shape.weightCount), .int(splits)])
         }
@@ -82,17 +82,22 @@ struct ConvTile: Hashable {
     /// 16×128 tile, 1×8 per work-item: few rows (toRGB, depthwise-like groups).
     static let thin = ConvTile(rx: 16, ry: 16, vm: 1, cm: 1, vn: 4, cn: 2, tk: 16)
 
+    /// 64×16 tile, 4×4 per work-item, 64 work-items: many rows, few columns (4×4 and 4×8 feature maps).
+    static let tall = ConvTile(rx: 4, ry: 16, vm: 4, cm: 1, vn: 4, cn: 1, tk: 16)
+
     /// The configuration for a `rows × cols` result matrix per group.
     static func choose(rows: Int, cols: Int) -> ConvTile {
         if rows <= 16 { return .thin }
+        if cols <= 32 { return .tall }
         if rows >= 128 && cols >= 128 { return .large }
         return .medium
     }
 
     func tiles(_ extent: Int, _ size: Int) -> Int { (extent + size - 1) / size }
 
-    func options(_ s: Conv2dShape) -> String {
+    /// Build options for `s`; `unroll` fully unrolls the K-step (GPUs).
+    func options(_ s: Conv2dShape, unroll: Bool) -> String {
         "-D KH=\(s.kernelH) -D KW=\(s.kernelW) -D STRIDE=\(s.stride) -D TK=\(tk) -D RX=\(rx) -D RY=\(ry)"
-            + " -D VM=\(vm) -D CM=\(cm) -D VN=\(vn) -D CN=\(cn)"
+            + " -D VM=\(vm) -D CM=\(cm) -D VN=\(vn) -D CN=\(cn)" + (unroll ? " -D UNROLL_K" : "")
     }
 }
