@@ -28,6 +28,7 @@ final class Conv2dTests: XCTestCase {
                     padH: 1, padW: 1, groups: 2),
         Conv2dShape(batch: 1, inChannels: 130, outChannels: 131, height: 12, width: 11, kernelH: 1, kernelW: 1),
         Conv2dShape(batch: 1, inChannels: 24, outChannels: 40, height: 4, width: 5, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        Conv2dShape(batch: 2, inChannels: 3, outChannels: 20, height: 6, width: 7, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
     ]
 
     struct Data {
