@@ -1,1 +1,338 @@
-// conv2d kernels
+// conv2d kernels: forward, grad-input and grad-weight as implicit GEMMs (no im2col buffer).
+//
+// Every kernel computes one TM x TN tile of a per-group matrix product C = A·B with a K-loop in
+// steps of TK. Both operand tiles are gathered straight from the NCHW tensors into local memory
+// (zero outside the image or past a tile edge); each work-item keeps a WM x WN block of C in
+// registers and prefetches the next K-step's global elements into registers while it multiplies
+// the current one. One work-group per (column tile, row tile, group[, split]).
+//
+//   conv2d_fwd          C = y[:, g]  rows o  `[O/G]`,  cols (n, oy, ox),      K = (c, ky, kx)
+//   conv2d_grad_input   C = dx[:, g] rows c  `[C/G]`,  cols (n, jy, jx) of one stride phase,
+//                       K = (o, ky, kx) restricted to the taps that reach that phase (gather, no atomics)
+//   conv2d_grad_weight  C = dw[g]    rows o  `[O/G]`,  cols (c, ky, kx),      K = (n, oy, ox), optionally
+//                       split over K into partial sums that conv2d_sum_splits adds (no atomics)
+//
+// Build options (all required):
+//   KH, KW, STRIDE   kernel height, width and stride
+//   TK               K-step
+//   RX, RY           work-group of RX*RY work-items (launched 1-D), RX along columns
+//   VM, CM, VN, CN   register block: CM chunks of VM consecutive rows, CN chunks of VN consecutive
+//                    columns (VM, VN in {1, 2, 4}); tile TM = RY*VM*CM rows, TN = RX*VN*CN columns
+// Optional: UNROLL_K   fully unroll the K-step (set on GPUs; CPU drivers such as PoCL compile much
+//                      faster without it and vectorise across work-items anyway)
+
+#define NT (RX * RY)
+#define TM (RY * VM * CM)
+#define TN (RX * VN * CN)
+#define WM (VM * CM)
+#define WN (VN * CN)
+#define KK (KH * KW)
+// Local row strides, padded against bank conflicts on the transposing stores, kept multiples of 4.
+#define LDA (TM + 4)
+#define LDB (TN + 4)
+// Elements of the A and B tiles each work-item loads per K-step.
+#define LOADS_A (TM * TK / NT)
+#define LOADS_B (TN * TK / NT)
+
+#if (TM * TK) % NT != 0 || (TN * TK) % NT != 0 || NT % TK != 0 || NT % TN != 0
+#error "conv2d tile configuration: NT must divide TM*TK and TN*TK and be a multiple of TK and TN"
+#endif
+
+#if VM == 4
+typedef float4 floatM;
+#elif VM == 2
+typedef float2 floatM;
+#else
+typedef float floatM;
+#endif
+#if VN == 4
+typedef float4 floatN;
+#elif VN == 2
+typedef float2 floatN;
+#else
+typedef float floatN;
+#endif
+
+// Register block row i (0..<WM) -> tile row; column j (0..<WN) -> tile column.
+#define TILE_ROW(i, ty) (((i) / VM) * RY * VM + (ty) * VM + (i) % VM)
+#define TILE_COL(j, tx) (((j) / VN) * RX * VN + (tx) * VN + (j) % VN)
+
+// acc += As[k, rows of ty] ⊗ Bs[k, cols of tx] for k in 0..<TK. The vector types make each
+// chunk one aligned local load.
+inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *acc, const int tx, const int ty) {
+#ifdef UNROLL_K
+    #pragma unroll
+#endif
+    for (int k = 0; k < TK; k++) {
+        float a[WM], b[WN];
+        #pragma unroll
+        for (int q = 0; q < CM; q++) {
+            floatM v = As[(k * LDA + q * RY * VM + ty * VM) / VM];
+#if VM == 1
+            a[q] = v;
+#elif VM == 2
+            a[q * 2] = v.x; a[q * 2 + 1] = v.y;
+#else
+            a[q * 4] = v.x; a[q * 4 + 1] = v.y; a[q * 4 + 2] = v.z; a[q * 4 + 3] = v.w;
+#endif
+        }
+        #pragma unroll
+        for (int q = 0; q < CN; q++) {
+            floatN v = Bs[(k * LDB + q * RX * VN + tx * VN) / VN];
+#if VN == 1
+            b[q] = v;
+#elif VN == 2
+            b[q * 2] = v.x; b[q * 2 + 1] = v.y;
+#else
+            b[q * 4] = v.x; b[q * 4 + 1] = v.y; b[q * 4 + 2] = v.z; b[q * 4 + 3] = v.w;
+#endif
+        }
+        #pragma unroll
+        for (int i = 0; i < WM; i++) {
+            #pragma unroll
+            for (int j = 0; j < WN; j++) acc[i * WN + j] = mad(a[i], b[j], acc[i * WN + j]);
+        }
+    }
+}
+
+// The K-loop shared by the three kernels. Before it: tx, ty, lid, the K range [kBegin, kEnd) and
+// the LOAD_A(t, kTile) / LOAD_B(t, kTile) expressions giving element t of this work-item's share
+// of the tile starting at kTile, with STORE_A(t) / STORE_B(t) their local positions (k·LDx + row).
+#define K_LOOP()                                                                                     \
+    __local floatM As[TK * LDA / VM];                                                               \
+    __local floatN Bs[TK * LDB / VN];                                                               \
+    __local float *Asf = (__local float *)As;                                                      \
+    __local float *Bsf = (__local float *)Bs;                                                      \
+    float acc[WM * WN];                                                                             \
+    for (int e = 0; e < WM * WN; e++) acc[e] = 0.0f;                                               \
+    float ra[LOADS_A], rb[LOADS_B];                                                                 \
+    if (kBegin < kEnd) {                                                                            \
+        for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, kBegin);                               \
+        for (int t = 0; t < LOADS_B; t++) rb[t] = LOAD_B(t, kBegin);                               \
+    }                                                                                               \
+    for (int k0 = kBegin; k0 < kEnd; k0 += TK) {                                                   \
+        for (int t = 0; t < LOADS_A; t++) Asf[STORE_A(t)] = ra[t];                                 \
+        for (int t = 0; t < LOADS_B; t++) Bsf[STORE_B(t)] = rb[t];                                 \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                               \
+        if (k0 + TK < kEnd) {                                                                       \
+            for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, k0 + TK);                          \
+            for (int t = 0; t < LOADS_B; t++) rb[t] = LOAD_B(t, k0 + TK);                          \
+        }                                                                                           \
+        mac_tile(As, Bs, acc, tx, ty);                                                              \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                               \
+    }
+
+// Work-item share of a tile, "k fast": element t is (row lid / TK + t·NT/TK, k lid % TK).
+#define KF_ROW(t) (lid / TK + (t) * (NT / TK))
+#define KF_K (lid % TK)
+// "column fast": element t is (k lid / TN + t·NT/TN, column lid % TN).
+#define CF_K(t) (lid / TN + (t) * (NT / TN))
+#define CF_COL (lid % TN)
+
+// MARK: - forward
+
+inline float load_w_fwd(__global const float *wg, const int m, const int k, const int Og, const int K) {
+    return (m < Og && k < K) ? wg[m * K + k] : 0.0f;
+}
+
+// x[c, iy0 + ky, ix0 + kx] for k = (c, ky, kx), 0 outside the image or past K.
+inline float load_x_fwd(__global const float *xg, const int k, const bool colValid, const int iy0, const int ix0,
+                        const int K, const int H, const int W) {
+    if (!colValid || k >= K) return 0.0f;
+    const int c = k / KK, r = k % KK;
+    const int iy = iy0 + r / KW, ix = ix0 + r % KW;
+    return ((unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W) ? xg[(c * H + iy) * W + ix] : 0.0f;
+}
+
+// y[n, g·Og + o, oy, ox] = Σ_{c, ky, kx} w[g·Og + o, c, ky, kx] · x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]
+// Launch: global (tilesCols·NT, tilesRows, G), local (NT, 1, 1).
+__kernel void conv2d_fwd(__global const float *x, __global const float *w, __global float *y,
+                         const int N, const int C, const int H, const int W, const int O,
+                         const int outH, const int outW, const int G, const int padH, const int padW) {
+    const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
+    const int g = get_group_id(2);
+    const int Cg = C / G, Og = O / G, K = Cg * KK, P = outH * outW, cols = N * P;
+    const int m0 = get_group_id(1) * TM, n0 = get_group_id(0) * TN;
+    const int kBegin = 0, kEnd = K;
+
+    // A = w[g] `[Og, K]`, loaded k fast (contiguous along K).
+    __global const float *wg = w + (size_t)g * Og * K;
+    // B = gathered x, loaded column fast: this work-item always loads tile column CF_COL.
+    const int col = n0 + CF_COL;
+    const bool colValid = col < cols;
+    const int bn = colValid ? col / P : 0, bp = colValid ? col % P : 0;
+    const int iy0 = (bp / outW) * STRIDE - padH, ix0 = (bp % outW) * STRIDE - padW;
+    __global const float *xg = x + ((size_t)bn * C + (size_t)g * Cg) * H * W;
+
+#define LOAD_A(t, kt) load_w_fwd(wg, m0 + KF_ROW(t), (kt) + KF_K, Og, K)
+#define LOAD_B(t, kt) load_x_fwd(xg, (kt) + CF_K(t), colValid, iy0, ix0, K, H, W)
+#define STORE_A(t) (KF_K * LDA + KF_ROW(t))
+#define STORE_B(t) (CF_K(t) * LDB + CF_COL)
+    K_LOOP()
+#undef LOAD_A
+#undef LOAD_B
+#undef STORE_A
+#undef STORE_B
+
+    for (int j = 0; j < WN; j++) {
+        const int c = n0 + TILE_COL(j, tx);
+        if (c >= cols) continue;
+        const int sn = c / P, p = c % P;
+        __global float *yc = y + ((size_t)sn * O + (size_t)g * Og) * P + p;
+        for (int i = 0; i < WM; i++) {
+            const int m = m0 + TILE_ROW(i, ty);
+            if (m < Og) yc[(size_t)m * P] = acc[i * WN + j];
+        }
+    }
+}
+
+// MARK: - grad-input
+
+// The taps of one stride phase. Input pixel (iy, ix) = (py + S·jy, px + S·jx) is reached by the
+// kernel rows ky ≡ py + padH (mod S), i.e. ky = ky0 + S·tky for tky < nky, from output row
+// oy = oyb + jy − tky; the same along x. For S = 1 this folds to ky0 = 0, nky = KH, oyb = padH.
+typedef struct { int ky0, kx0, nky, nkx, oyb, oxb; } Phase;
+
+inline Phase make_phase(const int py, const int px, const int padH, const int padW) {
+    Phase f;
+    f.ky0 = (py + padH) % STRIDE;
+    f.kx0 = (px + padW) % STRIDE;
+    f.nky = f.ky0 < KH ? (KH - f.ky0 + STRIDE - 1) / STRIDE : 0;
+    f.nkx = f.kx0 < KW ? (KW - f.kx0 + STRIDE - 1) / STRIDE : 0;
+    f.oyb = (py + padH - f.ky0) / STRIDE;
+    f.oxb = (px + padW - f.kx0) / STRIDE;
+    return f;
+}
+
+// w[g·Og + o, c, ky, kx] for k = (o, tky, tkx).
+inline float load_w_gi(__global const float *wg, const Phase f, const int c, const int k, const int Cg, const int K) {
+    if (c >= Cg || k >= K) return 0.0f;
+    const int taps = f.nky * f.nkx;
+    const int o = k / taps, r = k % taps;
+    const int ky = f.ky0 + STRIDE * (r / f.nkx), kx = f.kx0 + STRIDE * (r % f.nkx);
+    return wg[(o * Cg + c) * KK + ky * KW + kx];
+}
+
+// dy[n, g·Og + o, oyb + jy − tky, oxb + jx − tkx] for k = (o, tky, tkx), 0 outside dy.
+inline float load_dy_gi(__global const float *dyg, const Phase f, const int k, const bool colValid, const int jy, const int jx,
+                        const int K, const int outH, const int outW) {
+    if (!colValid || k >= K) return 0.0f;
+    const int taps = f.nky * f.nkx;
+    const int o = k / taps, r = k % taps;
+    const int oy = f.oyb + jy - r / f.nkx, ox = f.oxb + jx - r % f.nkx;
+    return ((unsigned)oy < (unsigned)outH && (unsigned)ox < (unsigned)outW) ? dyg[(o * outH + oy) * outW + ox] : 0.0f;
+}
+
+// dx[n, g·Cg + c, iy, ix] = Σ_{o, ky, kx : iy = oy·S − padH + ky, ix = ox·S − padW + kx} w[g·Og + o, c, ky, kx] · dy[n, g·Og + o, oy, ox]
+// for the pixels of stride phase (py, px); every pixel of the phase is written (0 when no tap reaches it).
+// Launch once per phase: global (tilesCols·NT, tilesRows, G), local (NT, 1, 1), cols = N·phH·phW.
+__kernel void conv2d_grad_input(__global const float *dy, __global const float *w, __global float *dx,
+                                const int N, const int C, const int H, const int W, const int O,
+                                const int outH, const int outW, const int G, const int padH, const int padW,
+                                const int py, const int px) {
+    const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
+    const int g = get_group_id(2);
+    const int Cg = C / G, Og = O / G, P = outH * outW;
+    const Phase f = make_phase(py, px, padH, padW);
+    const int K = Og * f.nky * f.nkx;
+    const int phH = (H - py + STRIDE - 1) / STRIDE, phW = (W - px + STRIDE - 1) / STRIDE;
+    const int phP = phH * phW, cols = N * phP;
+    const int m0 = get_group_id(1) * TM, n0 = get_group_id(0) * TN;
+    const int kBegin = 0, kEnd = K;
+
+    __global const float *wg = w + (size_t)g * Og * Cg * KK;
+    const int col = n0 + CF_COL;
+    const bool colValid = col < cols;
+    const int bn = colValid ? col / phP : 0, bp = colValid ? col % phP : 0;
+    const int jy = bp / phW, jx = bp % phW;
+    __global const float *dyg = dy + ((size_t)bn * O + (size_t)g * Og) * P;
+
+#define LOAD_A(t, kt) load_w_gi(wg, f, m0 + KF_ROW(t), (kt) + KF_K, Cg, K)
+#define LOAD_B(t, kt) load_dy_gi(dyg, f, (kt) + CF_K(t), colValid, jy, jx, K, outH, outW)
+#define STORE_A(t) (KF_K * LDA + KF_ROW(t))
+#define STORE_B(t) (CF_K(t) * LDB + CF_COL)
+    K_LOOP()
+#undef LOAD_A
+#undef LOAD_B
+#undef STORE_A
+#undef STORE_B
+
+    for (int j = 0; j < WN; j++) {
+        const int c = n0 + TILE_COL(j, tx);
+        if (c >= cols) continue;
+        const int sn = c / phP, p = c % phP;
+        const int iy = py + STRIDE * (p / phW), ix = px + STRIDE * (p % phW);
+        __global float *dxc = dx + ((size_t)sn * C + (size_t)g * Cg) * H * W + iy * W + ix;
+        for (int i = 0; i < WM; i++) {
+            const int m = m0 + TILE_ROW(i, ty);
+            if (m < Cg) dxc[(size_t)m * H * W] = acc[i * WN + j];
+        }
+    }
+}
+
+// MARK: - grad-weight
+
+// dy[n, g·Og + o, p] for k = (n, p).
+inline float load_dy_gw(__global const float *dyg, const int m, const int k, const int kEnd, const int Og,
+                        const int O, const int P) {
+    if (m >= Og || k >= kEnd) return 0.0f;
+    const int n = k / P, p = k % P;
+    return dyg[((size_t)n * O + m) * P + p];
+}
+
+// x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx] for k = (n, oy, ox) and column q = (c, ky, kx).
+inline float load_x_gw(__global const float *xg, const int q, const int k, const int kEnd, const int Kc,
+                       const int C, const int H, const int W, const int outW, const int P, const int padH, const int padW) {
+    if (q >= Kc || k >= kEnd) return 0.0f;
+    const int n = k / P, p = k % P;
+    const int c = q / KK, r = q % KK;
+    const int iy = (p / outW) * STRIDE - padH + r / KW, ix = (p % outW) * STRIDE - padW + r % KW;
+    return ((unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W) ? xg[(((size_t)n * C + c) * H + iy) * W + ix] : 0.0f;
+}
+
+// dw[g·Og + o, c, ky, kx] = Σ_{n, oy, ox} dy[n, g·Og + o, oy, ox] · x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]
+// over the K range of split s = group_id(2) / G: [s·kChunk, (s+1)·kChunk) ∩ [0, N·P). The result of
+// split s goes to out + s·splitStride (splitStride 0 when there is one split and out is dw).
+// Launch: global (tilesCols·NT, tilesRows, G·splits), local (NT, 1, 1).
+__kernel void conv2d_grad_weight(__global const float *x, __global const float *dy, __global float *out,
+                                 const int N, const int C, const int H, const int W, const int O,
+                                 const int outH, const int outW, const int G, const int padH, const int padW,
+                                 const int kChunk, const int splitStride) {
+    const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
+    const int g = get_group_id(2) % G, split = get_group_id(2) / G;
+    const int Cg = C / G, Og = O / G, Kc = Cg * KK, P = outH * outW;
+    const int m0 = get_group_id(1) * TM, n0 = get_group_id(0) * TN;
+    const int kBegin = split * kChunk, kEnd = min(N * P, kBegin + kChunk);
+
+    __global const float *dyg = dy + (size_t)g * Og * P;
+    __global const float *xg = x + (size_t)g * Cg * H * W;
+
+#define LOAD_A(t, kt) load_dy_gw(dyg, m0 + KF_ROW(t), (kt) + KF_K, kEnd, Og, O, P)
+#define LOAD_B(t, kt) load_x_gw(xg, n0 + KF_ROW(t), (kt) + KF_K, kEnd, Kc, C, H, W, outW, P, padH, padW)
+#define STORE_A(t) (KF_K * LDA + KF_ROW(t))
+#define STORE_B(t) (KF_K * LDB + KF_ROW(t))
+    K_LOOP()
+#undef LOAD_A
+#undef LOAD_B
+#undef STORE_A
+#undef STORE_B
+
+    __global float *dst = out + (size_t)split * splitStride + (size_t)g * Og * Kc;
+    for (int i = 0; i < WM; i++) {
+        const int m = m0 + TILE_ROW(i, ty);
+        if (m >= Og) continue;
+        for (int j = 0; j < WN; j++) {
+            const int q = n0 + TILE_COL(j, tx);
+            if (q < Kc) dst[(size_t)m * Kc + q] = acc[i * WN + j];
+        }
+    }
+}
+
+// dw[i] = Σ_s partial[s·count + i] (the split-K partial sums of conv2d_grad_weight, fixed order).
+__kernel void conv2d_sum_splits(__global const float *partial, __global float *dw, const int count, const int splits) {
+    const int i = get_global_id(0);
+    if (i >= count) return;
+    float sum = 0.0f;
+    for (int s = 0; s < splits; s++) sum += partial[(size_t)s * count + i];
+    dw[i] = sum;
+}

@@ -1,10 +1,113 @@
-// TEMPORARY development stub: replaced by the Modconv implementation.
+// StyleGAN2 weight modulation of the CPU backend (modconv.cl on OpenCL).
+//
+// Forward, for every (n, o) row with u = w[o]·s[n] `[I, K]`:
+//   1. d[n,o] = rsqrt(Σ_{i,k} u² + eps) when demodulating, else 1
+//   2. w'[n,o,i,k] = u[i,k]·d[n,o]
+// Backward, given g = ∂L/∂w' `[N, O, I, K]`:
+//   1. c[n,o] = d³·Σ_{i,k} g·u (0 without demodulation)
+//   2. ∂L/∂u = d·g − c·u
+//   3. dw[o,i,k] = Σ_n ∂L/∂u·s[n,i];  ds[n,i] = Σ_{o,k} ∂L/∂u·w[o,i,k]
 extension CPUBackend {
     public func modulateWeights(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, modulated: any Buffer) throws {
-        throw EngineError.unimplemented("modulateWeights")
+        try shape.validate("modulateWeights", [("weight", weight, shape.weightCount),
+                                               ("styles", styles, shape.batch * shape.inChannels),
+                                               ("modulated", modulated, shape.modulatedCount)])
+        let w = try ptr(weight, "modulateWeights"), s = try ptr(styles, "modulateWeights")
+        let out = try ptr(modulated, "modulateWeights")
+        let O = shape.outChannels, I = shape.inChannels, K = shape.kernelSize
+        let row = I * K
+        parallelFor(shape.batch * O, grain: max(1, 4096 / row)) { rows in
+            for r in rows {
+                let n = r / O, o = r % O
+                let wr = w + o * row, sr = s + n * I, dst = out + r * row
+                for i in 0..<I {
+                    let si = sr[i]
+                    for k in 0..<K { dst[i * K + k] = wr[i * K + k] * si }
+                }
+                let d = shape.demodulate ? Self.demodulation(UnsafePointer(dst), count: row, epsilon: shape.epsilon) : 1
+                if d != 1 { for e in 0..<row { dst[e] *= d } }
+            }
+        }
     }
 
-    public func modulateWeightsBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, gradModulated: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws {
-        throw EngineError.unimplemented("modulateWeightsBackward")
+    public func modulateWeightsBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer,
+                                        gradModulated: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws {
+        let N = shape.batch, O = shape.outChannels, I = shape.inChannels, K = shape.kernelSize
+        try shape.validate("modulateWeightsBackward", [("weight", weight, shape.weightCount), ("styles", styles, N * I),
+                                                       ("gradModulated", gradModulated, shape.modulatedCount),
+                                                       ("gradWeight", gradWeight, shape.weightCount), ("gradStyles", gradStyles, N * I)])
+        let w = try ptr(weight, "modulateWeightsBackward"), s = try ptr(styles, "modulateWeightsBackward")
+        let g = try ptr(gradModulated, "modulateWeightsBackward")
+        let dw = try ptr(gradWeight, "modulateWeightsBackward"), ds = try ptr(gradStyles, "modulateWeightsBackward")
+        let row = I * K
+
+        // 1. d and c per (n, o) row: rows[2r] = d, rows[2r+1] = c.
+        var rowStats = [Float](repeating: 0, count: 2 * N * O)
+        rowStats.withUnsafeMutableBufferPointer { stats in
+            let st = stats.baseAddress!
+            parallelFor(N * O, grain: max(1, 4096 / row)) { rows in
+                for r in rows {
+                    let n = r / O, o = r % O
+                    guard shape.demodulate else { st[2 * r] = 1; st[2 * r + 1] = 0; continue }
+                    var sumSq: Float = 0, dot: Float = 0
+                    for i in 0..<I {
+                        let si = s[n * I + i]
+                        for k in 0..<K {
+                            let u = w[o * row + i * K + k] * si
+                            sumSq += u * u
+                            dot += g[r * row + i * K + k] * u
+                        }
+                    }
+                    let d = 1 / (sumSq + shape.epsilon).squareRoot()
+                    st[2 * r] = d
+                    st[2 * r + 1] = d * d * d * dot
+                }
+            }
+        }
+        rowStats.withUnsafeBufferPointer { stats in
+            let st = stats.baseAddress!
+            /// ∂L/∂u at (n, o, i, k) = d·g − c·u.
+            @inline(__always) func gradU(_ n: Int, _ o: Int, _ i: Int, _ k: Int) -> Float {
+                let r = n * O + o, e = i * K + k
+                let u = w[o * row + e] * s[n * I + i]
+                return st[2 * r] * g[r * row + e] - st[2 * r + 1] * u
+            }
+            // 3a. dw: each thread owns whole output channels.
+            parallelFor(O, grain: max(1, 4096 / (N * row))) { channels in
+                for o in channels {
+                    for i in 0..<I {
+                        for k in 0..<K {
+                            var acc: Float = 0
+                            for n in 0..<N { acc += gradU(n, o, i, k) * s[n * I + i] }
+                            dw[o * row + i * K + k] = acc
+                        }
+                    }
+                }
+            }
+            // 3b. ds: each thread owns whole samples.
+            parallelFor(N * I, grain: max(1, 4096 / (O * K))) { items in
+                for item in items {
+                    let n = item / I, i = item % I
+                    var acc: Float = 0
+                    for o in 0..<O {
+                        for k in 0..<K { acc += gradU(n, o, i, k) * w[o * row + i * K + k] }
+                    }
+                    ds[item] = acc
+                }
+            }
+        }
+    }
+
+    /// `rsqrt(Σ u² + epsilon)` over `count` floats.
+    static func demodulation(_ u: UnsafePointer<Float>, count: Int, epsilon: Float) -> Float {
+        var acc = SIMD8<Float>(), e = 0
+        while e + 8 <= count {
+            let v = UnsafeRawPointer(u + e).loadUnaligned(as: SIMD8<Float>.self)
+            acc.addProduct(v, v)
+            e += 8
+        }
+        var sum = acc.sum()
+        while e < count { sum += u[e] * u[e]; e += 1 }
+        return 1 / (sum + epsilon).squareRoot()
     }
 }

@@ -1,10 +1,36 @@
-// TEMPORARY development stub: replaced by the Modconv implementation.
+// StyleGAN2 weight modulation of the OpenCL backend (modconv.cl).
 extension OpenCLBackend {
+    /// Work-items per work-group of the modconv row kernels (`WG` in modconv.cl).
+    static let modconvGroup = 256
+
     public func modulateWeights(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, modulated: any Buffer) throws {
-        throw EngineError.unimplemented("modulateWeights")
+        try shape.validate("modulateWeights", [("weight", weight, shape.weightCount),
+                                               ("styles", styles, shape.batch * shape.inChannels),
+                                               ("modulated", modulated, shape.modulatedCount)])
+        let wg = Self.modconvGroup
+        try launch("modconv", "modulate_fwd", global: [shape.batch * shape.outChannels * wg], local: [wg],
+                   [.buffer(weight), .buffer(styles), .buffer(modulated), .int(shape.outChannels), .int(shape.inChannels),
+                    .int(shape.kernelSize), .int(shape.demodulate ? 1 : 0), .float(shape.epsilon)])
     }
 
-    public func modulateWeightsBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, gradModulated: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws {
-        throw EngineError.unimplemented("modulateWeightsBackward")
+    public func modulateWeightsBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer,
+                                        gradModulated: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws {
+        let N = shape.batch, O = shape.outChannels, I = shape.inChannels, K = shape.kernelSize
+        try shape.validate("modulateWeightsBackward", [("weight", weight, shape.weightCount), ("styles", styles, N * I),
+                                                       ("gradModulated", gradModulated, shape.modulatedCount),
+                                                       ("gradWeight", gradWeight, shape.weightCount), ("gradStyles", gradStyles, N * I)])
+        let wg = Self.modconvGroup
+        // 1. d and c per (n, o) row.
+        let stats = try allocate(2 * N * O)
+        try launch("modconv", "modulate_bwd_rows", global: [N * O * wg], local: [wg],
+                   [.buffer(weight), .buffer(styles), .buffer(gradModulated), .buffer(stats), .int(O), .int(I), .int(K),
+                    .int(shape.demodulate ? 1 : 0), .float(shape.epsilon)])
+        // 2. dw, reducing over n; ds, reducing over (o, k).
+        try launch("modconv", "modulate_bwd_weight", global: [shape.weightCount], local: [Self.localSize1D],
+                   [.buffer(weight), .buffer(styles), .buffer(gradModulated), .buffer(stats), .buffer(gradWeight),
+                    .int(N), .int(O), .int(I), .int(K)])
+        try launch("modconv", "modulate_bwd_styles", global: [N * I * wg], local: [wg],
+                   [.buffer(weight), .buffer(styles), .buffer(gradModulated), .buffer(stats), .buffer(gradStyles),
+                    .int(O), .int(I), .int(K)])
     }
 }

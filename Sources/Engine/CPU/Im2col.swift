@@ -1,0 +1,68 @@
+// im2col / col2im of the CPU backend's convolution (CPUBackend+Conv2d.swift).
+//
+// The column matrix of one sample is `[C·kh·kw, outH·outW]`: row `(c·kh + ky)·kw + kx`, column
+// `oy·outW + ox` holds `x[c, oy·stride − padH + ky, ox·stride − padW + kx]` (0 outside the image).
+// Rows of group `g` are the contiguous block `g·(C/groups)·kh·kw ..< (g+1)·(C/groups)·kh·kw`, so one
+// batched gemm over the groups reads them in place.
+extension CPUBackend {
+    /// Valid output range along one axis: the `o` with `0 <= o·stride + offset < size`.
+    @inline(__always)
+    static func validRange(offset: Int, stride: Int, size: Int, count: Int) -> Range<Int> {
+        // o >= ceil(-offset / stride), o <= floor((size - 1 - offset) / stride)
+        let lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let top = size - 1 - offset
+        let hi = top < 0 ? 0 : min(count, top / stride + 1)
+        return lo < hi ? lo..<hi : 0..<0
+    }
+
+    /// Writes the column matrix of one sample `x` `[C, H, W]` into `col` `[C·kh·kw, outH·outW]`.
+    func im2col(_ s: Conv2dShape, x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
+        let kk = s.kernelH * s.kernelW, plane = s.height * s.width
+        let outH = s.outHeight, outW = s.outWidth, pixels = outH * outW
+        parallelFor(s.inChannels * kk, grain: max(1, 8192 / pixels)) { rows in
+            for r in rows {
+                let c = r / kk, ky = (r % kk) / s.kernelW, kx = r % s.kernelW
+                let src = x + c * plane, dst = col + r * pixels
+                let oys = Self.validRange(offset: ky - s.padH, stride: s.stride, size: s.height, count: outH)
+                let oxs = Self.validRange(offset: kx - s.padW, stride: s.stride, size: s.width, count: outW)
+                for oy in 0..<outH {
+                    let row = dst + oy * outW
+                    guard oys.contains(oy), !oxs.isEmpty else { row.update(repeating: 0, count: outW); continue }
+                    let srcRow = src + (oy * s.stride - s.padH + ky) * s.width + kx - s.padW
+                    row.update(repeating: 0, count: oxs.lowerBound)
+                    if s.stride == 1 {
+                        (row + oxs.lowerBound).update(from: srcRow + oxs.lowerBound, count: oxs.count)
+                    } else {
+                        for ox in oxs { row[ox] = srcRow[ox * s.stride] }
+                    }
+                    (row + oxs.upperBound).update(repeating: 0, count: outW - oxs.upperBound)
+                }
+            }
+        }
+    }
+
+    /// Overwrites one sample's `dx` `[C, H, W]` with the sum of the column matrix `col`
+    /// `[C·kh·kw, outH·outW]` scattered back to the pixels each column entry was read from.
+    func col2im(_ s: Conv2dShape, col: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+        let kk = s.kernelH * s.kernelW, plane = s.height * s.width
+        let outH = s.outHeight, outW = s.outWidth, pixels = outH * outW
+        // Each channel owns its kh·kw rows and its plane of dx: no two threads write the same element.
+        parallelFor(s.inChannels, grain: max(1, 8192 / (kk * pixels))) { channels in
+            for c in channels {
+                let dst = dx + c * plane
+                dst.update(repeating: 0, count: plane)
+                for r in c * kk ..< (c + 1) * kk {
+                    let ky = (r % kk) / s.kernelW, kx = r % s.kernelW
+                    let src = col + r * pixels
+                    let oys = Self.validRange(offset: ky - s.padH, stride: s.stride, size: s.height, count: outH)
+                    let oxs = Self.validRange(offset: kx - s.padW, stride: s.stride, size: s.width, count: outW)
+                    for oy in oys {
+                        let dstRow = dst + (oy * s.stride - s.padH + ky) * s.width + kx - s.padW
+                        let srcRow = src + oy * outW
+                        for ox in oxs { dstRow[ox * s.stride] += srcRow[ox] }
+                    }
+                }
+            }
+        }
+    }
+}

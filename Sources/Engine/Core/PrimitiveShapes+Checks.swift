@@ -1,0 +1,26 @@
+// Buffer-size checks shared by both backends' convolution and modulation entry points, so a short
+// buffer is a named error instead of an out-of-bounds read or write.
+
+extension Conv2dShape {
+    /// `validate(op)`, then checks that the three buffers hold at least `inputCount`, `weightCount`
+    /// and `outputCount` floats (x or dx, w or dw, y or dy).
+    public func validate(_ op: String, input: any Buffer, weight: any Buffer, output: any Buffer) throws {
+        try validate(op)
+        for (name, buffer, need) in [("input", input, inputCount), ("weight", weight, weightCount), ("output", output, outputCount)]
+        where buffer.count < need {
+            throw EngineError.shapeMismatch(op: op, detail: "\(name) buffer holds \(buffer.count) floats, \(self) needs \(need)")
+        }
+    }
+}
+
+extension ModulateShape {
+    /// Checks positivity and that each `(name, buffer, floats needed)` is large enough.
+    public func validate(_ op: String, _ buffers: [(String, any Buffer, Int)]) throws {
+        guard batch > 0, outChannels > 0, inChannels > 0, kernelSize > 0 else {
+            throw EngineError.shapeMismatch(op: op, detail: "non-positive dimension in \(self)")
+        }
+        for (name, buffer, need) in buffers where buffer.count < need {
+            throw EngineError.shapeMismatch(op: op, detail: "\(name) buffer holds \(buffer.count) floats, \(self) needs \(need)")
+        }
+    }
+}
