@@ -32,6 +32,11 @@ public enum Autograd {
         try $isRecording.withValue(false) { try body() }
     }
 
+    /// Runs `body` with recording on (e.g. a penalty that takes a gradient inside a no-grad evaluation).
+    public static func withGrad<T>(_ body: () throws -> T) rethrows -> T {
+        try $isRecording.withValue(true) { try body() }
+    }
+
     /// Gradients of `output` (a scalar, or any shape with an explicit `seed` of the same shape) with respect
     /// to each of `inputs`; nil where an input does not influence the output.
     ///
