@@ -1,0 +1,136 @@
+import Engine
+
+/// Per-pixel noise for the synthesis layers: nil = none (deterministic images), else Philox noise keyed by
+/// (seed, layer), identical on every backend.
+public struct NoiseSource: Sendable {
+    public var seed: UInt64
+    public init(seed: UInt64) { self.seed = seed }
+
+    func noise(layer: Int, shape: [Int], on backend: any Backend) throws -> Tensor {
+        try Tensor.random(shape, .normal, seed: seed, offset: UInt64(layer) << 40, on: backend)
+    }
+}
+
+/// StyleGAN2 synthesis layer: modulated 3x3 conv (optionally 2x up), + noise·strength, + bias, leaky ReLU·√2, clamp.
+public struct SynthesisLayer {
+    public let conv: ModulatedConv2d
+    public let bias: Parameter
+    public let noiseStrength: Parameter
+    let clamp: Float?
+
+    init(_ name: String, in i: Int, out o: Int, wDim: Int, up: Int, clamp: Float?, init rng: inout ParameterInitializer) throws {
+        conv = try ModulatedConv2d(name, in: i, out: o, kernel: 3, wDim: wDim, up: up, init: &rng)
+        bias = Parameter(name: "\(name).bias", value: try rng.constant([o], 0))
+        noiseStrength = Parameter(name: "\(name).noise_strength", value: try rng.constant([1], 0))
+        self.clamp = clamp
+    }
+
+    var parameters: ParameterCollection {
+        var c = conv.parameters
+        c.append(bias)
+        c.append(noiseStrength)
+        return c
+    }
+
+    func callAsFunction(_ x: Tensor, w: Tensor, noise: Tensor?) throws -> Tensor {
+        var y = try conv(x, w: w)
+        if let noise { y = try y + noise * noiseStrength.value }
+        return try y.biasAct(bias: bias.value, activation: .leakyReLU, clamp: clamp)
+    }
+}
+
+/// toRGB: modulated 1x1 conv without demodulation (styles scaled by 1/√I), + bias, clamp.
+public struct ToRGBLayer {
+    public let conv: ModulatedConv2d
+    public let bias: Parameter
+    let clamp: Float?
+    let inChannels: Int
+
+    init(_ name: String, in i: Int, wDim: Int, clamp: Float?, init rng: inout ParameterInitializer) throws {
+        conv = try ModulatedConv2d(name, in: i, out: 3, kernel: 1, wDim: wDim, demodulate: false, init: &rng)
+        bias = Parameter(name: "\(name).bias", value: try rng.constant([3], 0))
+        self.clamp = clamp
+        inChannels = i
+    }
+
+    var parameters: ParameterCollection {
+        var c = conv.parameters
+        c.append(bias)
+        return c
+    }
+
+    func callAsFunction(_ x: Tensor, w: Tensor) throws -> Tensor {
+        try conv(x, w: w, styleGain: 1 / Float(inChannels).squareRoot()).biasAct(bias: bias.value, clamp: clamp)
+    }
+}
+
+/// StyleGAN2 synthesis network, skip architecture: learned 4x4 constant; per resolution r a block of
+/// (conv up 2x, conv, toRGB) — the 4x4 block has (conv, toRGB) — and `image = upsample(image) + toRGB(x)`.
+/// Layers take one w each (`numWs` of them, in order); the last two blocks are styled by w_hist.
+public final class SynthesisNetwork {
+    public let config: NetworkConfig
+    public let constant: Parameter
+    public private(set) var blocks: [(resolution: Int, conv0: SynthesisLayer?, conv1: SynthesisLayer, toRGB: ToRGBLayer)] = []
+    let upFilter: Tensor
+
+    public init(config: NetworkConfig, init rng: inout ParameterInitializer) throws {
+        self.config = config
+        let w = config.latentDim
+        constant = Parameter(name: "synthesis.const", value: try rng.normal([config.channels(at: 4), 4, 4]))
+        for r in config.blockResolutions {
+            let inCh = r == 4 ? config.channels(at: 4) : config.channels(at: r / 2)
+            let outCh = config.channels(at: r)
+            let conv0 = r == 4 ? nil : try SynthesisLayer("synthesis.b\(r).conv0", in: inCh, out: outCh, wDim: w, up: 2,
+                                                          clamp: config.convClamp, init: &rng)
+            let conv1 = try SynthesisLayer("synthesis.b\(r).conv1", in: outCh, out: outCh, wDim: w, up: 1, clamp: config.convClamp, init: &rng)
+            let toRGB = try ToRGBLayer("synthesis.b\(r).torgb", in: outCh, wDim: w, clamp: config.convClamp, init: &rng)
+            blocks.append((r, conv0, conv1, toRGB))
+        }
+        upFilter = try Tensor.firFilter([1, 3, 3, 1], on: rng.backend)
+    }
+
+    public var parameters: ParameterCollection {
+        var c = ParameterCollection([constant])
+        for b in blocks {
+            if let conv0 = b.conv0 { c.append(contentsOf: conv0.parameters) }
+            c.append(contentsOf: b.conv1.parameters)
+            c.append(contentsOf: b.toRGB.parameters)
+        }
+        return c
+    }
+
+    /// Number of w inputs: one per conv and toRGB layer.
+    public var numWs: Int { blocks.reduce(0) { $0 + ($1.conv0 == nil ? 2 : 3) } }
+
+    /// Index of the first w that the histogram styles (the layers of the last two blocks).
+    public var firstHistogramW: Int { numWs - 6 }
+
+    /// ws: `numWs` tensors `[N, latentDim]` in layer order → image `[N, 3, R, R]` in about [-1, 1].
+    public func callAsFunction(_ ws: [Tensor], noise: NoiseSource?) throws -> Tensor {
+        guard ws.count == numWs else {
+            throw HistoGANError.invalidConfig("synthesis needs \(numWs) w vectors, got \(ws.count)")
+        }
+        let n = ws[0].shape[0]
+        let backend = ws[0].backend
+        var x = try constant.value.reshaped([1] + constant.shape).expanded(to: [n] + constant.shape)
+        var image: Tensor?
+        var wi = 0, layer = 0
+        func nextNoise(_ r: Int) throws -> Tensor? {
+            defer { layer += 1 }
+            return try noise?.noise(layer: layer, shape: [n, 1, r, r], on: backend)
+        }
+        for b in blocks {
+            if let conv0 = b.conv0 {
+                x = try conv0(x, w: ws[wi], noise: nextNoise(b.resolution)); wi += 1
+            }
+            x = try b.conv1(x, w: ws[wi], noise: nextNoise(b.resolution)); wi += 1
+            let rgb = try b.toRGB(x, w: ws[wi]); wi += 1
+            if let previous = image {
+                image = try Tensor.upfirdn2d(previous, filter: upFilter, up: 2, padding: (2, 1, 2, 1), gain: 4) + rgb
+            } else {
+                image = rgb
+            }
+        }
+        return image!
+    }
+}
