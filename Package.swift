@@ -39,6 +39,8 @@ let package = Package(
             dependencies: ["HistoGAN", "Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: cpuFlags
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: cpuFlags),
+        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport", swiftSettings: cpuFlags),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: cpuFlags),
+        .testTarget(name: "HistoGANTests", dependencies: ["HistoGAN", "Engine", "TestSupport"], swiftSettings: cpuFlags),
     ]
 )

@@ -1,4 +1,5 @@
 import Engine
+import TestSupport
 import XCTest
 
 /// Finite-difference checks of the elementwise, reduction and layout VJPs on every backend.

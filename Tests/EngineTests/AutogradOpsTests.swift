@@ -1,4 +1,5 @@
 import Engine
+import TestSupport
 import XCTest
 
 /// Finite-difference checks of the VJPs of the fused ops (conv2d and its adjoints, modulated conv,

@@ -1,4 +1,5 @@
 import Engine
+import TestSupport
 import XCTest
 
 /// gemm.cl / CPUBackend+Gemm: naive Double reference and OpenCL-vs-CPU parity.

@@ -1,4 +1,5 @@
 import Engine
+import TestSupport
 import XCTest
 
 /// layout.cl / CPUBackend+Layout: the one strided copy used as permute, slice, concat, expand and

@@ -1,4 +1,5 @@
 import Engine
+import TestSupport
 import XCTest
 
 /// reduce.cl / CPUBackend+Reduce: naive Double reference over every axis subset, awkward and long

@@ -2,16 +2,22 @@ import Engine
 import XCTest
 
 /// One input of a gradient check: values, shape, and whether it is differentiated.
-struct GradInput {
-    var values: [Float]
-    var shape: [Int]
-    var differentiable = true
+public struct GradInput {
+    public var values: [Float]
+    public var shape: [Int]
+    public var differentiable = true
+
+    public init(values: [Float], shape: [Int], differentiable: Bool = true) {
+        self.values = values
+        self.shape = shape
+        self.differentiable = differentiable
+    }
 }
 
 /// Checks the autograd gradients of `L = Σ f(inputs)·r` (r a fixed random probe) against central finite
 /// differences `(L(x + h·e) − L(x − h·e)) / 2h` accumulated in Double, on up to `coordinates` entries of each
 /// differentiable input. Fails with the relative L2 error and the worst entries.
-func checkGradients(on backend: any Backend, _ inputs: [GradInput], h: Float = 1e-2, tolerance: Double = 3e-3,
+public func checkGradients(on backend: any Backend, _ inputs: [GradInput], h: Float = 1e-2, tolerance: Double = 3e-3,
                     coordinates: Int = 16, _ what: String, file: StaticString = #filePath, line: UInt = #line,
                     _ f: ([Tensor]) throws -> Tensor) throws {
     func tensors(_ values: [[Float]], grad: Bool) throws -> [Tensor] {

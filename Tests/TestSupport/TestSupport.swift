@@ -3,21 +3,21 @@ import Foundation
 import XCTest
 
 /// Backends shared by all tests. The OpenCL one is built once (PoCL compiles each program slowly).
-enum TestBackends {
-    static let cpu: any Backend = CPUBackend()
+public enum TestBackends {
+    public static let cpu: any Backend = CPUBackend()
 
     /// The first OpenCL device, or nil (tests then skip with a visible message).
-    static let opencl: (any Backend)? = {
+    public static let opencl: (any Backend)? = {
         if ProcessInfo.processInfo.environment["HISTOGAN_TEST_NO_OPENCL"] != nil { return nil }
         guard let first = OpenCLDiscovery.devices().first else { return nil }
         return try? OpenCLBackend(device: first)
     }()
 
     /// Every available backend, CPU first.
-    static var all: [any Backend] { [cpu] + (opencl.map { [$0] } ?? []) }
+    public static var all: [any Backend] { [cpu] + (opencl.map { [$0] } ?? []) }
 
     /// The OpenCL backend, or an `XCTSkip` naming why parity cannot run.
-    static func requireOpenCL() throws -> any Backend {
+    public static func requireOpenCL() throws -> any Backend {
         guard let cl = opencl else {
             if ProcessInfo.processInfo.environment["CI"] == "true" {
                 XCTFail("CI=true but no OpenCL device: PoCL is not installed, parity would be skipped")
@@ -29,11 +29,11 @@ enum TestBackends {
 }
 
 /// Deterministic test data: a 64-bit LCG (independent of the Engine's Philox generator).
-struct TestRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 6364136223846793005 &+ 1442695040888963407 }
+public struct TestRNG {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed &* 6364136223846793005 &+ 1442695040888963407 }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state = state &* 6364136223846793005 &+ 1442695040888963407
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
@@ -42,40 +42,40 @@ struct TestRNG {
     }
 
     /// Uniform in [lo, hi).
-    mutating func uniform(_ lo: Float = -1, _ hi: Float = 1) -> Float {
+    public mutating func uniform(_ lo: Float = -1, _ hi: Float = 1) -> Float {
         lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
     }
 
-    mutating func floats(_ count: Int, _ lo: Float = -1, _ hi: Float = 1) -> [Float] {
+    public mutating func floats(_ count: Int, _ lo: Float = -1, _ hi: Float = 1) -> [Float] {
         (0..<count).map { _ in uniform(lo, hi) }
     }
 }
 
 extension Backend {
     /// A new buffer holding `values`.
-    func buffer(_ values: [Float]) throws -> any Buffer {
+    public func buffer(_ values: [Float]) throws -> any Buffer {
         let b = try allocate(values.count)
         try values.withUnsafeBufferPointer { try upload($0, to: b, offset: 0) }
         return b
     }
 
     /// A new buffer of `count` NaNs, so an element a kernel fails to write cannot pass a comparison.
-    func poisoned(_ count: Int) throws -> any Buffer {
+    public func poisoned(_ count: Int) throws -> any Buffer {
         try buffer([Float](repeating: .nan, count: count))
     }
 
     /// The whole contents of `buffer`.
-    func array(_ buffer: any Buffer) throws -> [Float] {
+    public func array(_ buffer: any Buffer) throws -> [Float] {
         var out = [Float](repeating: 0, count: buffer.count)
         try out.withUnsafeMutableBufferPointer { try download(buffer, offset: 0, into: $0) }
         return out
     }
 
-    var label: String { info.selector }
+    public var label: String { info.selector }
 }
 
 /// ‖a − b‖₂ / max(‖b‖₂, tiny), in Double; NaN anywhere gives +inf.
-func relativeL2(_ a: [Float], _ b: [Double]) -> Double {
+public func relativeL2(_ a: [Float], _ b: [Double]) -> Double {
     precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
     var num = 0.0, den = 0.0
     for i in a.indices {
@@ -87,10 +87,10 @@ func relativeL2(_ a: [Float], _ b: [Double]) -> Double {
     return (num / max(den, 1e-30)).squareRoot()
 }
 
-func relativeL2(_ a: [Float], _ b: [Float]) -> Double { relativeL2(a, b.map(Double.init)) }
+public func relativeL2(_ a: [Float], _ b: [Float]) -> Double { relativeL2(a, b.map(Double.init)) }
 
 /// Asserts `relativeL2(actual, expected) <= tolerance`, printing the first mismatching indices.
-func assertClose(_ actual: [Float], _ expected: [Double], tolerance: Double = 1e-5, _ what: String,
+public func assertClose(_ actual: [Float], _ expected: [Double], tolerance: Double = 1e-5, _ what: String,
                  file: StaticString = #filePath, line: UInt = #line) {
     guard actual.count == expected.count else {
         XCTFail("\(what): \(actual.count) elements, expected \(expected.count)", file: file, line: line)
@@ -110,7 +110,7 @@ func assertClose(_ actual: [Float], _ expected: [Double], tolerance: Double = 1e
             file: file, line: line)
 }
 
-func assertClose(_ actual: [Float], _ expected: [Float], tolerance: Double = 1e-5, _ what: String,
+public func assertClose(_ actual: [Float], _ expected: [Float], tolerance: Double = 1e-5, _ what: String,
                  file: StaticString = #filePath, line: UInt = #line) {
     assertClose(actual, expected.map(Double.init), tolerance: tolerance, what, file: file, line: line)
 }
