@@ -12,11 +12,12 @@
 //   2. Global loads are coalesced for each storage order: along K when the source is K-contiguous
 //      (A, B^T; a half-warp reads 64 contiguous bytes), along M/N otherwise (A^T, B; a warp reads 128).
 //      The next slice is prefetched into registers while the current one is multiplied.
-//   3. Work-item (tx, ty) owns rows ty + 16·i and columns tx + 16·j of the block (strided micro-tile):
-//      in a warp, As reads are 2 broadcasts and Bs reads 16 consecutive words, so no bank conflicts;
-//      the stores to C write 16 consecutive floats per half-warp. Rows of the local tiles are padded
-//      to BM + 2 / BN + 2 words so the transposing stores of K-contiguous loads hit distinct banks.
-//   4. Every global access is bounds-checked (out-of-range elements load as 0), so M, N, K need not be
+//   3. Work-item (tx, ty) owns rows 64·g + 4·ty + q and columns 64·h + 4·tx + q (q < 4) of the block:
+//      groups of 4 so each k step reads its operands as float4 (TM/4 + TN/4 16-byte local loads per
+//      TM·TN FMAs); in a warp the As reads are 2 broadcasts and the Bs reads 256 contiguous bytes, so
+//      no bank conflicts. Each half-warp stores 64 contiguous floats of a row of C.
+//   4. Local rows are padded to BM + 4 / BN + 4 words (16-byte aligned for float4 reads).
+//   5. Every global access is bounds-checked (out-of-range elements load as 0), so M, N, K need not be
 //      multiples of the tiles. beta == 0 never reads C (C may hold NaN).
 // The batch index is global dimension 2; per-batch strides may be 0 (broadcast).
 
@@ -26,6 +27,9 @@
 #ifndef TN
 #define TN 8
 #endif
+#if TM % 4 != 0 || TN % 4 != 0
+#error "TM and TN must be multiples of 4"
+#endif
 
 #define WX 16                // work-items along N (get_local_id(0))
 #define WY 16                // work-items along M (get_local_id(1))
@@ -33,8 +37,8 @@
 #define BM (WY * TM)         // block rows
 #define BN (WX * TN)         // block columns
 #define BK 16                // K slice
-#define LDA (BM + 2)         // padded local row lengths (≡ 2 mod 32 words for BM, BN ∈ {32, 64, 128})
-#define LDB (BN + 2)
+#define LDA (BM + 4)         // padded local row lengths in floats (multiples of 4)
+#define LDB (BN + 4)
 // Elements of a slice each work-item loads: BM·BK / NT = TM for A, BK·BN / NT = TN for B.
 
 // Loads this work-item's TM elements of the op(A) slice [m0.., k0..] into registers; store_a puts
@@ -101,8 +105,8 @@ void gemm(const int M, const int N, const int K,
           __global const float *B, const int offB, const int strideB,
           __global float *C, const int offC, const int strideC,
           const int transA, const int transB, const float alpha, const float beta) {
-    __local float As[BK * LDA];
-    __local float Bs[BK * LDB];
+    __local float4 As[BK * LDA / 4];   // [BK][LDA] floats
+    __local float4 Bs[BK * LDB / 4];   // [BK][LDB] floats
 
     const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * WX + tx;
     const int n0 = get_group_id(0) * BN, m0 = get_group_id(1) * BM;
@@ -121,8 +125,8 @@ void gemm(const int M, const int N, const int K,
     load_a(ra, A, M, K, m0, 0, tid, transA);
     load_b(rb, B, N, K, n0, 0, tid, transB);
     for (int k0 = 0; k0 < K; k0 += BK) {
-        store_a(As, ra, tid, transA);
-        store_b(Bs, rb, tid, transB);
+        store_a((__local float *)As, ra, tid, transA);
+        store_b((__local float *)Bs, rb, tid, transB);
         barrier(CLK_LOCAL_MEM_FENCE);
         // Prefetch the next slice; its loads are in flight during the multiply below.
         if (k0 + BK < K) {
@@ -133,9 +137,15 @@ void gemm(const int M, const int N, const int K,
         for (int kk = 0; kk < BK; kk++) {
             float a[TM], b[TN];
 #pragma unroll
-            for (int i = 0; i < TM; i++) a[i] = As[kk * LDA + ty + WY * i];
+            for (int g = 0; g < TM / 4; g++) {
+                const float4 v = As[kk * (LDA / 4) + g * WY + ty];
+                a[4 * g] = v.x; a[4 * g + 1] = v.y; a[4 * g + 2] = v.z; a[4 * g + 3] = v.w;
+            }
 #pragma unroll
-            for (int j = 0; j < TN; j++) b[j] = Bs[kk * LDB + tx + WX * j];
+            for (int h = 0; h < TN / 4; h++) {
+                const float4 v = Bs[kk * (LDB / 4) + h * WX + tx];
+                b[4 * h] = v.x; b[4 * h + 1] = v.y; b[4 * h + 2] = v.z; b[4 * h + 3] = v.w;
+            }
 #pragma unroll
             for (int i = 0; i < TM; i++)
 #pragma unroll
@@ -146,14 +156,15 @@ void gemm(const int M, const int N, const int K,
 
 #pragma unroll
     for (int i = 0; i < TM; i++) {
-        const int gm = m0 + ty + WY * i;
-        if (gm >= M) break;
+        const int gm = m0 + (i / 4) * (4 * WY) + 4 * ty + i % 4;
+        if (gm < M) {
 #pragma unroll
-        for (int j = 0; j < TN; j++) {
-            const int gn = n0 + tx + WX * j;
-            if (gn < N) {
-                __global float *c = C + (long)gm * N + gn;
-                *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
+            for (int j = 0; j < TN; j++) {
+                const int gn = n0 + (j / 4) * (4 * WX) + 4 * tx + j % 4;
+                if (gn < N) {
+                    __global float *c = C + (long)gm * N + gn;
+                    *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
+                }
             }
         }
     }

@@ -35,31 +35,33 @@ enum GemmBlocking {
 /// covering row block `r / cols` and column block `r % cols` of C.
 struct GemmPlan {
     let rowBlocks: Int, colBlocks: Int
-    let workers: Int
+    /// False for small calls, which run on the calling thread.
+    let parallel: Bool
 
     var regions: Int { rowBlocks * colBlocks }
 
     init(_ s: GemmShape, threads: Int) {
         let flops = 2 * s.m * s.n * s.k
         guard threads > 1, flops * s.batch >= GemmBlocking.serialFlops else {
-            rowBlocks = 1; colBlocks = 1; workers = 1
+            rowBlocks = 1; colBlocks = 1; parallel = false
             return
         }
         // Regions per item so that batch·regions is a multiple of the thread count (balanced), but none
         // smaller than minRegionFlops.
         var parts = threads / Self.gcd(s.batch, threads)
         parts = max(1, min(parts, flops / GemmBlocking.minRegionFlops))
-        // Factor parts = rowBlocks·colBlocks so the largest region (in micro-tiles) is smallest.
+        // Factor parts = rowBlocks·colBlocks so the largest region (in micro-tiles) is smallest; within
+        // 5 % prefer more row blocks (each worker then packs less of A, whose packing is the slower one).
         let mTiles = (s.m + GemmKernel.mr - 1) / GemmKernel.mr, nTiles = (s.n + GemmKernel.nr - 1) / GemmKernel.nr
         var best = (rows: 1, cols: 1, cost: Int.max)
-        for rows in 1...parts where parts % rows == 0 {
+        for rows in (1...parts).reversed() where parts % rows == 0 {
             let cols = parts / rows
             guard rows <= mTiles, cols <= nTiles else { continue }
             let cost = ((mTiles + rows - 1) / rows) * ((nTiles + cols - 1) / cols)
-            if cost < best.cost { best = (rows, cols, cost) }
+            if best.cost == .max || cost * 20 < best.cost * 19 { best = (rows, cols, cost) }
         }
         rowBlocks = best.rows; colBlocks = best.cols
-        workers = min(threads, s.batch * best.rows * best.cols)
+        parallel = s.batch * best.rows * best.cols > 1
     }
 
     /// `[lo, hi)` of block `index` of `count` blocks over `size` elements, cut at multiples of `unit`.
@@ -88,11 +90,12 @@ extension CPUBackend {
         let kc = min(GemmBlocking.kc, s.k)
         let sizeA = min(GemmBlocking.mc, regionRows) * kc, sizeB = kc * min(GemmBlocking.nc, regionCols)
 
-        let worker = { (index: Int) in
+        // Each chunk of work items gets its own packing buffers.
+        let run = { (chunk: Range<Int>) in
             let ap = UnsafeMutableRawPointer.allocate(byteCount: sizeA * 4, alignment: 64).bindMemory(to: Float.self, capacity: sizeA)
             let bp = UnsafeMutableRawPointer.allocate(byteCount: sizeB * 4, alignment: 64).bindMemory(to: Float.self, capacity: sizeB)
             defer { ap.deallocate(); bp.deallocate() }
-            for item in stride(from: index, to: items, by: plan.workers) {
+            for item in chunk {
                 let batch = item / plan.regions, region = item % plan.regions
                 let rows = GemmPlan.split(s.m, unit: GemmKernel.mr, count: plan.rowBlocks, index: region / plan.colBlocks)
                 let cols = GemmPlan.split(s.n, unit: GemmKernel.nr, count: plan.colBlocks, index: region % plan.colBlocks)
@@ -100,9 +103,7 @@ extension CPUBackend {
                                 c: pc + s.offsetC + batch * s.strideC, rows: rows, cols: cols, packA: ap, packB: bp)
             }
         }
-        if plan.workers == 1 { return worker(0) }
-        let work = UncheckedSendable(worker)
-        DispatchQueue.concurrentPerform(iterations: plan.workers) { work.value($0) }
+        if plan.parallel { parallelFor(items, grain: 1, run) } else { run(0..<items) }
     }
 
     /// One region `C[rows, cols]` of one batch item: loops 5 to 1 of the scheme above.

@@ -24,6 +24,14 @@ enum GemmKernel {
                 for p in 0..<depth {
                     (out + p * mr).update(from: base + p * colStride, count: mr)
                 }
+            } else if h == mr && colStride == 1 {
+                // A: interleave mr contiguous rows.
+                let r0 = base, r1 = base + rowStride, r2 = base + 2 * rowStride
+                let r3 = base + 3 * rowStride, r4 = base + 4 * rowStride, r5 = base + 5 * rowStride
+                for p in 0..<depth {
+                    let o = out + p * mr
+                    o[0] = r0[p]; o[1] = r1[p]; o[2] = r2[p]; o[3] = r3[p]; o[4] = r4[p]; o[5] = r5[p]
+                }
             } else {
                 for p in 0..<depth {
                     let o = out + p * mr

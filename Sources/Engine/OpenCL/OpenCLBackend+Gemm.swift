@@ -1,13 +1,24 @@
+import Foundation
+
 // Matrix multiply of the OpenCL backend (gemm.cl).
 extension OpenCLBackend {
     /// Micro-tiles of gemm.cl (`-D TM -D TN`), largest block first: a 16×16 work-group computes a
     /// `[16·TM, 16·TN]` block of C. Bigger blocks reuse each loaded element more (8×8: 128×128 blocks,
-    /// 64 FMAs per 16 local reads) but give fewer work-groups.
-    static let gemmTiles: [(tm: Int, tn: Int)] = [(8, 8), (8, 4), (4, 4), (2, 2)]
+    /// 64 FMAs per four float4 local reads) but give fewer work-groups. TM, TN are multiples of 4.
+    static let gemmTiles: [(tm: Int, tn: Int)] = [(8, 8), (8, 4), (4, 4)]
 
     /// The largest tile that still yields about one work-group per compute unit (at least 3/4 of them
     /// busy), else the smallest. 1024² on a 132-SM H100 takes 128×64 blocks, 4096² takes 128×128.
+    /// `HISTOGAN_GEMM_TILE=TMxTN` (each 4 or 8, e.g. `8x4`) forces one tile, for tuning on a new GPU.
+    static let gemmTileOverride: (tm: Int, tn: Int)? = {
+        guard let text = ProcessInfo.processInfo.environment["HISTOGAN_GEMM_TILE"] else { return nil }
+        let sides = text.split(separator: "x").compactMap { Int($0) }
+        guard sides.count == 2, sides.allSatisfy({ $0 == 4 || $0 == 8 }) else { return nil }
+        return (sides[0], sides[1])
+    }()
+
     static func gemmTile(_ s: GemmShape, computeUnits: Int) -> (tm: Int, tn: Int) {
+        if let tile = gemmTileOverride { return tile }
         for tile in gemmTiles {
             let groups = (s.m + 16 * tile.tm - 1) / (16 * tile.tm) * ((s.n + 16 * tile.tn - 1) / (16 * tile.tn)) * s.batch
             if groups * 4 >= computeUnits * 3 { return tile }
