@@ -14,8 +14,6 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case foreignBuffer(op: String)
     /// Host allocation failed.
     case outOfMemory(bytes: Int)
-    /// TEMPORARY during development.
-    case unimplemented(String)
 
     public var description: String {
         switch self {
@@ -31,7 +29,6 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .shapeMismatch(op, detail): return "\(op): shape mismatch: \(detail)"
         case let .foreignBuffer(op): return "\(op): buffer belongs to a different backend"
         case let .outOfMemory(bytes): return "out of memory allocating \(bytes) bytes"
-        case let .unimplemented(op): return "\(op) is not implemented yet"
         }
     }
 }
