@@ -11,11 +11,21 @@ public final class GradNode: Sendable {
     let vjp: (@Sendable (Tensor) throws -> [Tensor?])?
     /// Op name, for error messages and profiling.
     public let name: String
+    /// The profiler scope (layer) that recorded the op; its backward is attributed there too.
+    let scope: String
 
     init(name: String, parents: [Tensor], vjp: (@Sendable (Tensor) throws -> [Tensor?])?) {
         self.name = name
         self.parents = parents
         self.vjp = vjp
+        scope = Profiler.current == nil ? "" : Profiler.scope
+    }
+
+    /// Runs the VJP, attributed to the recording layer's backward phase when profiling.
+    func backward(_ g: Tensor) throws -> [Tensor?] {
+        guard let vjp else { return [] }
+        guard Profiler.current != nil else { return try vjp(g) }
+        return try Profiler.$scope.withValue(scope) { try Profiler.$phase.withValue("backward") { try vjp(g) } }
     }
 
     var isLeaf: Bool { vjp == nil }
@@ -55,10 +65,10 @@ public enum Autograd {
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): start]
         try $isRecording.withValue(createGraph) {
             for node in order.reversed() {
-                guard let vjp = node.vjp, let g = grads[ObjectIdentifier(node)] else { continue }
+                guard !node.isLeaf, let g = grads[ObjectIdentifier(node)] else { continue }
                 // Intermediate gradients are not needed once propagated (leaves keep theirs).
                 grads[ObjectIdentifier(node)] = nil
-                let parentGrads = try vjp(g)
+                let parentGrads = try node.backward(g)
                 for (parent, pg) in zip(node.parents, parentGrads) {
                     guard let pnode = parent.node, let pg else { continue }
                     guard pg.shape == parent.shape else {

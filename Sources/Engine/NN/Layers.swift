@@ -45,7 +45,14 @@ public struct FullyConnected {
 
     public var parameters: ParameterCollection { ParameterCollection([weight] + (bias.map { [$0] } ?? [])) }
 
+    /// Profiler scope: the layer's name.
+    public var name: String { String(weight.name.dropLast(".weight".count)) }
+
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try Profiler.withScope(name) { try forward(x) }
+    }
+
+    func forward(_ x: Tensor) throws -> Tensor {
         let w = try weight.value * (lrMultiplier / Float(inFeatures).squareRoot())
         let y = try Tensor.matmul(x, w, transposeB: true)
         let b = try bias.map { lrMultiplier == 1 ? $0.value : try $0.value * lrMultiplier }
@@ -79,7 +86,14 @@ public struct Conv2dLayer {
 
     public var parameters: ParameterCollection { ParameterCollection([weight] + (bias.map { [$0] } ?? [])) }
 
+    /// Profiler scope: the layer's name.
+    public var name: String { String(weight.name.dropLast(".weight".count)) }
+
     public func callAsFunction(_ x: Tensor, gain: Float = 1) throws -> Tensor {
+        try Profiler.withScope(name) { try forward(x, gain: gain) }
+    }
+
+    func forward(_ x: Tensor, gain: Float) throws -> Tensor {
         let w = try weight.value * (1 / Float(inChannels * kernel * kernel).squareRoot())
         var y: Tensor
         if down > 1, let filter {
@@ -126,8 +140,16 @@ public struct ModulatedConv2d {
     }
 
     /// `styleGain` multiplies the styles (toRGB uses 1/√(I·k²) without demodulation, as NVlabs).
+    /// Profiler scope: the layer's name.
+    public var name: String { String(weight.name.dropLast(".weight".count)) }
+
     public func callAsFunction(_ x: Tensor, w: Tensor, styleGain: Float = 1) throws -> Tensor {
-        var styles = try affine(w)
+        let styles = try affine(w)
+        return try Profiler.withScope(name) { try forward(x, styles: styles, styleGain: styleGain) }
+    }
+
+    func forward(_ x: Tensor, styles affineStyles: Tensor, styleGain: Float) throws -> Tensor {
+        var styles = affineStyles
         if styleGain != 1 { styles = try styles * styleGain }
         var input = x
         if up > 1, let filter {

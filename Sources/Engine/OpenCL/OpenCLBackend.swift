@@ -234,8 +234,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 var start: cl_ulong = 0, end: cl_ulong = 0
                 clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil)
                 clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil)
+                let seconds = Double(end &- start) * 1e-9
                 let entry = times[name] ?? (0, 0)
-                times[name] = (entry.count + 1, entry.seconds + Double(end &- start) * 1e-9)
+                times[name] = (entry.count + 1, entry.seconds + seconds)
+                Profiler.addKernelTime(seconds, op: name)
             }
         }
     }

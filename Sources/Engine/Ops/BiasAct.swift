@@ -12,7 +12,7 @@ extension Tensor {
         let s = BiasActShape(count: count, channels: channels, inner: inner, activation: activation, alpha: alpha,
                              gain: gain, clamp: clamp)
         let y = try Tensor.empty(shape, on: backend)
-        try backend.biasAct(s, x: buffer, bias: bias?.buffer, y: y.buffer)
+        try Profiler.measure("biasAct", backend) { try backend.biasAct(s, x: buffer, bias: bias?.buffer, y: y.buffer) }
         let inputs = [self] + (bias.map { [$0] } ?? [])
         return y.recorded("biasAct", inputs) { g in
             let dx = try Tensor.biasActGradient(g, output: y, shape: s)
@@ -29,7 +29,7 @@ extension Tensor {
             throw EngineError.shapeMismatch(op: "biasActGradient", detail: "dy \(dy.shape) vs y \(y.shape)")
         }
         let dx = try Tensor.empty(dy.shape, on: dy.backend)
-        try dy.backend.biasActGrad(s, gradY: dy.buffer, y: y.buffer, gradX: dx.buffer)
+        try Profiler.measure("biasActGrad", dy.backend) { try dy.backend.biasActGrad(s, gradY: dy.buffer, y: y.buffer, gradX: dx.buffer) }
         let yPlain = y.detached()
         return dx.recorded("biasActGradient", [dy]) { g in [try biasActGradient(g, output: yPlain, shape: s)] }
     }

@@ -35,7 +35,7 @@ extension Tensor {
     /// `op(x)` elementwise.
     public func map(_ op: UnaryOp) throws -> Tensor {
         let out = try Tensor.empty(shape, on: backend)
-        try backend.unary(op, buffer, out.buffer, count: count)
+        try Profiler.measure("unary", backend) { try backend.unary(op, buffer, out.buffer, count: count) }
         let x = self
         return out.recorded("\(op)", [x]) { g in [try Tensor.unaryVJP(op, x, g)] }
     }
@@ -68,7 +68,7 @@ extension Tensor {
         guard a.backend === b.backend else { throw EngineError.foreignBuffer(op: "\(op)") }
         let shape = try broadcastShape(a.shape, b.shape, op: "\(op)")
         let out = try Tensor.empty(shape, on: a.backend)
-        try a.backend.binary(op, a.broadcastView(to: shape), b.broadcastView(to: shape), out.buffer, shape: shape)
+        try Profiler.measure("binary", a.backend) { try a.backend.binary(op, a.broadcastView(to: shape), b.broadcastView(to: shape), out.buffer, shape: shape) }
         return out.recorded("\(op)", [a, b]) { g in
             let (ga, gb) = try binaryVJP(op, a, b, g)
             return [try ga?.summed(to: a.shape), try gb?.summed(to: b.shape)]
@@ -97,8 +97,8 @@ extension Tensor {
     public static func select(_ cond: Tensor, _ a: Tensor, _ b: Tensor) throws -> Tensor {
         let shape = try broadcastShape(broadcastShape(cond.shape, a.shape, op: "select"), b.shape, op: "select")
         let out = try Tensor.empty(shape, on: a.backend)
-        try a.backend.select(cond.broadcastView(to: shape), a.broadcastView(to: shape), b.broadcastView(to: shape),
-                             out.buffer, shape: shape)
+        try Profiler.measure("select", a.backend) { try a.backend.select(cond.broadcastView(to: shape), a.broadcastView(to: shape), b.broadcastView(to: shape),
+                             out.buffer, shape: shape) }
         let c = cond.detached()
         return out.recorded("select", [a, b]) { g in
             let zero = try Tensor.zeros([1], on: g.backend)

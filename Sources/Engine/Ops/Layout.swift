@@ -9,8 +9,8 @@ extension Tensor {
         let strides = StridedView.contiguousStrides(shape)
         let newShape = axes.map { shape[$0] }
         let out = try Tensor.empty(newShape, on: backend)
-        try backend.copy(StridedView(buffer, strides: axes.map { strides[$0] }),
-                         to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
+        try Profiler.measure("copy", backend) { try backend.copy(StridedView(buffer, strides: axes.map { strides[$0] }),
+                         to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape) }
         var inverse = axes
         for (d, a) in axes.enumerated() { inverse[a] = d }
         return out.recorded("permute", [self]) { [inverse] g in [try g.permuted(inverse)] }
@@ -25,8 +25,8 @@ extension Tensor {
         var newShape = shape
         newShape[axis] = range.count
         let out = try Tensor.empty(newShape, on: backend)
-        try backend.copy(StridedView(buffer, offset: range.lowerBound * strides[axis], strides: strides),
-                         to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
+        try Profiler.measure("copy", backend) { try backend.copy(StridedView(buffer, offset: range.lowerBound * strides[axis], strides: strides),
+                         to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape) }
         let full = shape
         return out.recorded("slice", [self]) { g in [try g.placed(in: full, axis: axis, at: range.lowerBound)] }
     }
@@ -38,8 +38,8 @@ extension Tensor {
         }
         let out = try Tensor.zeros(target, on: backend)
         let strides = StridedView.contiguousStrides(target)
-        try backend.copy(StridedView(contiguous: buffer, shape: shape),
-                         to: StridedView(out.buffer, offset: offset * strides[axis], strides: strides), shape: shape)
+        try Profiler.measure("copy", backend) { try backend.copy(StridedView(contiguous: buffer, shape: shape),
+                         to: StridedView(out.buffer, offset: offset * strides[axis], strides: strides), shape: shape) }
         let own = shape
         return out.recorded("placed", [self]) { g in [try g.sliced(axis: axis, offset..<(offset + own[axis]))] }
     }
@@ -56,8 +56,8 @@ extension Tensor {
         let outStrides = StridedView.contiguousStrides(shape)
         var start = 0
         for p in parts {
-            try first.backend.copy(StridedView(contiguous: p.buffer, shape: p.shape),
-                                   to: StridedView(out.buffer, offset: start * outStrides[axis], strides: outStrides), shape: p.shape)
+            try Profiler.measure("copy", first.backend) { try first.backend.copy(StridedView(contiguous: p.buffer, shape: p.shape),
+                                   to: StridedView(out.buffer, offset: start * outStrides[axis], strides: outStrides), shape: p.shape) }
             start += p.shape[axis]
         }
         let sizes = parts.map { $0.shape[axis] }
@@ -75,7 +75,7 @@ extension Tensor {
         let target = try Tensor.broadcastShape(shape, newShape, op: "expand")
         guard target == newShape else { throw EngineError.shapeMismatch(op: "expand", detail: "\(shape) -> \(newShape)") }
         let out = try Tensor.empty(newShape, on: backend)
-        try backend.copy(broadcastView(to: newShape), to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape)
+        try Profiler.measure("copy", backend) { try backend.copy(broadcastView(to: newShape), to: StridedView(contiguous: out.buffer, shape: newShape), shape: newShape) }
         let own = shape
         return out.recorded("expand", [self]) { g in [try g.summed(to: own)] }
     }
@@ -88,7 +88,7 @@ extension Tensor {
         var viewShape: [Int] = [], viewStrides: [Int] = []
         for d in 0..<rank { viewShape += [times[d], shape[d]]; viewStrides += [0, strides[d]] }
         let out = try Tensor.empty(viewShape, on: backend)
-        try backend.copy(StridedView(buffer, strides: viewStrides), to: StridedView(contiguous: out.buffer, shape: viewShape), shape: viewShape)
+        try Profiler.measure("copy", backend) { try backend.copy(StridedView(buffer, strides: viewStrides), to: StridedView(contiguous: out.buffer, shape: viewShape), shape: viewShape) }
         let own = shape
         let tiled = out.recorded("repeat", [self]) { g in
             [try g.sum(axes: Array(stride(from: 0, to: 2 * own.count, by: 2)), keepDims: true).reshaped(own)]

@@ -15,9 +15,9 @@ extension Tensor {
             throw EngineError.shapeMismatch(op: "matmul", detail: "\(a.shape) x \(b.shape)")
         }
         let out = try Tensor.empty(batchA + [m, n], on: a.backend)
-        try a.backend.gemm(GemmShape(m: m, n: n, k: ka, transA: transposeA, transB: transposeB, batch: batch,
-                                     strideB: batchB.isEmpty ? 0 : ka * n),
-                           a: a.buffer, b: b.buffer, c: out.buffer)
+        let shape = GemmShape(m: m, n: n, k: ka, transA: transposeA, transB: transposeB, batch: batch,
+                              strideB: batchB.isEmpty ? 0 : ka * n)
+        try Profiler.measure("gemm", a.backend) { try a.backend.gemm(shape, a: a.buffer, b: b.buffer, c: out.buffer) }
         let broadcastB = batchB.isEmpty && !batchA.isEmpty
         return out.recorded("matmul", [a, b]) { g in
             // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ,  d op(B) = op(A)ᵀ·dC  (per batch item).

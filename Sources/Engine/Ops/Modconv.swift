@@ -12,15 +12,15 @@ extension Tensor {
         let n = styles.shape[0]
         let shape = ModulateShape(batch: n, outChannels: o, inChannels: i, kernelSize: kh * kw, demodulate: demodulate)
         let out = try Tensor.empty([n, o, i, kh, kw], on: weight.backend)
-        try weight.backend.modulateWeights(shape, weight: weight.buffer, styles: styles.buffer, modulated: out.buffer)
+        try Profiler.measure("modulateWeights", weight.backend) { try weight.backend.modulateWeights(shape, weight: weight.buffer, styles: styles.buffer, modulated: out.buffer) }
         return out.recorded("modulateWeights", [weight, styles]) { g in
             if Autograd.isRecording {
                 // Building a differentiable graph (double backward): the VJP from primitives.
                 return try modulateWeightsVJP(weight, styles: styles, demodulate: demodulate, gradient: g)
             }
             let dw = try Tensor.empty(weight.shape, on: g.backend), ds = try Tensor.empty(styles.shape, on: g.backend)
-            try g.backend.modulateWeightsBackward(shape, weight: weight.buffer, styles: styles.buffer,
-                                                  gradModulated: g.buffer, gradWeight: dw.buffer, gradStyles: ds.buffer)
+            try Profiler.measure("modulateWeightsBackward", g.backend) { try g.backend.modulateWeightsBackward(shape, weight: weight.buffer, styles: styles.buffer,
+                                                  gradModulated: g.buffer, gradWeight: dw.buffer, gradStyles: ds.buffer) }
             return [dw, ds]
         }
     }

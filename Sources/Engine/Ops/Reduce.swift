@@ -11,7 +11,7 @@ extension Tensor {
         }).sorted()
         let kept = shape.enumerated().map { normalized.contains($0.offset) ? 1 : $0.element }
         let raw = try Tensor.empty(kept, on: backend)
-        try backend.reduce(op, buffer, shape: shape, axes: normalized, raw.buffer)
+        try Profiler.measure("reduce", backend) { try backend.reduce(op, buffer, shape: shape, axes: normalized, raw.buffer) }
         let x = self
         let reducedCount = Float(normalized.reduce(1) { $0 * shape[$1] })
         let out = op == .max ? raw : raw.recorded("\(op)", [x]) { g in

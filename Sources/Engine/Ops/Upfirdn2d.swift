@@ -21,7 +21,7 @@ extension Tensor {
     static func upfirdn2d(_ x: Tensor, filter: Tensor, shape s: Upfirdn2dShape) throws -> Tensor {
         try s.validate("upfirdn2d")
         let out = try Tensor.empty([x.shape[0], x.shape[1], s.outHeight, s.outWidth], on: x.backend)
-        try x.backend.upfirdn2d(s, input: x.buffer, filter: filter.buffer, output: out.buffer)
+        try Profiler.measure("upfirdn2d", x.backend) { try x.backend.upfirdn2d(s, input: x.buffer, filter: filter.buffer, output: out.buffer) }
         let f = filter.detached()
         return out.recorded("upfirdn2d", [x]) { g in [try upfirdn2d(g, filter: f, shape: s.gradient)] }
     }
