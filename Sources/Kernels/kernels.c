@@ -35,12 +35,15 @@ END
 FAMILY(optimizer)
 #embed "optimizer.cl"
 END
+FAMILY(histogram)
+#embed "histogram.cl"
+END
 
 static const struct { const char *name; const char *source; } families[] = {
     {"gemm", src_gemm}, {"conv2d", src_conv2d}, {"modconv", src_modconv},
     {"upfirdn2d", src_upfirdn2d}, {"bias_act", src_bias_act}, {"elementwise", src_elementwise},
     {"reduce", src_reduce}, {"layout", src_layout}, {"random", src_random},
-    {"optimizer", src_optimizer},
+    {"optimizer", src_optimizer}, {"histogram", src_histogram},
 };
 
 const char *hg_kernel_source(const char *name) {

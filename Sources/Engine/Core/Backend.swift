@@ -93,6 +93,18 @@ public protocol Backend: AnyObject, Sendable {
     /// both supported activations (piecewise linear).
     func biasActGrad(_ shape: BiasActShape, gradY: any Buffer, y: any Buffer, gradX: any Buffer) throws
 
+    // MARK: - RGB-uv histogram (histogram.cl)
+
+    /// HistoGAN's soft RGB-uv histogram (DESIGN.md section 6) of every image of `image`
+    /// `[N, 3, H, W]` into `output` `[N, 3, bins, bins]`: clamp to [0, 1], reduce when larger than
+    /// `maxSize`, bin every pixel's (u, v) per channel weighted by its intensity `Iy`, and divide each
+    /// image's histogram by (its total + 1e-6).
+    func rgbuvHistogram(_ shape: HistogramShape, image: any Buffer, output: any Buffer) throws
+    /// The gradient `gradImage` `[N, 3, H, W]` of `Σ gradOutput·rgbuvHistogram(image)` w.r.t. `image`,
+    /// given the forward result `histogram` `[N, 3, bins, bins]`. Zero where the clamp is active.
+    func rgbuvHistogramBackward(_ shape: HistogramShape, image: any Buffer, histogram: any Buffer,
+                                gradOutput: any Buffer, gradImage: any Buffer) throws
+
     // MARK: - Random numbers (random.cl)
 
     /// Fills `out[0..<count]` from Philox4x32-10 keyed by `seed`, element `i` taken from counter block
