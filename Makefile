@@ -6,8 +6,8 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 ## Build and run every test (OpenCL tests run on PoCL or any OpenCL device present; skipped with a message otherwise).
 test:
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
 
 build:
 	$(SWIFT) build

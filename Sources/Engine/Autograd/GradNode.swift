@@ -62,12 +62,13 @@ public enum Autograd {
             throw EngineError.shapeMismatch(op: "gradients", detail: "seed \(start.shape) for output \(output.shape)")
         }
         let order = topologicalOrder(root)
+        let requested = Set(inputs.compactMap { $0.node.map(ObjectIdentifier.init) })
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): start]
         try $isRecording.withValue(createGraph) {
             for node in order.reversed() {
                 guard !node.isLeaf, let g = grads[ObjectIdentifier(node)] else { continue }
-                // Intermediate gradients are not needed once propagated (leaves keep theirs).
-                grads[ObjectIdentifier(node)] = nil
+                // Intermediate gradients are freed once propagated, unless requested.
+                if !requested.contains(ObjectIdentifier(node)) { grads[ObjectIdentifier(node)] = nil }
                 let parentGrads = try node.backward(g)
                 for (parent, pg) in zip(node.parents, parentGrads) {
                     guard let pnode = parent.node, let pg else { continue }

@@ -1,0 +1,105 @@
+import Engine
+import Foundation
+import HistoGAN
+import TestSupport
+import XCTest
+
+/// The training step: backend parity, learning the histogram, checkpoints and exact resume.
+final class TrainingTests: XCTestCase {
+    static func options(steps: Int = 10, seed: UInt64 = 1) -> TrainingOptions {
+        TrainingOptions(network: NetworkConfig(resolution: 32, capacity: 1.0 / 64, latentDim: 16, mappingLayers: 2, histogramBins: 8),
+                        batch: 2, steps: steps, r1Interval: 2, pathLengthInterval: 2, seed: seed)
+    }
+
+    /// Demo images `[n, 3, 32, 32]` in [-1, 1].
+    static func realBatch(_ indices: [Int], on backend: any Backend) throws -> Tensor {
+        let generator = DemoDataGenerator(resolution: 32, seed: 5)
+        let values = indices.flatMap { generator.image($0).map { $0 * 2 - 1 } }
+        return try Tensor(values, shape: [indices.count, 3, 32, 32], on: backend)
+    }
+
+    func testOneStepGivesTheSameLossesOnEveryBackend() throws {
+        let cl = try TestBackends.requireOpenCL()
+        var stats: [[Double]] = []
+        for backend in [TestBackends.cpu, cl] {
+            let trainer = try Trainer(options: Self.options(), backend: backend)
+            var row: [Double] = []
+            for step in 0..<2 {
+                let s = try trainer.trainStep(realBatches: [Self.realBatch([step, step + 1], on: backend)])
+                row += [s.generatorLoss, s.histogramLoss, s.discriminatorLoss, s.r1Penalty ?? -1, s.pathLengthPenalty ?? -1]
+            }
+            stats.append(row)
+        }
+        print("losses cpu \(stats[0])\nlosses cl  \(stats[1])")
+        for (a, b) in zip(stats[0], stats[1]) {
+            XCTAssertEqual(a, b, accuracy: 1e-4 * max(abs(a), 1e-3), "CPU \(stats[0]) vs OpenCL \(stats[1])")
+        }
+    }
+
+    func testCheckpointRoundTripGivesIdenticalOutputs() throws {
+        let backend = TestBackends.cpu
+        let trainer = try Trainer(options: Self.options(), backend: backend)
+        _ = try trainer.trainStep(realBatches: [Self.realBatch([0, 1], on: backend)])
+        let dir = NSTemporaryDirectory() + "histogan-ckpt-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Checkpoint.save(trainer, to: dir)
+        let restored = try Trainer(options: Self.options(seed: 99), backend: backend)
+        try Checkpoint.restore(restored, from: dir + "/" + Checkpoint.fileName)
+        XCTAssertEqual(restored.step, 1)
+        let z = try Tensor.random([2, 16], seed: 3, on: backend)
+        let h = try Tensor.full([2, 3, 8, 8], value: 1.0 / 192, on: backend)
+        for (a, b) in [(trainer.generator, restored.generator), (trainer.generatorEMA, restored.generatorEMA)] {
+            XCTAssertEqual(try a(z: z, histograms: h).array(), try b(z: z, histograms: h).array())
+        }
+        let x = try Self.realBatch([3, 4], on: backend)
+        XCTAssertEqual(try trainer.discriminator(x).array(), try restored.discriminator(x).array())
+        XCTAssertEqual(try Checkpoint.options(at: dir + "/" + Checkpoint.fileName), Self.options())
+    }
+
+    func testResumeEqualsUninterruptedRun() throws {
+        let backend = TestBackends.cpu
+        let batches = try (0..<3).map { try Self.realBatch([$0, $0 + 2], on: backend) }
+        let straight = try Trainer(options: Self.options(), backend: backend)
+        for b in batches { _ = try straight.trainStep(realBatches: [b]) }
+
+        let first = try Trainer(options: Self.options(), backend: backend)
+        for b in batches.prefix(2) { _ = try first.trainStep(realBatches: [b]) }
+        let dir = NSTemporaryDirectory() + "histogan-resume-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Checkpoint.save(first, to: dir)
+        let resumed = try Trainer(options: Self.options(), backend: backend)
+        try Checkpoint.restore(resumed, from: dir + "/" + Checkpoint.fileName)
+        _ = try resumed.trainStep(realBatches: [batches[2]])
+
+        for (a, b) in [(straight.generator.parameters, resumed.generator.parameters),
+                       (straight.discriminator.parameters, resumed.discriminator.parameters),
+                       (straight.generatorEMA.parameters, resumed.generatorEMA.parameters)] {
+            for (p, q) in zip(a.parameters, b.parameters) {
+                XCTAssertEqual(try p.value.array(), try q.value.array(), "\(p.name) differs after resume")
+            }
+        }
+        XCTAssertEqual(straight.pathLengthMean, resumed.pathLengthMean)
+    }
+
+    /// Two colour targets: reds and blues. Over 200 steps the generator's colours move toward the target
+    /// histograms, so the histogram loss falls clearly.
+    func testHistogramLossFallsOnTwoColourTargets() throws {
+        let backend = TestBackends.cpu
+        // 16 bins with a wider kernel (σ = 0.1) so that a tiny 32x32 network gets a usable gradient quickly.
+        var options = Self.options(steps: 200)
+        options.network.histogramBins = 16
+        options.histogram = HistogramOptions(bins: 16, sigma: 0.1, resize: .sampling)
+        let trainer = try Trainer(options: options, backend: backend)
+        func solid(_ rgb: (Float, Float, Float), _ jitter: Float) -> [Float] {
+            [rgb.0, rgb.1, rgb.2].flatMap { c in (0..<(32 * 32)).map { i in min(1, max(-1, c + jitter * Float((i * 7919) % 13) / 13)) } }
+        }
+        let red = solid((0.8, -0.7, -0.6), 0.2), blue = solid((-0.7, -0.4, 0.8), 0.2)
+        let batch = try Tensor(red + blue, shape: [2, 3, 32, 32], on: backend)
+        var losses: [Double] = []
+        for _ in 0..<options.steps { losses.append(try trainer.trainStep(realBatches: [batch]).histogramLoss) }
+        let early = losses.prefix(10).reduce(0, +) / 10, late = losses.suffix(20).reduce(0, +) / 20
+        print("histogram loss: mean of the first 10 steps \(early), of the last 20 \(late)")
+        // Measured: 1.66 → 1.39 (−16%) with the default lr and α; require at least −10%.
+        XCTAssertLessThan(late, early * 0.9, "histogram loss \(losses)")
+    }
+}
