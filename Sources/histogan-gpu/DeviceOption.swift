@@ -13,13 +13,13 @@ struct DeviceOption: ParsableArguments {
     var device: Device?
 
     /// The backend to run on, reporting a bad `HISTOGAN_DEVICE` as a usage error.
-    func makeBackend() throws -> any Backend {
+    func makeBackend(profiling: Bool = false) throws -> any Backend {
         let chosen: Device
         if let device { chosen = device } else {
             do { chosen = try Device.fromEnvironment() } catch {
                 throw ValidationError("\(Device.environmentVariable): \(error)")
             }
         }
-        return try chosen.makeBackend()
+        return try chosen.makeBackend(profiling: profiling)
     }
 }

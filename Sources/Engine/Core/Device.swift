@@ -52,7 +52,8 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
     }
 
     /// Creates the backend this request resolves to. `auto` picks the first OpenCL GPU, else the CPU.
-    public func makeBackend() throws -> any Backend {
+    /// `profiling` turns on OpenCL profiling events (kernel times for `Profiler`).
+    public func makeBackend(profiling: Bool = false) throws -> any Backend {
         switch self {
         case .cpu: return CPUBackend()
         case .opencl(let index):
@@ -62,10 +63,10 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
             guard devices.indices.contains(i) else {
                 throw EngineError.noOpenCLDevice("opencl:\(i) requested, \(devices.count) device(s) present")
             }
-            return try OpenCLBackend(device: devices[i])
+            return try OpenCLBackend(device: devices[i], profiling: profiling)
         case .auto:
             if let gpu = OpenCLDiscovery.devices().first(where: { $0.isGPU }) {
-                return try OpenCLBackend(device: gpu)
+                return try OpenCLBackend(device: gpu, profiling: profiling)
             }
             return CPUBackend()
         }

@@ -56,9 +56,9 @@ public final class Discriminator {
         for b in blocks {
             let skip = try b.skip(x, gain: half)
             let main = try b.conv1(b.conv0(x), gain: half)
-            x = try skip + main
+            x = try Profiler.withScope("disc.b\(b.resolution).sum") { try skip + main }
         }
-        x = try Discriminator.minibatchStddev(x, groupSize: mbstdGroup)
+        x = try Profiler.withScope("disc.b4.mbstd") { try Discriminator.minibatchStddev(x, groupSize: mbstdGroup) }
         x = try epilogueConv(x)
         x = try fc(x.reshaped([x.shape[0], -1]))
         return try out(x)

@@ -34,8 +34,10 @@ public struct SynthesisLayer {
 
     func callAsFunction(_ x: Tensor, w: Tensor, noise: Tensor?) throws -> Tensor {
         var y = try conv(x, w: w)
-        if let noise { y = try y + noise * noiseStrength.value }
-        return try y.biasAct(bias: bias.value, activation: .leakyReLU, clamp: clamp)
+        return try Profiler.withScope(conv.name) {
+            if let noise { y = try y + noise * noiseStrength.value }
+            return try y.biasAct(bias: bias.value, activation: .leakyReLU, clamp: clamp)
+        }
     }
 }
 
@@ -60,7 +62,8 @@ public struct ToRGBLayer {
     }
 
     func callAsFunction(_ x: Tensor, w: Tensor) throws -> Tensor {
-        try conv(x, w: w, styleGain: 1 / Float(inChannels).squareRoot()).biasAct(bias: bias.value, clamp: clamp)
+        let y = try conv(x, w: w, styleGain: 1 / Float(inChannels).squareRoot())
+        return try Profiler.withScope(conv.name) { try y.biasAct(bias: bias.value, clamp: clamp) }
     }
 }
 
@@ -126,7 +129,9 @@ public final class SynthesisNetwork {
             x = try b.conv1(x, w: ws[wi], noise: nextNoise(b.resolution)); wi += 1
             let rgb = try b.toRGB(x, w: ws[wi]); wi += 1
             if let previous = image {
-                image = try Tensor.upfirdn2d(previous, filter: upFilter, up: 2, padding: (2, 1, 2, 1), gain: 4) + rgb
+                image = try Profiler.withScope("synthesis.b\(b.resolution).upsample") {
+                    try Tensor.upfirdn2d(previous, filter: upFilter, up: 2, padding: (2, 1, 2, 1), gain: 4) + rgb
+                }
             } else {
                 image = rgb
             }

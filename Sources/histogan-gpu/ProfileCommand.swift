@@ -1,0 +1,58 @@
+import ArgumentParser
+import Engine
+import Foundation
+import HistoGAN
+
+struct ProfileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Run a few training steps and print per-layer forward/backward times, sorted, with each layer's share.",
+        discussion: "Kernel times come from OpenCL profiling events on OpenCL devices, from the clock on the CPU backend.")
+
+    @OptionGroup var deviceOption: DeviceOption
+    @OptionGroup var network: NetworkFlags
+
+    @Option(help: "Profile the network and options stored in this checkpoint instead of --resolution/--capacity.")
+    var checkpoint: String?
+
+    @Option(help: "Images per step.")
+    var batch = 4
+
+    @Option(help: "Profiled steps (after one warm-up step).")
+    var steps = 2
+
+    @Option(help: "Also write the profile as JSON to this file.")
+    var json: String?
+
+    func run() throws {
+        let backend = try deviceOption.makeBackend(profiling: true)
+        var options = TrainingOptions(network: network.config, batch: batch)
+        if let checkpoint { options = try Checkpoint.options(at: checkpoint) }
+        let trainer = try Trainer(options: options, backend: backend)
+        if let checkpoint { try Checkpoint.restore(trainer, from: checkpoint) }
+        print("profiling \(options.network.resolution)x\(options.network.resolution), capacity \(options.network.capacity), batch \(options.batch) on \(backend.info.selector) (\(backend.info.name))")
+        print("G \(trainer.generator.parameters.count) parameters, D \(trainer.discriminator.parameters.count)")
+        let profile = try TrainingProfile.measure(trainer: trainer, steps: max(1, steps))
+        print(String(format: "step: %.1f ms unprofiled, %.1f ms profiled (per-op synchronisation)", profile.unprofiledStepMilliseconds, profile.stepMilliseconds))
+        print("layer                                   fwd ms    bwd ms  kernel ms  share")
+        for l in profile.layers {
+            let kernel = l.kernelMilliseconds.map { String(format: "%9.2f", $0) } ?? "        -"
+            print("\(l.layer.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%9.2f %9.2f", l.forwardMilliseconds, l.backwardMilliseconds)) \(kernel) \(String(format: "%5.1f%%", l.share * 100))")
+        }
+        if let json {
+            do { try JSONEncoder.histogan.encode(profile).write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
+                throw ValidationError("--json \(json): cannot write: \(error.localizedDescription)")
+            }
+            print("wrote \(json)")
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// Pretty, key-sorted JSON for files users read.
+    static var histogan: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }
+}
