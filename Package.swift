@@ -40,5 +40,6 @@ let package = Package(
             swiftSettings: cpuFlags
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: cpuFlags),
+        .testTarget(name: "HistoGANTests", dependencies: ["HistoGAN", "Engine"], swiftSettings: cpuFlags),
     ]
 )
