@@ -151,11 +151,14 @@ final class ImageIOTests: XCTestCase {
         badCRC[29] ^= 0xFF  // inside IHDR's CRC (8 signature + 4 length + 4 type + 13 data = byte 29)
         var badIDAT = good
         badIDAT[good.count - 20] ^= 0x55  // inside the IDAT chunk's data or CRC
+        var huge = good  // IHDR claims 100000 x 100000 pixels
+        huge.replaceSubrange(16..<24, with: Fixtures.be32(100_000) + Fixtures.be32(100_000))
+        huge.replaceSubrange(29..<33, with: Fixtures.be32(Int(Fixtures.crc32(Array(huge[12..<29])))))
         let jpeg = Fixtures.jpeg(width: 32, height: 32, rgb: (0..<(32 * 32 * 3)).map { UInt8($0 % 251) })
         let corpus: [(String, [UInt8]?)] = [
             ("empty.png", []), ("text.png", Array("hello, not an image\n".utf8)),
             ("truncated.png", Array(good.prefix(good.count / 2))), ("header-only.png", Array(good.prefix(20))),
-            ("badcrc.png", badCRC), ("badidat.png", badIDAT),
+            ("badcrc.png", badCRC), ("badidat.png", badIDAT), ("huge.png", huge),
             ("truncated.jpg", Array(jpeg.prefix(jpeg.count / 2))), ("header-only.jpg", Array(jpeg.prefix(4))),
         ]
         var paths = try corpus.map { try file($0.0, $0.1!) }

@@ -5,6 +5,9 @@ import Foundation
 /// TurboJPEG API. Grey, grey+alpha, palette, RGB and RGBA, 8- and 16-bit PNGs are converted to RGB in
 /// [0, 1], alpha composited on white (`c·a + (1 − a)`, in the stored sRGB values).
 public enum ImageIO {
+    /// Largest image accepted (2²⁶ pixels, 8192×8192), so a corrupt header cannot exhaust memory.
+    public static let maxPixels = 1 << 26
+
     /// Decodes the PNG or JPEG file at `path`.
     public static func read(_ path: String) throws -> Image {
         try decode(readBytes(path), name: path)
@@ -70,6 +73,10 @@ public enum ImageIO {
             throw ImageIOError.corrupt(path: name, format: "PNG", reason: message(&png))
         }
         let width = Int(png.width), height = Int(png.height), plane = width * height
+        guard plane <= maxPixels else {
+            png_image_free(&png)
+            throw ImageIOError.corrupt(path: name, format: "PNG", reason: "\(width)x\(height) exceeds \(maxPixels) pixels")
+        }
         // A 16-bit file without colour-space chunks is read in libpng's "linear" format, which then
         // passes the stored samples through unchanged (full 16-bit precision); with such chunks libpng
         // converts to 8-bit sRGB like any 8-bit file.
@@ -138,6 +145,9 @@ public enum ImageIO {
             tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
         }
         guard header == 0, width > 0, height > 0 else { throw failure() }
+        guard Int(width) * Int(height) <= maxPixels else {
+            throw ImageIOError.corrupt(path: name, format: "JPEG", reason: "\(width)x\(height) exceeds \(maxPixels) pixels")
+        }
         guard colorspace != Int32(TJCS_CMYK.rawValue), colorspace != Int32(TJCS_YCCK.rawValue) else {
             throw ImageIOError.corrupt(path: name, format: "JPEG", reason: "CMYK JPEGs are not supported")
         }

@@ -12,6 +12,7 @@ public struct HistogramBenchmark: Sendable {
     /// Minimum measured time per case, seconds.
     public let minimumSeconds: Double
 
+    /// The case by default: batch 4 of 256×256 images at 64 bins.
     public init(backend: any Backend, batch: Int = 4, size: Int = 256, bins: Int = 64, minimumSeconds: Double = 0.5) {
         self.backend = backend
         self.batch = batch; self.size = size; self.bins = bins

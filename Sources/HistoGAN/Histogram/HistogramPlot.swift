@@ -12,6 +12,7 @@ public struct HistogramPlot: Sendable {
     /// Pixels between panels.
     public var gap: Int
 
+    /// A plot with panels of `panelSize` pixels, `gap` pixels apart.
     public init(panelSize: Int = 192, gap: Int = 4) {
         self.panelSize = panelSize
         self.gap = gap

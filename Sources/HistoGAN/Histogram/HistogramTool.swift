@@ -6,6 +6,7 @@ public struct HistogramTool: Sendable {
     public let backend: any Backend
     public let options: HistogramOptions
 
+    /// A tool computing histograms with `options` on `backend`.
     public init(backend: any Backend, options: HistogramOptions = HistogramOptions()) {
         self.backend = backend
         self.options = options
