@@ -132,6 +132,22 @@ final class HistogramTests: XCTestCase {
         }
     }
 
+    /// The fused kernel against `rgbuvHistogramReference`, the same definition composed of generic
+    /// primitives (GEMM, reduce, layout); skipped while those primitives are not built.
+    func testFusedMatchesPrimitiveReference() throws {
+        var rng = TestRNG(seed: 45)
+        let images = rng.floats(2 * 3 * 13 * 11, -0.1, 1.1)
+        for backend in TestBackends.all {
+            let x = try Tensor(images, shape: [2, 3, 13, 11], on: backend)
+            for options in [HistogramOptions(bins: 16, sigma: 0.1), HistogramOptions(bins: 9, kernel: .gaussian, sigma: 0.2, maxSize: 8),
+                            HistogramOptions(bins: 7, kernel: .threshold, resize: .sampling, maxSize: 8)] {
+                let reference = try Tensor.rgbuvHistogramReference(x, options: options)
+                assertClose(try Tensor.rgbuvHistogram(x, options: options).array(), try reference.array(), tolerance: 1e-5,
+                            "\(backend.label) fused vs primitives \(options)")
+            }
+        }
+    }
+
     // MARK: - Gradients
 
     /// The backward primitive against central differences of the Double reference, for each kernel and

@@ -21,8 +21,9 @@ extension CPUBackend {
                 withScratch(n * 3 * chunks * bins * bp) { partial in
                     // 1. Partial histograms of each (image, channel, pixel chunk).
                     parallelFor(n * 3 * chunks, grain: 1) { tasks in
-                        withScratch(bins * block + block * bp) { scratch in
+                        withScratch(bins * block + block * bp + 2 * block) { scratch in
                             let left = scratch, right = scratch + bins * block
+                            let pu = right + block * bp, piy = pu + block
                             for task in tasks {
                                 let (pair, chunk) = task.quotientAndRemainder(dividingBy: chunks)
                                 let (image, c) = pair.quotientAndRemainder(dividingBy: 3)
@@ -32,11 +33,14 @@ extension CPUBackend {
                                 let range = Self.chunkRange(chunk, of: chunks, pixels: p)
                                 for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
                                     let count = Swift.min(block, range.upperBound - start)
-                                    for q in 0..<count {
-                                        let px = start + q
-                                        for i in 0..<bins { left[i * block + q] = iy[px] * math.value(u[px] - math.centres[i]) }
-                                        math.row(v[px], scale: 1, into: right + q * bp)
+                                    // Operands: left[i, q] = Iy·k(u_q − t_i) (SIMD over pixels, padded with
+                                    // Iy = 0), right[q, j] = k(v_q − t_j) (SIMD over bins).
+                                    pu.update(from: u + start, count: count); piy.update(from: iy + start, count: count)
+                                    for q in count..<block { pu[q] = 0; piy[q] = 0 }
+                                    for i in 0..<bins {
+                                        math.column(pu, scale: piy, centre: math.centres[i], count: count, into: left + i * block)
                                     }
+                                    for q in 0..<count { math.row(v[start + q], scale: 1, into: right + q * bp) }
                                     for i in 0..<bins {
                                         math.accumulateRowTimesMatrix(left + i * block, count: count, right, into: g + i * bp)
                                     }
@@ -154,7 +158,6 @@ extension CPUBackend {
             withScratch(6 * bp) { scratch in
                 let ku = scratch, kuSlope = scratch + bp, kv = scratch + 2 * bp, kvSlope = scratch + 3 * bp
                 let t = scratch + 4 * bp, tSlope = scratch + 5 * bp
-                kuSlope.update(repeating: 0, count: bp); kvSlope.update(repeating: 0, count: bp)
                 for task in tasks {
                     let (pair, blk) = task.quotientAndRemainder(dividingBy: blocks)
                     let (image, c) = pair.quotientAndRemainder(dividingBy: 3)
@@ -162,11 +165,8 @@ extension CPUBackend {
                     let gt = gradT + pair * bins * bp, out = pixelGrads + pair * 3 * p
                     let lo = blk * Self.histogramBlock, hi = Swift.min(p, lo + Self.histogramBlock)
                     for px in lo..<hi {
-                        for i in 0..<bins {
-                            (ku[i], kuSlope[i]) = math.valueAndSlope(u[px] - math.centres[i])
-                            (kv[i], kvSlope[i]) = math.valueAndSlope(v[px] - math.centres[i])
-                        }
-                        for i in bins..<bp { ku[i] = 0; kv[i] = 0 }
+                        math.rowWithSlopes(u[px], values: ku, slopes: kuSlope)
+                        math.rowWithSlopes(v[px], values: kv, slopes: kvSlope)
                         t.update(repeating: 0, count: bp)
                         math.accumulateRowTimesMatrix(kv, count: bins, gt, into: t)
                         out[px] = math.dot(ku, t)

@@ -8,6 +8,8 @@ struct HistogramMath {
     /// `bins` rounded up to a multiple of 8 (SIMD width); padded columns hold zeros.
     let paddedBins: Int
     let centres: [Float]
+    /// `centres` padded with zeros to `paddedBins`, and 1 for real bins, 0 for padding.
+    let paddedCentres: [Float], mask: [Float]
     let kernel: HistogramKernel
     /// `1 / σ²`.
     let inverseSigma2: Float
@@ -18,6 +20,8 @@ struct HistogramMath {
         bins = s.bins
         paddedBins = (s.bins + 7) / 8 * 8
         centres = s.binCentres
+        paddedCentres = centres + [Float](repeating: 0, count: paddedBins - bins)
+        mask = [Float](repeating: 1, count: bins) + [Float](repeating: 0, count: paddedBins - bins)
         kernel = s.options.kernel
         let sigma = Double(s.options.sigma)
         inverseSigma2 = Float(1 / (sigma * sigma))
@@ -34,44 +38,88 @@ struct HistogramMath {
         return (iy, (lr - lg, lr - lb, lg - lr, lg - lb, lb - lr, lb - lg))
     }
 
-    /// k(u − t) for the configured kernel.
+    typealias Lanes = SIMD8<Float>
+
+    /// k(d) on eight lanes, d = u − t: inverse-quadratic `1 / (1 + d²/σ²)`, Gaussian `exp(−d²/σ²)`,
+    /// threshold `|d| ≤ (6 / bins) / 2`.
     @inline(__always)
-    func value(_ d: Float) -> Float {
+    func values(_ d: Lanes) -> Lanes {
         switch kernel {
         case .inverseQuadratic: return 1 / (1 + d * d * inverseSigma2)
-        case .gaussian: return Foundation.exp(-(d * d * inverseSigma2))
-        case .threshold: return Swift.abs(d) <= halfWidth ? 1 : 0
+        case .gaussian:
+            let a = -(d * d * inverseSigma2)
+            var r = Lanes()
+            for l in 0..<8 { r[l] = Foundation.exp(a[l]) }
+            return r
+        case .threshold:
+            return Lanes(repeating: 0).replacing(with: 1, where: d.replacing(with: -d, where: d .< 0) .<= halfWidth)
         }
     }
 
-    /// (k(d), dk/dd) with `d = u − t` signed; the threshold kernel has derivative 0.
+    /// (k(d), dk/dd) on eight lanes, d = u − t signed; the threshold kernel has derivative 0.
     @inline(__always)
-    func valueAndSlope(_ d: Float) -> (Float, Float) {
+    func valuesAndSlopes(_ d: Lanes) -> (Lanes, Lanes) {
+        let k = values(d)
         switch kernel {
-        case .inverseQuadratic:
-            let k = 1 / (1 + d * d * inverseSigma2)
-            return (k, -2 * d * inverseSigma2 * k * k)
-        case .gaussian:
-            let k = Foundation.exp(-(d * d * inverseSigma2))
-            return (k, -2 * d * inverseSigma2 * k)
-        case .threshold:
-            return (Swift.abs(d) <= halfWidth ? 1 : 0, 0)
+        case .inverseQuadratic: return (k, -2 * d * inverseSigma2 * k * k)
+        case .gaussian: return (k, -2 * d * inverseSigma2 * k)
+        case .threshold: return (k, Lanes())
         }
     }
 
     /// Writes `scale · k(u − t_i)` for every bin `i` to `out[0 ..< bins]` and zeros to the padding.
     @inline(__always)
     func row(_ u: Float, scale: Float, into out: UnsafeMutablePointer<Float>) {
-        for i in 0..<bins { out[i] = scale * value(u - centres[i]) }
-        for i in bins..<paddedBins { out[i] = 0 }
+        let o = UnsafeMutableRawPointer(out)
+        paddedCentres.withUnsafeBytes { c in
+            mask.withUnsafeBytes { m in
+                for j in stride(from: 0, to: paddedBins * 4, by: 32) {
+                    let d = Lanes(repeating: u) - c.loadUnaligned(fromByteOffset: j, as: Lanes.self)
+                    o.storeBytes(of: values(d) * m.loadUnaligned(fromByteOffset: j, as: Lanes.self) * scale, toByteOffset: j, as: Lanes.self)
+                }
+            }
+        }
+    }
+
+    /// Writes k(u − t_i) and dk/du to `values[0 ..< paddedBins]` and `slopes[0 ..< paddedBins]` (padding 0).
+    @inline(__always)
+    func rowWithSlopes(_ u: Float, values out: UnsafeMutablePointer<Float>, slopes: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out), os = UnsafeMutableRawPointer(slopes)
+        paddedCentres.withUnsafeBytes { c in
+            mask.withUnsafeBytes { m in
+                for j in stride(from: 0, to: paddedBins * 4, by: 32) {
+                    let (k, dk) = valuesAndSlopes(Lanes(repeating: u) - c.loadUnaligned(fromByteOffset: j, as: Lanes.self))
+                    let keep = m.loadUnaligned(fromByteOffset: j, as: Lanes.self)
+                    o.storeBytes(of: k * keep, toByteOffset: j, as: Lanes.self)
+                    os.storeBytes(of: dk * keep, toByteOffset: j, as: Lanes.self)
+                }
+            }
+        }
+    }
+
+    /// `out[q] = scale[q] · k(u[q] − t)` for `q < count` (rounded up to 8; the inputs must hold that many).
+    @inline(__always)
+    func column(_ u: UnsafePointer<Float>, scale: UnsafePointer<Float>, centre t: Float, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let ru = UnsafeRawPointer(u), rs = UnsafeRawPointer(scale), o = UnsafeMutableRawPointer(out)
+        for q in stride(from: 0, to: count * 4, by: 32) {
+            let d = ru.loadUnaligned(fromByteOffset: q, as: Lanes.self) - Lanes(repeating: t)
+            o.storeBytes(of: rs.loadUnaligned(fromByteOffset: q, as: Lanes.self) * values(d), toByteOffset: q, as: Lanes.self)
+        }
     }
 
     /// Σ_i k(u − t_i).
     @inline(__always)
     func rowSum(_ u: Float) -> Float {
-        var s: Float = 0
-        for i in 0..<bins { s += value(u - centres[i]) }
-        return s
+        paddedCentres.withUnsafeBytes { c in
+            mask.withUnsafeBytes { m in
+                var acc = Lanes()
+                for j in stride(from: 0, to: paddedBins * 4, by: 32) {
+                    acc += values(Lanes(repeating: u) - c.loadUnaligned(fromByteOffset: j, as: Lanes.self))
+                        * m.loadUnaligned(fromByteOffset: j, as: Lanes.self)
+                }
+                return acc.sum()
+            }
+        }
     }
 
     /// `out[0 ..< paddedBins] += Σ_k x[k] · m[k, 0 ..< paddedBins]` for `k < count`, with `m` row-major

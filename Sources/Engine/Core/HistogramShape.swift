@@ -32,6 +32,7 @@ public struct HistogramOptions: Sendable, Hashable, Codable {
     /// Images taller or wider than this are reduced first (`resize`).
     public var maxSize: Int
 
+    /// HistoGAN's defaults: 64 bins, inverse-quadratic kernel, σ 0.02, bilinear reduction to 150×150.
     public init(bins: Int = 64, kernel: HistogramKernel = .inverseQuadratic, sigma: Float = 0.02,
                 resize: HistogramResize = .interpolation, maxSize: Int = 150) {
         self.bins = bins; self.kernel = kernel; self.sigma = sigma; self.resize = resize; self.maxSize = maxSize
@@ -52,6 +53,7 @@ public struct HistogramShape: Sendable, Hashable {
     /// Bin centres span `[−range, range]`.
     public static let range: Double = 3
 
+    /// A batch of `batch` images of `height × width` pixels histogrammed with `options`.
     public init(batch: Int, height: Int, width: Int, options: HistogramOptions = HistogramOptions()) {
         self.batch = batch; self.height = height; self.width = width; self.options = options
     }

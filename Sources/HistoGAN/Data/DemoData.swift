@@ -120,3 +120,17 @@ public struct HostRandom: Sendable {
     /// Uniform integer in 0..<n.
     public mutating func int(_ n: Int) -> Int { min(n - 1, Int(uniform() * Float(n))) }
 }
+
+extension DemoDataGenerator {
+    /// Writes images `0..<count` as `demo-NNNNN.png` into `directory` (created); returns the count.
+    public func write(count: Int, to directory: String) throws -> Int {
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw HistoGANError.data("\(directory): cannot create: \(error.localizedDescription)")
+        }
+        for i in 0..<count {
+            let image = try Image(width: resolution, height: resolution, pixels: self.image(i))
+            try ImageIO.writePNG(image, to: String(format: "%@/demo-%05d.png", directory, i))
+        }
+        return count
+    }
+}

@@ -9,15 +9,9 @@ public enum HistogramLoss {
         try Tensor.rgbuvHistogram((images + 1) * 0.5, options: options)
     }
 
-    /// Per-image Hellinger distance `(1/√2)·‖√H_target − √H‖₂`, `[N]`. A 1e-12 inside each square root keeps
-    /// the gradient finite at empty bins and at identical histograms (it changes the value by < 1e-6).
-    public static func hellinger(_ histograms: Tensor, target: Tensor) throws -> Tensor {
-        let diff = try (target + 1e-12).map(.sqrt) - (histograms + 1e-12).map(.sqrt)
-        return try (diff.sumOfSquares(axes: [1, 2, 3]) + 1e-12).map(.sqrt) * Float(0.5).squareRoot()
-    }
-
-    /// HistoGAN's histogram loss: α · mean over the batch of the Hellinger distance.
+    /// HistoGAN's histogram loss of generated histograms against targets (`Tensor.histogramLoss`, the official
+    /// definition), weighted by α.
     public static func loss(_ histograms: Tensor, target: Tensor, alpha: Float) throws -> Tensor {
-        try hellinger(histograms, target: target).mean() * alpha
+        try Tensor.histogramLoss(target: target, generated: histograms, weight: alpha)
     }
 }
