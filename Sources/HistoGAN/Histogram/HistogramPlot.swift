@@ -3,7 +3,7 @@ import Foundation
 
 /// Renders RGB-uv histograms as a picture a person can read: one row per image with its thumbnail and
 /// the three u-v histograms (R, G, B) as heat maps, each bin a square block, rows u and columns v from
-/// −3 (top, left) to +3, the u = 0 and v = 0 lines marked in grey. Bin values are shown as
+/// −3 (top, left) to +3, the u = 0 and v = 0 lines marked in grey where the map is faint. Bin values are shown as
 /// `sqrt(H / max H)` of that channel (so weak colours stay visible), from white (empty) to the
 /// channel's hue (the fullest bin).
 public struct HistogramPlot: Sendable {
@@ -55,17 +55,20 @@ public struct HistogramPlot: Sendable {
     func heatMap(_ h: [Float], bins: Int, scale: Int, hue: (Float, Float, Float)) throws -> Image {
         let side = bins * scale, peak = max(h.max() ?? 0, Float.leastNormalMagnitude)
         var out = try Image(width: side, height: side, fill: (1, 1, 1))
-        let centre = Double(bins - 1) / 2
         for i in 0..<bins {
             for j in 0..<bins {
                 let t = (max(h[i * bins + j], 0) / peak).squareRoot()
-                var colour = [1 - t * (1 - hue.0), 1 - t * (1 - hue.1), 1 - t * (1 - hue.2)]
-                // Axis lines u = 0 and v = 0 (the bins nearest the centre), drawn where the bin is faint.
-                let onAxis = abs(Double(i) - centre) <= 0.5 || abs(Double(j) - centre) <= 0.5
-                if onAxis && t < 0.15 { colour = colour.map { $0 * 0.85 } }
+                let colour = [1 - t * (1 - hue.0), 1 - t * (1 - hue.1), 1 - t * (1 - hue.2)]
                 for y in (i * scale)..<((i + 1) * scale) {
                     for x in (j * scale)..<((j + 1) * scale) { for c in 0..<3 { out[c, y, x] = colour[c] } }
                 }
+            }
+        }
+        // One-pixel grey lines at u = 0 and v = 0 where the map is faint.
+        let axis = min(side - 1, bins * scale / 2)
+        for k in 0..<side {
+            for (y, x) in [(axis, k), (k, axis)] where out[0, y, x] + out[1, y, x] + out[2, y, x] > 2.5 {
+                for c in 0..<3 { out[c, y, x] *= 0.8 }
             }
         }
         return out
