@@ -23,3 +23,28 @@ bench: release
 
 clean:
 	rm -rf .build
+
+DEMO ?= demo
+BIN = .build/release/histogan-gpu
+DEBS = ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libpng-dev libturbojpeg0-dev
+
+.PHONY: deps demo
+
+## Install the Debian packages that are missing (needs root or sudo).
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" -ne 0 ] && echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; fi
+
+## The first thing to run: demo data, a few minutes of training on the `auto` device, a sample grid.
+demo: deps release
+	$(BIN) devices
+	$(BIN) demo-data --output $(DEMO)/data --count 512 --resolution 32
+	rm -rf $(DEMO)/run
+	$(BIN) train --data $(DEMO)/data --output $(DEMO)/run --resolution 32 --capacity 0.125 --latent 128 \
+	    --mapping-layers 4 --bins 32 --batch 4 --steps 300 --log-every 25 --sample-every 100 --checkpoint-every 100
+	$(BIN) histogram $(DEMO)/data/demo-00003.png $(DEMO)/data/demo-00007.png $(DEMO)/data/demo-00011.png \
+	    --bins 32 --output $(DEMO)/targets.npy --plot $(DEMO)/targets.png
+	$(BIN) generate --checkpoint $(DEMO)/run/checkpoint.safetensors --target $(DEMO)/data/demo-00003.png \
+	    $(DEMO)/data/demo-00007.png $(DEMO)/data/demo-00011.png --seeds 0-7 --truncation 1 --output $(DEMO)/grid.png
+	@echo "demo: $(DEMO)/grid.png (rows: targets, columns: seeds), $(DEMO)/targets.png (their histograms), $(DEMO)/run/samples/"

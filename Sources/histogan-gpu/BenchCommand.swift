@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time every kernel on realistic StyleGAN2 shapes and print ms, GFLOP/s or GB/s.",
-        discussion: "On the CPU backend it also times NumPy's a @ b (1024³) right after and prints the ratio.")
+        discussion: "On the CPU backend it also times NumPy's a @ b (1024³) and a NumPy RGB-uv histogram fwd+bwd right after, and prints the ratios.")
 
     @OptionGroup var deviceOption: DeviceOption
 
@@ -32,6 +32,16 @@ struct BenchCommand: ParsableCommand {
             fflush(nil)
         }
         var report: [String: AnyCodable] = ["device": .string(backend.info.selector), "deviceName": .string(backend.info.name)]
+        var all = results
+        if backend.info.kind == .cpu {
+            let numpy = HistogramBenchmark(backend: backend, size: quick ? 64 : 256, minimumSeconds: seconds).numPy { r in
+                guard let ours = results.first(where: { $0.kernel == r.kernel.replacingOccurrences(of: "numpy ", with: "") }) else { return }
+                print(String(format: "%@: ours %.2f ms, NumPy %.2f ms, %.1fx faster", ours.kernel, ours.milliseconds, r.milliseconds,
+                             r.milliseconds / ours.milliseconds))
+            }
+            if numpy.isEmpty { print("histogram: NumPy not available for the comparison") }
+            all += numpy
+        }
         if backend.info.kind == .cpu, let ours = results.first(where: { $0.kernel == "gemm" && $0.shape == "1024x1024x1024" })?.gflops {
             if let numpy = NumPyReference.gemmGFLOPS(n: 1024) {
                 print(String(format: "gemm 1024³: ours %.1f GFLOP/s, NumPy/OpenBLAS %.1f GFLOP/s, ratio %.2fx", ours, numpy, ours / numpy))
@@ -44,7 +54,7 @@ struct BenchCommand: ParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            report["results"] = .results(results)
+            report["results"] = .results(all)
             do { try encoder.encode(report).write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
                 throw ValidationError("--json \(json): cannot write: \(error.localizedDescription)")
             }

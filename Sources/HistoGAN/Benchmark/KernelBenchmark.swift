@@ -47,6 +47,8 @@ public struct KernelBenchmark: Sendable {
         record(try reduceSum(count: elems))
         record(try randomNormal(count: elems))
         record(try adam(count: quick ? 1 << 18 : 1 << 25))
+        let histogram = HistogramBenchmark(backend: backend, batch: 4, size: quick ? 64 : 256, bins: 64, minimumSeconds: minimumSeconds)
+        _ = try histogram.run(progress: record)
         return results
     }
 
