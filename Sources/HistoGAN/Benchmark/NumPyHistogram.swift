@@ -114,17 +114,8 @@ public enum NumPyHistogram {
         return (try NumPyFile.read(paths[2]), try NumPyFile.read(paths[3]))
     }
 
-    /// stdout of `python3 -c script arguments…`, or nil on failure.
+    /// stdout of this file's NumPy script run with `arguments`, or nil on failure.
     static func python(_ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+        NumPyReference.runPython(script, arguments: arguments)
     }
 }
