@@ -32,6 +32,7 @@ public struct ProgressBar {
             fflush(nil)
         } else if done % plainInterval == 0 || done >= total {
             print(text)
+            fflush(nil)
         }
     }
 
