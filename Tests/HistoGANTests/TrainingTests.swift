@@ -102,4 +102,23 @@ final class TrainingTests: XCTestCase {
         // Measured: 1.66 → 1.39 (−16%) with the default lr and α; require at least −10%.
         XCTAssertLessThan(late, early * 0.9, "histogram loss \(losses)")
     }
+
+    /// A NaN in a loss stops the step with a message naming it, before any parameter changes.
+    func testNaNLossStopsBeforeAnyUpdate() throws {
+        let backend = TestBackends.cpu
+        let trainer = try Trainer(options: Self.options(), backend: backend)
+        _ = try trainer.trainStep(realBatches: [Self.realBatch([0, 1], on: backend)])
+        let before = try trainer.generator.parameters.parameters.map { try $0.value.array() }
+            + trainer.discriminator.parameters.parameters.map { try $0.value.array() }
+        var poisoned = try Self.realBatch([2, 3], on: backend).array()
+        poisoned[17] = .nan
+        XCTAssertThrowsError(try trainer.trainStep(realBatches: [Tensor(poisoned, shape: [2, 3, 32, 32], on: backend)])) { error in
+            XCTAssertTrue("\(error)".contains("NaN") || "\(error)".contains("nan"), "\(error)")
+            XCTAssertTrue("\(error)".contains("step 2"), "\(error)")
+        }
+        let after = try trainer.generator.parameters.parameters.map { try $0.value.array() }
+            + trainer.discriminator.parameters.parameters.map { try $0.value.array() }
+        XCTAssertEqual(before, after, "parameters changed by a step that hit NaN")
+        XCTAssertEqual(trainer.step, 1)
+    }
 }
