@@ -24,9 +24,14 @@ final class DeviceTests: XCTestCase {
     }
 
     func testOpenCLBuildErrorCarriesLog() throws {
-        _ = try TestBackends.requireOpenCL()
-        // A missing family surfaces as a build error naming it.
-        XCTAssertTrue("\(EngineError.buildFailed(family: "x", options: "", log: "line 3: error"))".contains("line 3"))
+        guard let cl = try TestBackends.requireOpenCL() as? OpenCLBackend else { return XCTFail("not an OpenCLBackend") }
+        // A -D that turns a kernel's code into a syntax error: the error must name the family and carry the log.
+        XCTAssertThrowsError(try cl.prebuild("elementwise", options: "-D count=)(")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("elementwise.cl") && text.contains("error"), text)
+        }
+        XCTAssertThrowsError(try cl.prebuild("no_such_family")) { XCTAssertTrue("\($0)".contains("no_such_family"), "\($0)") }
+        XCTAssertNoThrow(try cl.prebuild("elementwise"))
     }
 
     func testUploadDownloadRoundTrip() throws {

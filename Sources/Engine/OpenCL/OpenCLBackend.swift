@@ -242,6 +242,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// Compiles kernel family `family` (a `Sources/Kernels/<family>.cl` basename) with build `options` ahead of
+    /// its first launch; throws `EngineError.buildFailed` carrying the driver's build log.
+    public func prebuild(_ family: String, options: String = "") throws {
+        _ = try lock.withLock { try programLocked(family: family, options: options) }
+    }
+
     /// Builds (once) and returns kernel `name` of `family` with `options`. Caller holds `lock`.
     private func kernelLocked(family: String, name: String, options: String) throws -> cl_kernel {
         let key = "\(family)|\(options)|\(name)"
