@@ -8,7 +8,8 @@ export PATH="/opt/swift/usr/bin:$PATH"
 swift build -c release --static-swift-stdlib --scratch-path .build-gpu --product histogan-gpu
 rm -rf .gpu && mkdir -p .gpu/lib
 cp .build-gpu/release/histogan-gpu .gpu/
-for lib in libpng16.so.16 libturbojpeg.so.0 libz.so.1; do
+strip .gpu/histogan-gpu   # the carried tree is limited to 64 MiB
+for lib in libOpenCL.so.1 libpng16.so.16 libturbojpeg.so.0 libz.so.1; do
     path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
     [ -n "$path" ] && cp -L "$path" .gpu/lib/
 done
