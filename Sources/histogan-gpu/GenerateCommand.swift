@@ -18,6 +18,31 @@ struct SeedList: ExpressibleByArgument {
         guard !out.isEmpty else { return nil }
         seeds = out
     }
+
+    /// Runs of consecutive seeds as `a-b`, e.g. `0-3,8` (shown as the default in --help).
+    var defaultValueDescription: String {
+        var parts: [String] = [], start = 0
+        for i in seeds.indices where i + 1 == seeds.count || seeds[i + 1] != seeds[i] + 1 {
+            parts.append(i == start ? "\(seeds[i])" : "\(seeds[start])-\(seeds[i])")
+            start = i + 1
+        }
+        return parts.joined(separator: ",")
+    }
+}
+
+/// `--gif-palette auto|global|per-frame` (auto leaves the choice to `InterpolationAnimation`).
+enum GIFPaletteArgument: String, ExpressibleByArgument, CaseIterable {
+    case auto
+    case global
+    case perFrame = "per-frame"
+
+    var palette: GIFOptions.Palette? {
+        switch self {
+        case .auto: return nil
+        case .global: return .global
+        case .perFrame: return .perFrame
+        }
+    }
 }
 
 struct GenerateCommand: ParsableCommand {
@@ -59,7 +84,11 @@ struct GenerateCommand: ParsableCommand {
 struct InterpolateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "interpolate",
-        abstract: "Write frames moving between two seeds and/or two target histograms, plus a strip of all frames.")
+        abstract: "Write frames moving between two seeds and/or two target histograms, a strip of all frames and an animated GIF.",
+        discussion: """
+            OUTPUT gets frame-NNN.png, strip.png and animation.gif (a looping GIF89a with median-cut palettes \
+            and ordered dithering); --gif FILE writes the GIF elsewhere, --no-gif skips it.
+            """)
 
     @OptionGroup var deviceOption: DeviceOption
 
@@ -84,20 +113,89 @@ struct InterpolateCommand: ParsableCommand {
     @Option(help: "Truncation ψ.")
     var truncation: Float = 0.7
 
-    @Option(help: "Output folder for frame-NNN.png and strip.png.")
+    @Option(help: "Output folder for frame-NNN.png, strip.png and animation.gif.")
     var output: String
+
+    @Option(help: ArgumentHelp("Animated GIF path (default: OUTPUT/animation.gif).", valueName: "file"))
+    var gif: String?
+
+    @Flag(name: .customLong("no-gif"), help: "Write no animated GIF.")
+    var noGIF = false
+
+    @Option(help: "GIF frames per second, 1-50 (delays are whole hundredths of a second).")
+    var fps: Double = 12
+
+    @Flag(help: "GIF plays forward then backward, so the loop has no jump.")
+    var bounce = false
+
+    @Option(name: .customLong("gif-palette"), help: ArgumentHelp(
+        "global: one 256-colour table for all frames (steady colours); per-frame: one per frame (closer colours when they change a lot); auto: global when the two targets are the same, else per-frame.",
+        valueName: "auto|global|per-frame"))
+    var gifPalette: GIFPaletteArgument = .auto
 
     func validate() throws {
         guard frames >= 2 else { throw ValidationError("--frames must be >= 2") }
+        guard !(noGIF && gif != nil) else { throw ValidationError("--gif and --no-gif exclude each other") }
     }
 
     func run() throws {
+        let animation = try noGIF ? nil : InterpolationAnimation(path: gif ?? output + "/animation.gif", fps: fps, bounce: bounce,
+                                                                     palette: gifPalette.palette)
         let backend = try deviceOption.makeBackend()
         let sampler = try Sampler(checkpoint: checkpoint, backend: backend)
         let a = try ColorTarget.load(fromTarget, options: sampler.histogramOptions, backend: backend)[0]
         let b = try toTarget.map { try ColorTarget.load($0, options: sampler.histogramOptions, backend: backend)[0] } ?? a
-        let paths = try sampler.interpolate(seeds: (fromSeed, toSeed ?? fromSeed), histograms: (a.histogram, b.histogram),
-                                            frames: frames, truncation: truncation, to: output)
-        print("wrote \(paths.count) frames and strip.png to \(output)")
+        let written = try sampler.interpolate(seeds: (fromSeed, toSeed ?? fromSeed), histograms: (a.histogram, b.histogram),
+                                              frames: frames, truncation: truncation, to: output, animation: animation)
+        print("wrote \(written.frames.count) frames and strip.png to \(output)")
+        if let animation { print("wrote \(animation.path): \(animation.bounce ? 2 * frames - 2 : frames) frames at \(animation.frameDelay)/100 s") }
+    }
+}
+
+struct MixCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mix",
+        abstract: "Write a style-mixing grid: coarse styles from row seeds, the rest from column seeds, colours from a target.",
+        discussion: """
+            The top row shows the column seeds' images, the left column the row seeds' images (the target's \
+            thumbnail sits in the corner). Cell (row, column) takes the row seed's w for style layers below \
+            --cutoff and the column seed's w from --cutoff up to the histogram layers; the last two synthesis \
+            blocks always take the target's w_hist. --cutoff 0 reproduces the column images, the first \
+            histogram layer reproduces the row images; the default is half of that. No noise, so the grid is \
+            deterministic.
+            """)
+
+    @OptionGroup var deviceOption: DeviceOption
+
+    @Option(help: "Checkpoint file (RUN/checkpoint.safetensors).")
+    var checkpoint: String
+
+    @Option(help: "Target image or .npy histogram (the first histogram of a batch) for the colours.")
+    var target: String
+
+    @Option(help: "Row seeds (coarse styles), e.g. 0-3.")
+    var rows = SeedList(argument: "0-3")!
+
+    @Option(help: "Column seeds (the other w layers), e.g. 4-7.")
+    var columns = SeedList(argument: "4-7")!
+
+    @Option(help: "First style layer taken from the column seed, 0 up to the first histogram layer (default: half of that).")
+    var cutoff: Int?
+
+    @Option(help: "Truncation ψ toward the average w (1 = none).")
+    var truncation: Float = 0.7
+
+    @Option(help: "Output PNG.")
+    var output: String
+
+    func run() throws {
+        let backend = try deviceOption.makeBackend()
+        let sampler = try Sampler(checkpoint: checkpoint, backend: backend)
+        let goal = try ColorTarget.load(target, options: sampler.histogramOptions, backend: backend)[0]
+        let cut = cutoff ?? sampler.defaultMixingCutoff
+        try sampler.writeStyleMixingGrid(target: goal, rowSeeds: rows.seeds, columnSeeds: columns.seeds, cutoff: cut,
+                                         truncation: truncation, to: output)
+        print("wrote \(output): \(rows.seeds.count) row seeds x \(columns.seeds.count) column seeds, cutoff \(cut): "
+              + sampler.mixingDescription(cutoff: cut))
     }
 }
