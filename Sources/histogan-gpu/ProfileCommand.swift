@@ -33,11 +33,17 @@ struct ProfileCommand: ParsableCommand {
         print("profiling \(options.network.resolution)x\(options.network.resolution), capacity \(options.network.capacity), batch \(options.batch) on \(backend.info.selector) (\(backend.info.name))")
         print("G \(trainer.generator.parameters.count) parameters, D \(trainer.discriminator.parameters.count)")
         let profile = try TrainingProfile.measure(trainer: trainer, steps: max(1, steps))
-        print(String(format: "step: %.1f ms unprofiled, %.1f ms profiled (per-op synchronisation)", profile.unprofiledStepMilliseconds, profile.stepMilliseconds))
+        print(String(format: "step: %.1f ms unprofiled (%.2f images/s), %.1f ms profiled (per-op synchronisation)",
+                     profile.unprofiledStepMilliseconds, Double(options.batch) * 1000 / profile.unprofiledStepMilliseconds,
+                     profile.stepMilliseconds))
         print("layer                                   fwd ms    bwd ms  kernel ms  share")
         for l in profile.layers {
             let kernel = l.kernelMilliseconds.map { String(format: "%9.2f", $0) } ?? "        -"
             print("\(l.layer.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%9.2f %9.2f", l.forwardMilliseconds, l.backwardMilliseconds)) \(kernel) \(String(format: "%5.1f%%", l.share * 100))")
+        }
+        print("op                                    calls/step     ms    share")
+        for o in profile.ops {
+            print("\(o.op.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%9.1f %9.2f %5.1f%%", o.calls, o.milliseconds, o.share * 100))")
         }
         if let json {
             do { try JSONEncoder.histogan.encode(profile).write(to: URL(fileURLWithPath: json), options: .atomic) } catch {

@@ -37,11 +37,14 @@ final class BiasActTests: XCTestCase {
         return Array(all[..<s.count])
     }
 
-    /// [outer 3, channels 5, inner 7] with every activation, gain default / custom, clamp off / on.
+    /// [outer 3, channels 5, inner 7] with every activation, gain default / custom, clamp off / on, and
+    /// [3, 4, 37].
     static let shapes: [BiasActShape] = Activation.allCases.flatMap { act in
         [BiasActShape(count: 105, channels: 5, inner: 7, activation: act),
          BiasActShape(count: 105, channels: 5, inner: 7, activation: act, gain: 0.75, clamp: 0.6),
-         BiasActShape(count: 105, channels: 5, inner: 7, activation: act, alpha: 0.1, clamp: 1.1)]
+         BiasActShape(count: 105, channels: 5, inner: 7, activation: act, alpha: 0.1, clamp: 1.1),
+         // Rows of 37: SIMD8 chunks and a scalar tail per bias row on the CPU.
+         BiasActShape(count: 444, channels: 4, inner: 37, activation: act, gain: 1.3, clamp: 0.9)]
     }
 
     // MARK: - Forward

@@ -91,6 +91,13 @@ final class LayoutTests: XCTestCase {
             Case(name: "run of \(n)", dstCount: n + 7,
                  pieces: [Piece(src: rng.floats(n + 3), srcOffset: 3, srcStrides: [1], dstOffset: 2, dstStrides: [1], shape: [n])])
         }
+        // Long runs split between threads mid-run (CPU chunks of 16k elements): columns 3..<8500 of a
+        // [5, 9000] matrix, and a [211, 199] transpose (strided inner runs).
+        cases.append(Case(name: "long slice", dstCount: 5 * 8497 + 1,
+                          pieces: [Piece(src: rng.floats(45000), srcOffset: 3, srcStrides: [9000, 1], dstOffset: 1,
+                                         dstStrides: [8497, 1], shape: [5, 8497])]))
+        cases.append(Case(name: "long transpose", dstCount: 211 * 199,
+                          pieces: [Piece(src: rng.floats(211 * 199), srcStrides: [1, 211], dstStrides: [199, 1], shape: [211, 199])]))
         let shape = [2, 3, 1, 2, 5, 2, 3, 2], perm = [7, 1, 4, 0, 2, 6, 3, 5], strides = contiguous(shape)
         let out = perm.map { shape[$0] }
         cases.append(Case(name: "rank-8 permute", dstCount: 720,

@@ -89,6 +89,10 @@ final class Upfirdn2dTests: XCTestCase {
         ("tiny up2", shape(planes: 70, 2, 2, up: (2, 2), pad: (2, 1, 2, 1), filter: (4, 4), gain: 4)),
         ("large up2", shape(planes: 2, 40, 70, up: (2, 2), pad: (2, 1, 2, 1), filter: (4, 4), gain: 4)),
         ("large down2", shape(planes: 2, 70, 140, down: (2, 2), pad: (1, 1, 1, 1), filter: (4, 4))),
+        // Cropping pads on the CPU's vectorised row preparation: the 2x upsampled row ends one short of
+        // the last inserted zero (pad1 = -1), the 2x downsampled row starts at an odd position.
+        ("up2 crop", shape(planes: 2, 11, 17, up: (2, 2), pad: (-1, -1, 2, 1), filter: (4, 4), gain: 4)),
+        ("down2 crop", shape(planes: 3, 9, 37, down: (2, 2), pad: (-3, -2, -1, 2), filter: (4, 4))),
         ("fewer planes per group", shape(planes: 5, 40, 40, down: (2, 2), filter: (20, 20))),
         ("big filter", shape(planes: 2, 60, 60, filter: (48, 48))),
     ]

@@ -1,4 +1,8 @@
 // bias_act on the CPU backend (bias_act.cl on OpenCL). Semantics: BiasActShape+Validate.swift.
+//
+// Both directions run SIMD8 chunks with a scalar tail; the vector forms select with the same
+// comparisons as the scalar ones (`!(v > 0)` for the leaky branch, `Swift.max`/`Swift.min` as
+// `-c >= v ? -c : v` and `c < t ? c : t`), so they return the same bits, NaN included.
 extension CPUBackend {
     public func biasAct(_ shape: BiasActShape, x: any Buffer, bias: (any Buffer)?, y: any Buffer) throws {
         try shape.validate("biasAct", hasBias: bias != nil, buffers: [x, y], bias: bias)
@@ -6,6 +10,23 @@ extension CPUBackend {
         let b = try bias.map { try ptr($0, "biasAct") }
         let (alpha, gain, clamp) = (shape.alpha, shape.gain, shape.clamp)
         let leaky = shape.activation == .leakyReLU
+        @inline(__always) func act(_ x: Float) -> Float {
+            var v = x
+            if leaky && !(v > 0) { v *= alpha }
+            v *= gain
+            if clamp >= 0 { v = Swift.min(Swift.max(v, -clamp), clamp) }
+            return v
+        }
+        @inline(__always) func act(_ x: Float8) -> Float8 {
+            var v = x
+            if leaky { v = v.replacing(with: v * alpha, where: .!(v .> 0)) }
+            v *= gain
+            if clamp >= 0 {
+                v = v.replacing(with: -clamp, where: v .<= -clamp)
+                v = v.replacing(with: clamp, where: v .> clamp)
+            }
+            return v
+        }
         // Rows of `inner` elements share one bias value; without bias the whole buffer is one row.
         let inner = b == nil ? max(shape.count, 1) : shape.inner
         parallelFor(shape.count, grain: 1 << 14) { range in
@@ -14,14 +35,8 @@ extension CPUBackend {
                 let row = i / inner
                 let end = min(range.upperBound, (row + 1) * inner)
                 let bv: Float = b.map { $0[row % shape.channels] } ?? 0
-                for j in i..<end {
-                    var v = src[j] + bv
-                    if leaky && !(v > 0) { v *= alpha }
-                    v *= gain
-                    if clamp >= 0 { v = Swift.min(Swift.max(v, -clamp), clamp) }
-                    dst[j] = v
-                }
-                i = end
+                while i + 8 <= end { store(act(load(src + i) + bv), dst + i); i += 8 }
+                while i < end { dst[i] = act(src[i] + bv); i += 1 }
             }
         }
     }
@@ -32,12 +47,25 @@ extension CPUBackend {
         let (alpha, gain, clamp) = (shape.alpha, shape.gain, shape.clamp)
         let leaky = shape.activation == .leakyReLU
         parallelFor(shape.count, grain: 1 << 14) { range in
-            for i in range {
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let out = load(yv + i)
+                var g = load(dy + i) * gain
+                if leaky { g = g.replacing(with: g * alpha, where: .!(out .> 0)) }
+                if clamp >= 0 {
+                    let magnitude = unsafeBitCast(unsafeBitCast(out, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Float8.self)
+                    g = g.replacing(with: 0, where: .!(magnitude .< clamp))
+                }
+                store(g, dx + i)
+                i += 8
+            }
+            while i < range.upperBound {
                 let out = yv[i]
                 var g = dy[i] * gain
                 if leaky && !(out > 0) { g *= alpha }
                 if clamp >= 0 && !(Swift.abs(out) < clamp) { g = 0 }
                 dx[i] = g
+                i += 1
             }
         }
     }

@@ -1,90 +1,139 @@
 import Foundation
 
-// Elementwise kernels of the CPU backend (elementwise.cl on OpenCL).
+// Elementwise kernels of the CPU backend (elementwise.cl on OpenCL). The functions themselves are in
+// ElementwiseKernels.swift; here are the loops, specialised per function by generics:
+//   unary   contiguous, SIMD8 chunks with a scalar tail.
+//   binary  `StridedLoop` runs (merged dimensions), then one of four inner loops chosen by the operands'
+//           strides inside the run: both contiguous (same shape, or broadcast over outer dimensions),
+//           b constant (scalar, or broadcast over inner dimensions such as a per-channel `[1,C,1,1]`),
+//           a constant, or any other strides (scalar loop).
+//   select  the same runs, contiguous or scalar.
 extension CPUBackend {
     public func fill(_ out: any Buffer, count: Int, value: Float) throws {
         let o = try ptr(out, "fill")
         parallelFor(count, grain: 1 << 16) { r in (o + r.lowerBound).update(repeating: value, count: r.count) }
     }
 
+    // MARK: - Unary
+
     public func unary(_ op: UnaryOp, _ x: any Buffer, _ out: any Buffer, count: Int) throws {
         let src = try ptr(x, "unary"), dst = try ptr(out, "unary")
-        @inline(__always) func apply(_ f: @escaping (Float) -> Float) {
-            parallelFor(count, grain: 1 << 14) { r in for i in r { dst[i] = f(src[i]) } }
-        }
+        typealias K = UnaryKernels
         switch op {
-        case .neg: apply { -$0 }
-        case .sqrt: apply { $0.squareRoot() }
-        case .rsqrt: apply { 1 / $0.squareRoot() }
-        case .exp: apply { Foundation.exp($0) }
-        case .log: apply { Foundation.log($0) }
-        case .square: apply { $0 * $0 }
-        case .abs: apply { Swift.abs($0) }
-        case .softplus: apply { Swift.max($0, 0) + Foundation.log1p(Foundation.exp(-Swift.abs($0))) }
-        case .relu: apply { Swift.max($0, 0) }
-        case .sign: apply { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
-        case .reciprocal: apply { 1 / $0 }
-        case .leakyReLU(let a): apply { $0 > 0 ? $0 : a * $0 }
-        case .scale(let k): apply { $0 * k }
-        case .addScalar(let k): apply { $0 + k }
-        case .powScalar(let p): apply { Foundation.pow($0, p) }
-        case .step(let t): apply { $0 > t ? 1 : 0 }
+        case .neg: unaryLoop(K.Neg(), src, dst, count)
+        case .sqrt: unaryLoop(K.Sqrt(), src, dst, count)
+        case .rsqrt: unaryLoop(K.Rsqrt(), src, dst, count)
+        case .exp: unaryLoop(K.Exp(), src, dst, count)
+        case .log: unaryLoop(K.Log(), src, dst, count)
+        case .square: unaryLoop(K.Square(), src, dst, count)
+        case .abs: unaryLoop(K.Abs(), src, dst, count)
+        case .softplus: unaryLoop(K.Softplus(), src, dst, count)
+        case .relu: unaryLoop(K.Relu(), src, dst, count)
+        case .sign: unaryLoop(K.Sign(), src, dst, count)
+        case .reciprocal: unaryLoop(K.Reciprocal(), src, dst, count)
+        case .leakyReLU(let a): unaryLoop(K.LeakyReLU(alpha: a), src, dst, count)
+        case .scale(let k): unaryLoop(K.Scale(k: k), src, dst, count)
+        case .addScalar(let k): unaryLoop(K.AddScalar(k: k), src, dst, count)
+        case .powScalar(let p): unaryLoop(K.PowScalar(p: p), src, dst, count)
+        case .step(let t): unaryLoop(K.Step(t: t), src, dst, count)
         }
     }
+
+    /// `dst[i] = f(src[i])` for `i < count`: SIMD8 chunks, scalar tail, split over threads.
+    private func unaryLoop<F: UnaryKernel>(_ f: F, _ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                                           _ count: Int) {
+        parallelFor(count, grain: 1 << 15) { r in
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                store(f.vector(load(src + i)), dst + i)
+                i += 8
+            }
+            while i < r.upperBound { dst[i] = f.scalar(src[i]); i += 1 }
+        }
+    }
+
+    // MARK: - Binary
 
     public func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, _ out: any Buffer, shape: [Int]) throws {
-        let pa = try ptr(a.buffer, "binary"), pb = try ptr(b.buffer, "binary"), po = try ptr(out, "binary")
-        @inline(__always) func apply(_ f: @escaping (Float, Float) -> Float) {
-            forEachStrided(shape, [a.strides, b.strides]) { i, offs in
-                po[i] = f(pa[a.offset + offs[0]], pb[b.offset + offs[1]])
-            }
-        }
+        let pa = try ptr(a.buffer, "binary") + a.offset, pb = try ptr(b.buffer, "binary") + b.offset
+        let po = try ptr(out, "binary")
+        let loop = StridedLoop(shape: shape, strides: [a.strides, b.strides])
+        typealias K = BinaryKernels
         switch op {
-        case .add: apply(+)
-        case .sub: apply(-)
-        case .mul: apply(*)
-        case .div: apply(/)
-        case .pow: apply { Foundation.pow($0, $1) }
-        case .maximum: apply { Swift.max($0, $1) }
-        case .minimum: apply { Swift.min($0, $1) }
-        case .greater: apply { $0 > $1 ? 1 : 0 }
+        case .add: binaryLoop(K.Add(), loop, pa, pb, po)
+        case .sub: binaryLoop(K.Sub(), loop, pa, pb, po)
+        case .mul: binaryLoop(K.Mul(), loop, pa, pb, po)
+        case .div: binaryLoop(K.Div(), loop, pa, pb, po)
+        case .pow: binaryLoop(K.Pow(), loop, pa, pb, po)
+        case .maximum: binaryLoop(K.Maximum(), loop, pa, pb, po)
+        case .minimum: binaryLoop(K.Minimum(), loop, pa, pb, po)
+        case .greater: binaryLoop(K.Greater(), loop, pa, pb, po)
         }
     }
+
+    /// `po[i] = f(a, b)` over the runs of `loop` (operand 0 = a, 1 = b; `po` contiguous).
+    private func binaryLoop<F: BinaryKernel>(_ f: F, _ loop: StridedLoop, _ pa: UnsafeMutablePointer<Float>,
+                                             _ pb: UnsafeMutablePointer<Float>, _ po: UnsafeMutablePointer<Float>) {
+        let sa = loop.innerStrides[0], sb = loop.innerStrides[1]
+        loop.forEachRun(on: self, grain: 1 << 14) { start, off, n in
+            let x = pa + off[0], y = pb + off[1], z = po + start
+            var j = 0
+            switch (sa, sb) {
+            case (1, 1):
+                // Both contiguous along the run.
+                while j + 8 <= n { store(f.vector(load(x + j), load(y + j)), z + j); j += 8 }
+                while j < n { z[j] = f.scalar(x[j], y[j]); j += 1 }
+            case (1, 0):
+                // b is one value for the whole run.
+                let s = y[0], v = Float8(repeating: s)
+                while j + 8 <= n { store(f.vector(load(x + j), v), z + j); j += 8 }
+                while j < n { z[j] = f.scalar(x[j], s); j += 1 }
+            case (0, 1):
+                // a is one value for the whole run.
+                let s = x[0], v = Float8(repeating: s)
+                while j + 8 <= n { store(f.vector(v, load(y + j)), z + j); j += 8 }
+                while j < n { z[j] = f.scalar(s, y[j]); j += 1 }
+            default:
+                // Any other strides (transposed views): scalar.
+                while j < n { z[j] = f.scalar(x[j * sa], y[j * sb]); j += 1 }
+            }
+        }
+    }
+
+    // MARK: - Select
 
     public func select(_ cond: StridedView, _ a: StridedView, _ b: StridedView, _ out: any Buffer, shape: [Int]) throws {
-        let pc = try ptr(cond.buffer, "select"), pa = try ptr(a.buffer, "select")
-        let pb = try ptr(b.buffer, "select"), po = try ptr(out, "select")
-        forEachStrided(shape, [cond.strides, a.strides, b.strides]) { i, offs in
-            po[i] = pc[cond.offset + offs[0]] > 0 ? pa[a.offset + offs[1]] : pb[b.offset + offs[2]]
-        }
-    }
-
-    /// Calls `body(i, offsets)` for every flat row-major index `i` of `shape`, where `offsets[v]` is
-    /// `Σ idx[d]·strides[v][d]`. Rows of the last axis run as tight loops; rows are split over threads.
-    func forEachStrided(_ shape: [Int], _ strides: [[Int]], _ body: (Int, [Int]) -> Void) {
-        let count = shape.reduce(1, *)
-        guard count > 0 else { return }
-        let rank = shape.count
-        let inner = rank == 0 ? 1 : shape[rank - 1]
-        let innerStrides = strides.map { rank == 0 ? 0 : $0[rank - 1] }
-        let rows = count / inner
-        parallelFor(rows, grain: max(1, 8192 / inner)) { range in
-            var offs = [Int](repeating: 0, count: strides.count)
-            for row in range {
-                // Offsets of the row start.
-                var rem = row
-                for v in strides.indices { offs[v] = 0 }
-                for d in stride(from: rank - 2, through: 0, by: -1) {
-                    let idx = rem % shape[d]
-                    rem /= shape[d]
-                    for v in strides.indices { offs[v] += idx * strides[v][d] }
-                }
-                var cur = offs
-                for j in 0..<inner {
-                    body(row * inner + j, cur)
-                    for v in cur.indices { cur[v] += innerStrides[v] }
+        let pc = try ptr(cond.buffer, "select") + cond.offset, pa = try ptr(a.buffer, "select") + a.offset
+        let pb = try ptr(b.buffer, "select") + b.offset, po = try ptr(out, "select")
+        let loop = StridedLoop(shape: shape, strides: [cond.strides, a.strides, b.strides])
+        let s = loop.innerStrides
+        loop.forEachRun(on: self, grain: 1 << 14) { start, off, n in
+            let c = pc + off[0], x = pa + off[1], y = pb + off[2], z = po + start
+            var j = 0
+            if s[0] == 1 && s[1] == 1 && s[2] == 1 {
+                // All three contiguous along the run.
+                while j + 8 <= n {
+                    store(load(y + j).replacing(with: load(x + j), where: load(c + j) .> 0), z + j)
+                    j += 8
                 }
             }
+            while j < n { z[j] = c[j * s[0]] > 0 ? x[j * s[1]] : y[j * s[2]]; j += 1 }
         }
     }
+}
+
+// MARK: - Unaligned SIMD8 access
+
+/// 8 floats from `p` (any alignment).
+@inline(__always) func load(_ p: UnsafePointer<Float>) -> Float8 {
+    UnsafeRawPointer(p).loadUnaligned(as: Float8.self)
+}
+
+@inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> Float8 {
+    UnsafeRawPointer(p).loadUnaligned(as: Float8.self)
+}
+
+/// Writes 8 floats at `p` (any alignment).
+@inline(__always) func store(_ v: Float8, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float8.self)
 }

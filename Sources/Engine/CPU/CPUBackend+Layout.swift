@@ -13,8 +13,13 @@ extension CPUBackend {
             }
             return
         }
-        forEachStrided(plan.shape, [plan.srcStrides, plan.dstStrides]) { _, offs in
-            pd[offs[1]] = ps[offs[0]]
+        // Runs of the innermost merged dimension; a run contiguous on both sides is one block copy.
+        let loop = StridedLoop(shape: plan.shape, strides: [plan.srcStrides, plan.dstStrides])
+        let s = loop.innerStrides[0], d = loop.innerStrides[1]
+        loop.forEachRun(on: self, grain: 1 << 14) { _, off, n in
+            let from = ps + off[0], to = pd + off[1]
+            if s == 1 && d == 1 { to.update(from: from, count: n) }
+            else { for j in 0..<n { to[j * d] = from[j * s] } }
         }
     }
 }

@@ -60,6 +60,9 @@ extension CPUBackend {
             let run = Swift.min(inner - idx[rank - 1], hi - r)
             let p = base + off
             switch op {
+            case _ where innerStride == 1 && op != .max:
+                // Contiguous run of a sum: vectorised.
+                acc += Self.sumContiguous(p, run, squares: op == .sumOfSquares)
             case .sum, .mean:
                 for j in 0..<run { acc += Double(p[j * innerStride]) }
             case .sumOfSquares:
@@ -79,6 +82,22 @@ extension CPUBackend {
                 off += strides[d]
             }
         }
+        return acc
+    }
+
+    /// Σ p[j] (or Σ p[j]²) for j < n in Double: 8 floats at a time into two SIMD4<Double> partial sums
+    /// (eight independent chains instead of one), then a scalar tail.
+    @inline(__always)
+    private static func sumContiguous(_ p: UnsafeMutablePointer<Float>, _ n: Int, squares: Bool) -> Double {
+        var lo = SIMD4<Double>(), hi = SIMD4<Double>(), j = 0
+        while j + 8 <= n {
+            let v = load(p + j)
+            let a = SIMD4<Double>(v.lowHalf), b = SIMD4<Double>(v.highHalf)
+            if squares { lo += a * a; hi += b * b } else { lo += a; hi += b }
+            j += 8
+        }
+        var acc = (lo + hi).sum()
+        while j < n { let v = Double(p[j]); acc += squares ? v * v : v; j += 1 }
         return acc
     }
 }

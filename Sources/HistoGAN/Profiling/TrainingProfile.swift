@@ -23,6 +23,18 @@ public struct TrainingProfile: Codable, Sendable {
     /// Mean wall time of an unprofiled step, measured first.
     public var unprofiledStepMilliseconds: Double
     public var layers: [Layer]
+    /// The same time summed by op (`conv2d`, `binary`, ...) over all layers, largest first.
+    public var ops: [Op]
+
+    /// One op's total over all layers and both phases (averaged over the profiled steps).
+    public struct Op: Codable, Sendable {
+        public var op: String
+        /// Calls per step.
+        public var calls: Double
+        public var milliseconds: Double
+        /// milliseconds / step time.
+        public var share: Double
+    }
 
     /// Runs one warm-up step, `steps` plain steps and `steps` profiled steps of `trainer` on demo images.
     public static func measure(trainer: Trainer, steps: Int = 2) throws -> TrainingProfile {
@@ -44,7 +56,10 @@ public struct TrainingProfile: Codable, Sendable {
         }
         let step = Date().timeIntervalSince(start) / Double(steps)
         var byLayer: [String: (f: Double, b: Double, k: Double)] = [:]
+        var byOp: [String: (calls: Int, seconds: Double)] = [:]
         for (key, entry) in profiler.records {
+            byOp[key.op, default: (0, 0)].calls += entry.calls
+            byOp[key.op, default: (0, 0)].seconds += entry.wallSeconds
             let name = key.scope.isEmpty ? "(losses, histogram, optimizer, other ops)" : key.scope
             var v = byLayer[name] ?? (0, 0, 0)
             if key.phase == "backward" { v.b += entry.wallSeconds } else { v.f += entry.wallSeconds }
@@ -57,7 +72,10 @@ public struct TrainingProfile: Codable, Sendable {
             Layer(layer: name, forwardMilliseconds: v.f / n * 1000, backwardMilliseconds: v.b / n * 1000,
                   kernelMilliseconds: isOpenCL ? v.k / n * 1000 : nil, share: (v.f + v.b) / n / step)
         }.sorted { $0.forwardMilliseconds + $0.backwardMilliseconds > $1.forwardMilliseconds + $1.backwardMilliseconds }
+        let ops = byOp.map { name, v in
+            Op(op: name, calls: Double(v.calls) / n, milliseconds: v.seconds / n * 1000, share: v.seconds / n / step)
+        }.sorted { $0.milliseconds > $1.milliseconds }
         return TrainingProfile(device: trainer.backend.info.selector, resolution: r, batch: o.batch, steps: steps,
-                               stepMilliseconds: step * 1000, unprofiledStepMilliseconds: plain * 1000, layers: layers)
+                               stepMilliseconds: step * 1000, unprofiledStepMilliseconds: plain * 1000, layers: layers, ops: ops)
     }
 }
