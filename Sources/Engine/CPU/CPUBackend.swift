@@ -37,6 +37,8 @@ public final class CPUBackend: Backend {
     public let threads: Int
 
     private let liveBytes = ByteCounter()
+    /// Reusable scratch of the kernels (GEMM packing, convolution column blocks).
+    let scratch = ScratchPool()
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
@@ -110,4 +112,38 @@ public final class CPUBackend: Backend {
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Scratch memory the kernels borrow for the length of one work chunk (GEMM packing buffers, column
+/// blocks of the convolution). Fresh allocations of a few MiB come from `mmap` and page-fault on first
+/// touch every call; the pool keeps up to `capacity` freed blocks for the next borrower instead.
+final class ScratchPool: @unchecked Sendable {
+    private struct Block { let pointer: UnsafeMutableRawPointer; let bytes: Int }
+    private let lock = NSLock()
+    private var free: [Block] = []
+    private let capacity = 16
+
+    /// Runs `body` with at least `count` floats, 64-byte aligned, not shared with any other caller.
+    func withFloats<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        let bytes = max(count, 16) * 4
+        // The smallest free block that fits, else a new one.
+        let block: Block = lock.withLock {
+            guard let i = free.indices.filter({ free[$0].bytes >= bytes }).min(by: { free[$0].bytes < free[$1].bytes }) else {
+                return nil
+            }
+            return free.remove(at: i)
+        } ?? Block(pointer: UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes: bytes)
+        defer {
+            lock.withLock {
+                free.append(block)
+                // Over capacity: drop the smallest block (the large ones are the expensive ones).
+                if free.count > capacity, let i = free.indices.min(by: { free[$0].bytes < free[$1].bytes }) {
+                    free.remove(at: i).pointer.deallocate()
+                }
+            }
+        }
+        return try body(block.pointer.bindMemory(to: Float.self, capacity: block.bytes / 4))
+    }
+
+    deinit { for b in free { b.pointer.deallocate() } }
 }
