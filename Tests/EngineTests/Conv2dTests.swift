@@ -30,6 +30,9 @@ final class Conv2dTests: XCTestCase {
         Conv2dShape(batch: 1, inChannels: 130, outChannels: 131, height: 12, width: 11, kernelH: 1, kernelW: 1),
         Conv2dShape(batch: 1, inChannels: 24, outChannels: 40, height: 4, width: 5, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
         Conv2dShape(batch: 2, inChannels: 3, outChannels: 20, height: 6, width: 7, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        // A long reduction (K = 2700) over 29×29 pixels: the CPU cuts the pixels into blocks that end
+        // mid-row, for the forward, the transposed (grad-input) and the grad-weight convolutions.
+        Conv2dShape(batch: 1, inChannels: 300, outChannels: 3, height: 29, width: 29, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
     ]
 
     struct Data {

@@ -44,4 +44,21 @@ final class DeviceTests: XCTestCase {
             XCTAssertEqual(part, Array(values[500..<510]), backend.label)
         }
     }
+
+    /// Released CPU buffers go back to the backend's pool: allocating the same size again reuses the
+    /// block (the byte count does not grow) and hands back its old contents, which kernels overwrite.
+    func testCPUBufferPoolReusesReleasedBlocks() throws {
+        let backend = CPUBackend(threads: 2)
+        XCTAssertEqual(backend.allocatedBytes, 0)
+        do { _ = try backend.buffer([Float](repeating: 3, count: 100_000)) }
+        let afterFirst = backend.allocatedBytes
+        XCTAssertGreaterThanOrEqual(afterFirst, 400_000)
+        let again = try backend.allocate(100_000)
+        XCTAssertEqual(backend.allocatedBytes, afterFirst, "same size: the freed block is reused")
+        try backend.fill(again, count: 100_000, value: -1)
+        XCTAssertTrue(try backend.array(again).allSatisfy { $0 == -1 })
+        let other = try backend.allocate(50_000)
+        XCTAssertGreaterThan(backend.allocatedBytes, afterFirst, "another size: a new block")
+        _ = other
+    }
 }

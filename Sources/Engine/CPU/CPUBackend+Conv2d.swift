@@ -1,33 +1,61 @@
-// Convolution of the CPU backend (conv2d.cl on OpenCL): im2col per sample, then the backend's own
-// batched `gemm` over the groups.
+// Convolution of the CPU backend (conv2d.cl on OpenCL): im2col in blocks of output pixels, each block
+// followed by a GEMM on the calling thread, so the column matrix never exists whole and work items
+// (sample, group, pixel block) run in parallel without sharing anything.
 //
-// Per sample n and group g, with K = (C/groups)·kh·kw and P = outH·outW:
-//   forward      y[n, g]  `[O/groups, P]` = W[g] `[O/groups, K]` · col(x[n])[g] `[K, P]`
-//   grad-input   col[g]   `[K, P]`        = W[g]ᵀ · dy[n, g], then dx[n] = col2im(col)
-//   grad-weight  dW[g]   `[O/groups, K]`  = Σ_n dy[n, g] · col(x[n])[g]ᵀ
-// A 1×1 stride-1 unpadded convolution needs no im2col: the column matrix is the input itself.
+// Per sample n and group g, with K = (C/groups)·kh·kw and P = outH·outW, col = im2col(x[n])[g] `[K, P]`:
+//   forward      y[n, g]  `[O/groups, P]` = W[g] `[O/groups, K]` · col
+//   grad-input   stride 1: the forward convolution of dy with W flipped in space and transposed
+//                (`[C, O/groups, kh, kw]` per group) and padding k − 1 − pad; otherwise
+//                col = W[g]ᵀ · dy[n, g] per sample, then dx[n] = col2im(col)
+//   grad-weight  dW[g] `[O/groups, K]` = Σ_n Σ_blocks dy[n, g][:, block] · col[:, block]ᵀ; work items
+//                own column slices of dW (rows of col), so each element accumulates in the same
+//                order whatever the thread count
+// A 1×1 stride-1 unpadded convolution needs no im2col: the column matrix is the input itself, and the
+// backend's batched `gemm` runs it directly.
 extension CPUBackend {
     public func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
-        let x = try ptr(input, "conv2d")
-        _ = try ptr(weight, "conv2d"); _ = try ptr(output, "conv2d")
+        let x = try ptr(input, "conv2d"), w = try ptr(weight, "conv2d"), y = try ptr(output, "conv2d")
         let g = ConvGemmDims(shape)
-        let col = g.direct ? nil : try allocate(shape.groups * g.k * g.p)
-        for n in 0..<shape.batch {
-            if let col { im2col(shape, x: x + n * g.sampleIn, col: try ptr(col, "conv2d")) }
-            // [Og, K] · [K, P] per group
-            try gemm(GemmShape(m: g.og, n: g.p, k: g.k, batch: shape.groups,
-                               strideA: g.og * g.k, strideB: g.k * g.p, strideC: g.og * g.p,
-                               offsetB: col == nil ? n * g.sampleIn : 0, offsetC: n * g.sampleOut),
-                     a: weight, b: col ?? input, c: output)
+        if g.direct {
+            for n in 0..<shape.batch {
+                // [Og, K] · [K, P] per group
+                try gemm(GemmShape(m: g.og, n: g.p, k: g.k, batch: shape.groups,
+                                   strideA: g.og * g.k, strideB: g.k * g.p, strideC: g.og * g.p,
+                                   offsetB: n * g.sampleIn, offsetC: n * g.sampleOut),
+                         a: weight, b: input, c: output)
+            }
+            return
         }
+        convForwardBlocked(shape, x: x, w: w, y: y)
     }
 
     public func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
-        let dx = try ptr(gradInput, "conv2dGradInput")
-        _ = try ptr(weight, "conv2dGradInput"); _ = try ptr(gradOutput, "conv2dGradInput")
+        let dx = try ptr(gradInput, "conv2dGradInput"), w = try ptr(weight, "conv2dGradInput")
+        let dy = try ptr(gradOutput, "conv2dGradInput")
         let g = ConvGemmDims(shape)
+        let (kh, kw) = (shape.kernelH, shape.kernelW)
+        if shape.stride == 1 && !g.direct && shape.padH < kh && shape.padW < kw {
+            // Transposed convolution as a forward one: dx[n, c] = Σ_o conv(dy[n, o], flip(W[o, c])), with
+            // the spatially flipped, transposed weights `[C, O/groups, kh, kw]` (C/groups rows per group).
+            let cg = g.cg, og = g.og, kk = kh * kw
+            let flipped = UnsafeMutablePointer<Float>.allocate(capacity: shape.outChannels * g.k)
+            defer { flipped.deallocate() }
+            for grp in 0..<shape.groups {
+                for c in 0..<cg {
+                    for o in 0..<og {
+                        let src = w + ((grp * og + o) * cg + c) * kk, dst = flipped + ((grp * cg + c) * og + o) * kk
+                        for t in 0..<kk { dst[t] = src[kk - 1 - t] }
+                    }
+                }
+            }
+            let transposed = Conv2dShape(batch: shape.batch, inChannels: shape.outChannels, outChannels: shape.inChannels,
+                                         height: shape.outHeight, width: shape.outWidth, kernelH: kh, kernelW: kw,
+                                         padH: kh - 1 - shape.padH, padW: kw - 1 - shape.padW, groups: shape.groups)
+            convForwardBlocked(transposed, x: dy, w: flipped, y: dx)
+            return
+        }
         let col = g.direct ? nil : try allocate(shape.groups * g.k * g.p)
         for n in 0..<shape.batch {
             // [Og, K]ᵀ · [Og, P] per group, straight into dx when there is no im2col
@@ -41,19 +69,85 @@ extension CPUBackend {
 
     public func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
-        let x = try ptr(input, "conv2dGradWeight")
-        _ = try ptr(gradOutput, "conv2dGradWeight"); _ = try ptr(gradWeight, "conv2dGradWeight")
+        let x = try ptr(input, "conv2dGradWeight"), dy = try ptr(gradOutput, "conv2dGradWeight")
+        let dw = try ptr(gradWeight, "conv2dGradWeight")
         let g = ConvGemmDims(shape)
-        let col = g.direct ? nil : try allocate(shape.groups * g.k * g.p)
-        for n in 0..<shape.batch {
-            if let col { im2col(shape, x: x + n * g.sampleIn, col: try ptr(col, "conv2dGradWeight")) }
-            // [Og, P] · [K, P]ᵀ per group, accumulated over the batch
-            try gemm(GemmShape(m: g.og, n: g.k, k: g.p, transB: true, batch: shape.groups,
-                               strideA: g.og * g.p, strideB: g.k * g.p, strideC: g.og * g.k,
-                               offsetA: n * g.sampleOut, offsetB: col == nil ? n * g.sampleIn : 0,
-                               beta: n == 0 ? 0 : 1),
-                     a: gradOutput, b: col ?? input, c: gradWeight)
+        // Work items: (group, slice of K); each runs every sample and pixel block for its slice.
+        let slices = min(max(1, (2 * threads + shape.groups - 1) / shape.groups), max(1, g.k / GemmKernel.nr))
+        let pixels = Self.pixelBlock(rows: g.k / slices + 1, pixels: g.p)
+        parallelFor(shape.groups * slices, grain: 1) { items in
+            let kMax = (g.k + slices - 1) / slices
+            withConvScratch(col: kMax * pixels, gemm: GemmScratch.count(n: kMax, k: pixels)) { col, packing in
+                for item in items {
+                    let grp = item / slices, slice = item % slices
+                    let rows = g.k * slice / slices ..< g.k * (slice + 1) / slices
+                    guard !rows.isEmpty else { continue }
+                    var first = true
+                    for n in 0..<shape.batch {
+                        let xs = x + n * g.sampleIn + grp * g.cg * shape.height * shape.width
+                        for p0 in stride(from: 0, to: g.p, by: pixels) {
+                            let block = p0 ..< min(g.p, p0 + pixels)
+                            im2col(shape, x: xs, rows: rows, pixels: block, col: col)
+                            // dW[g][:, rows] (+)= dy[n, g][:, block] · col[rows, block]ᵀ
+                            Self.gemmSerial(GemmOperands(
+                                m: g.og, n: rows.count, k: block.count,
+                                a: dy + n * g.sampleOut + grp * g.og * g.p + p0, aRow: g.p, aCol: 1,
+                                b: col, bRow: 1, bCol: block.count,
+                                c: dw + grp * g.og * g.k + rows.lowerBound, ldc: g.k, beta: first ? 0 : 1), scratch: packing)
+                            first = false
+                        }
+                    }
+                }
+            }
         }
+    }
+
+    // MARK: - Blocked forward
+
+    /// y = conv(x, w) for a convolution that needs im2col: work items (sample, group, pixel block,
+    /// slice of output channels), each an im2col of its block into its own scratch and one GEMM.
+    func convForwardBlocked(_ shape: Conv2dShape, x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let g = ConvGemmDims(shape)
+        let pixels = Self.pixelBlock(rows: g.k, pixels: g.p)
+        let blocks = (g.p + pixels - 1) / pixels
+        let planes = shape.batch * shape.groups * blocks
+        // Split the output channels too when there are fewer blocks than threads (re-doing the im2col).
+        let slices = min(max(1, (2 * threads + planes - 1) / planes), max(1, g.og / GemmKernel.mr))
+        parallelFor(planes * slices, grain: 1) { items in
+            withConvScratch(col: g.k * pixels, gemm: GemmScratch.count(n: pixels, k: g.k)) { col, packing in
+                for item in items {
+                    let plane = item / slices, slice = item % slices
+                    let n = plane / (shape.groups * blocks), grp = (plane / blocks) % shape.groups, block = plane % blocks
+                    let outRows = g.og * slice / slices ..< g.og * (slice + 1) / slices
+                    let range = block * pixels ..< min(g.p, (block + 1) * pixels)
+                    guard !outRows.isEmpty else { continue }
+                    im2col(shape, x: x + n * g.sampleIn + grp * g.cg * shape.height * shape.width,
+                           rows: 0..<g.k, pixels: range, col: col)
+                    // y[n, g][outRows, range] = W[g][outRows, :] · col[:, range]
+                    let o0 = grp * g.og + outRows.lowerBound
+                    Self.gemmSerial(GemmOperands(
+                        m: outRows.count, n: range.count, k: g.k,
+                        a: w + o0 * g.k, aRow: g.k, aCol: 1, b: col, bRow: range.count, bCol: 1,
+                        c: y + n * g.sampleOut + o0 * g.p + range.lowerBound, ldc: g.p), scratch: packing)
+                }
+            }
+        }
+    }
+
+    /// Output pixels per block: about 2¹⁹ floats of column matrix (`rows` of them per pixel), a multiple
+    /// of the GEMM's 16-column micro-tile between 64 and 2048, or all pixels when fewer.
+    static func pixelBlock(rows: Int, pixels: Int) -> Int {
+        let target = (1 << 19) / max(rows, 1) / GemmKernel.nr * GemmKernel.nr
+        return min(pixels, min(GemmBlocking.nc, max(64, target)))
+    }
+}
+
+extension CPUBackend {
+    /// Runs `body` with a column block of `col` floats and GEMM packing space of `gemm` floats, both
+    /// 64-byte aligned, borrowed from the backend's scratch pool for one work chunk.
+    func withConvScratch(col: Int, gemm: Int, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let colFloats = (col + 15) / 16 * 16
+        scratch.withFloats(colFloats + gemm) { base in body(base, base + colFloats) }
     }
 }
 

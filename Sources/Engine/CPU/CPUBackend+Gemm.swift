@@ -89,50 +89,63 @@ extension CPUBackend {
         let kc = min(GemmBlocking.kc, s.k)
         let sizeA = min(GemmBlocking.mc, regionRows) * kc, sizeB = kc * min(GemmBlocking.nc, regionCols)
 
-        // Each chunk of work items gets its own packing buffers.
+        // Each chunk of work items borrows its own packing buffers.
+        let offsetB = (sizeA + 15) / 16 * 16
         let run = { (chunk: Range<Int>) in
-            let ap = UnsafeMutableRawPointer.allocate(byteCount: sizeA * 4, alignment: 64).bindMemory(to: Float.self, capacity: sizeA)
-            let bp = UnsafeMutableRawPointer.allocate(byteCount: sizeB * 4, alignment: 64).bindMemory(to: Float.self, capacity: sizeB)
-            defer { ap.deallocate(); bp.deallocate() }
-            for item in chunk {
-                let batch = item / plan.regions, region = item % plan.regions
-                let rows = GemmPlan.split(s.m, unit: GemmKernel.mr, count: plan.rowBlocks, index: region / plan.colBlocks)
-                let cols = GemmPlan.split(s.n, unit: GemmKernel.nr, count: plan.colBlocks, index: region % plan.colBlocks)
-                Self.gemmRegion(s, a: pa + s.offsetA + batch * s.strideA, b: pb + s.offsetB + batch * s.strideB,
-                                c: pc + s.offsetC + batch * s.strideC, rows: rows, cols: cols, packA: ap, packB: bp)
+            self.scratch.withFloats(offsetB + sizeB) { ap in
+                for item in chunk {
+                    let batch = item / plan.regions, region = item % plan.regions
+                    let rows = GemmPlan.split(s.m, unit: GemmKernel.mr, count: plan.rowBlocks, index: region / plan.colBlocks)
+                    let cols = GemmPlan.split(s.n, unit: GemmKernel.nr, count: plan.colBlocks, index: region % plan.colBlocks)
+                    Self.gemmRegion(GemmOperands(s, a: pa + s.offsetA + batch * s.strideA, b: pb + s.offsetB + batch * s.strideB,
+                                                 c: pc + s.offsetC + batch * s.strideC),
+                                    rows: rows, cols: cols, packA: ap, packB: ap + offsetB)
+                }
             }
         }
         if plan.parallel { parallelFor(items, grain: 1, run) } else { run(0..<items) }
     }
 
-    /// One region `C[rows, cols]` of one batch item: loops 5 to 1 of the scheme above.
-    private static func gemmRegion(_ s: GemmShape, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                                   c: UnsafeMutablePointer<Float>, rows: Range<Int>, cols: Range<Int>,
-                                   packA: UnsafeMutablePointer<Float>, packB: UnsafeMutablePointer<Float>) {
+    /// One region `C[rows, cols]` of one product: loops 5 to 1 of the scheme above. `packA` holds
+    /// `min(mc, rows)·min(kc, k)` floats, `packB` `min(kc, k)·min(nc, cols rounded up to nr)`.
+    static func gemmRegion(_ o: GemmOperands, rows: Range<Int>, cols: Range<Int>,
+                           packA: UnsafeMutablePointer<Float>, packB: UnsafeMutablePointer<Float>) {
         let mr = GemmKernel.mr, nr = GemmKernel.nr
-        // op(A)[i, p] = a[i·aRow + p·aCol], op(B)[p, j] = b[p·bRow + j·bCol].
-        let (aRow, aCol) = s.transA ? (1, s.m) : (s.k, 1)
-        let (bRow, bCol) = s.transB ? (1, s.k) : (s.n, 1)
         for jc in stride(from: cols.lowerBound, to: cols.upperBound, by: GemmBlocking.nc) {
             let nb = min(GemmBlocking.nc, cols.upperBound - jc)
-            for pc in stride(from: 0, to: s.k, by: GemmBlocking.kc) {
-                let kb = min(GemmBlocking.kc, s.k - pc)
-                let beta = pc == 0 ? s.beta : 1     // later rank-kc updates accumulate onto C
-                GemmKernel.packB(b + pc * bRow + jc * bCol, rowStride: bRow, colStride: bCol, depth: kb, cols: nb, into: packB)
+            for pc in stride(from: 0, to: o.k, by: GemmBlocking.kc) {
+                let kb = min(GemmBlocking.kc, o.k - pc)
+                let beta = pc == 0 ? o.beta : 1     // later rank-kc updates accumulate onto C
+                GemmKernel.packB(o.b + pc * o.bRow + jc * o.bCol, rowStride: o.bRow, colStride: o.bCol, depth: kb, cols: nb, into: packB)
                 for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: GemmBlocking.mc) {
                     let mb = min(GemmBlocking.mc, rows.upperBound - ic)
-                    GemmKernel.packA(a + ic * aRow + pc * aCol, rowStride: aRow, colStride: aCol, rows: mb, depth: kb, into: packA)
+                    GemmKernel.packA(o.a + ic * o.aRow + pc * o.aCol, rowStride: o.aRow, colStride: o.aCol, rows: mb, depth: kb, into: packA)
                     // Macro-kernel over the packed blocks.
                     for jr in stride(from: 0, to: nb, by: nr) {
                         for ir in stride(from: 0, to: mb, by: mr) {
                             GemmKernel.microkernel(depth: kb, packA + ir * kb, packB + jr * kb,
-                                                   c + (ic + ir) * s.n + jc + jr, ldc: s.n,
-                                                   rows: min(mr, mb - ir), cols: min(nr, nb - jr), alpha: s.alpha, beta: beta)
+                                                   o.c + (ic + ir) * o.ldc + jc + jr, ldc: o.ldc,
+                                                   rows: min(mr, mb - ir), cols: min(nr, nb - jr), alpha: o.alpha, beta: beta)
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The whole product `o` on the calling thread (the convolution runs one per work item).
+    /// `scratch` holds at least `GemmScratch.count(n: o.n, k: o.k)` floats, 64-byte aligned.
+    static func gemmSerial(_ o: GemmOperands, scratch: UnsafeMutablePointer<Float>) {
+        guard o.m > 0, o.n > 0 else { return }
+        guard o.k > 0 else {
+            // Empty product: C = beta·C (zero when beta == 0, whatever C held).
+            for i in 0..<o.m {
+                let row = o.c + i * o.ldc
+                if o.beta == 0 { row.update(repeating: 0, count: o.n) } else { for j in 0..<o.n { row[j] *= o.beta } }
+            }
+            return
+        }
+        gemmRegion(o, rows: 0..<o.m, cols: 0..<o.n, packA: scratch, packB: scratch + GemmScratch.sizeA)
     }
 
     /// k == 0: the product is empty, so `C = beta·C` (zero when beta == 0, whatever C held).
@@ -142,5 +155,42 @@ extension CPUBackend {
             if s.beta == 0 { c.update(repeating: 0, count: s.m * s.n) }
             else { for i in 0..<(s.m * s.n) { c[i] *= s.beta } }
         }
+    }
+}
+
+/// One product `C = alpha·op(A)·op(B) + beta·C` as raw pointers and strides:
+/// `op(A)[i, p] = a[i·aRow + p·aCol]`, `op(B)[p, j] = b[p·bRow + j·bCol]`, `C[i, j] = c[i·ldc + j]`.
+/// Transposes are only strides here: `(aRow, aCol)` is `(k, 1)` for A and `(1, m)` for Aᵀ stored `[k, m]`.
+struct GemmOperands {
+    var m: Int, n: Int, k: Int
+    var a: UnsafePointer<Float>, aRow: Int, aCol: Int
+    var b: UnsafePointer<Float>, bRow: Int, bCol: Int
+    var c: UnsafeMutablePointer<Float>, ldc: Int
+    var alpha: Float = 1, beta: Float = 0
+
+    init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aCol: Int,
+         b: UnsafePointer<Float>, bRow: Int, bCol: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+         alpha: Float = 1, beta: Float = 0) {
+        self.m = m; self.n = n; self.k = k
+        self.a = a; self.aRow = aRow; self.aCol = aCol
+        self.b = b; self.bRow = bRow; self.bCol = bCol
+        self.c = c; self.ldc = ldc
+        self.alpha = alpha; self.beta = beta
+    }
+
+    /// One batch item of a `GemmShape` (densely stored operands).
+    init(_ s: GemmShape, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        let (aRow, aCol) = s.transA ? (1, s.m) : (s.k, 1)
+        let (bRow, bCol) = s.transB ? (1, s.k) : (s.n, 1)
+        self.init(m: s.m, n: s.n, k: s.k, a: a, aRow: aRow, aCol: aCol, b: b, bRow: bRow, bCol: bCol,
+                  c: c, ldc: s.n, alpha: s.alpha, beta: s.beta)
+    }
+}
+
+/// Packing space of `CPUBackend.gemmSerial`: a full A block, then a B block for up to `n` columns.
+enum GemmScratch {
+    static let sizeA = GemmBlocking.mc * GemmBlocking.kc
+    static func count(n: Int, k: Int) -> Int {
+        sizeA + min(GemmBlocking.kc, k) * min(GemmBlocking.nc, (n + GemmKernel.nr - 1) / GemmKernel.nr * GemmKernel.nr)
     }
 }

@@ -1,33 +1,82 @@
 import Foundation
 
-/// Host memory of the CPU backend: 64-byte aligned floats.
+/// Host memory of the CPU backend: 64-byte aligned floats, returned to its backend's pool when released.
 public final class CPUBuffer: Buffer, @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
-    private let counter: ByteCounter
+    private let pool: CPUBufferPool
     private let bytes: Int
 
-    init(count: Int, counter: ByteCounter) throws {
+    init(count: Int, pool: CPUBufferPool) throws {
         self.count = count
-        bytes = (max(count, 1) * MemoryLayout<Float>.stride + 63) / 64 * 64
-        guard let raw = aligned_alloc(64, bytes) else { throw EngineError.outOfMemory(bytes: bytes) }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        self.counter = counter
-        counter.add(bytes)
+        bytes = CPUBufferPool.bucket(max(count, 1) * MemoryLayout<Float>.stride)
+        pointer = try pool.take(bytes: bytes).bindMemory(to: Float.self, capacity: max(count, 1))
+        self.pool = pool
     }
 
-    deinit {
-        free(pointer)
-        counter.add(-bytes)
-    }
+    deinit { pool.recycle(UnsafeMutableRawPointer(pointer), bytes: bytes) }
 }
 
-/// A thread-safe running total of bytes.
-final class ByteCounter: @unchecked Sendable {
+/// Size-keyed free lists of host memory, like the OpenCL backend's buffer pool. A training step
+/// allocates the same sizes every time; reusing them saves the page faults (and zeroing) that fresh
+/// multi-MiB allocations cost on every call. Free memory is capped at `freeLimit` bytes (beyond it a
+/// released block goes back to the system), and emptied when an allocation fails.
+final class CPUBufferPool: @unchecked Sendable {
     private let lock = NSLock()
-    private var total = 0
-    func add(_ n: Int) { lock.withLock { total += n } }
-    var value: Int { lock.withLock { total } }
+    private var free: [Int: [UnsafeMutableRawPointer]] = [:]
+    private var freeBytes = 0
+    /// Bytes of every block this pool allocated and has not returned to the system (in use or free).
+    private(set) var createdBytes = 0
+    let freeLimit: Int
+
+    init(freeLimit: Int = min(4 << 30, Int(clamping: ProcessInfo.processInfo.physicalMemory / 4))) {
+        self.freeLimit = freeLimit
+    }
+
+    deinit { drain() }
+
+    /// Bytes rounded up to 64 (small blocks) or to a 4 KiB multiple, so similar sizes share blocks.
+    static func bucket(_ bytes: Int) -> Int {
+        bytes < 4096 ? max(64, (bytes + 63) / 64 * 64) : (bytes + 4095) / 4096 * 4096
+    }
+
+    func take(bytes: Int) throws -> UnsafeMutableRawPointer {
+        let reused: UnsafeMutableRawPointer? = lock.withLock {
+            guard let p = free[bytes]?.popLast() else { return nil }
+            freeBytes -= bytes
+            return p
+        }
+        if let reused { return reused }
+        var raw = aligned_alloc(64, bytes)
+        if raw == nil { drain(); raw = aligned_alloc(64, bytes) }
+        guard let raw else { throw EngineError.outOfMemory(bytes: bytes) }
+        lock.withLock { createdBytes += bytes }
+        return raw
+    }
+
+    func recycle(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
+        let kept: Bool = lock.withLock {
+            guard freeBytes + bytes <= freeLimit else { createdBytes -= bytes; return false }
+            free[bytes, default: []].append(pointer)
+            freeBytes += bytes
+            return true
+        }
+        if !kept { Foundation.free(pointer) }
+    }
+
+    /// Returns every free block to the system.
+    func drain() {
+        let all: [(UnsafeMutableRawPointer, Int)] = lock.withLock {
+            let blocks = free.flatMap { size, list in list.map { ($0, size) } }
+            free.removeAll()
+            freeBytes = 0
+            createdBytes -= blocks.reduce(0) { $0 + $1.1 }
+            return blocks
+        }
+        for (p, _) in all { Foundation.free(p) }
+    }
+
+    var totalBytes: Int { lock.withLock { createdBytes } }
 }
 
 /// The CPU backend: plain Swift loops over buffer pointers, SIMD chunks with scalar tails, threads via
@@ -36,13 +85,15 @@ public final class CPUBackend: Backend {
     /// Worker threads used by `parallelFor`.
     public let threads: Int
 
-    private let liveBytes = ByteCounter()
+    private let pool = CPUBufferPool()
+    /// Reusable scratch of the kernels (GEMM packing, convolution column blocks).
+    let scratch = ScratchPool()
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
     }
 
-    public var allocatedBytes: Int { liveBytes.value }
+    public var allocatedBytes: Int { pool.totalBytes }
 
     public var info: DeviceInfo { CPUBackend.describe() }
 
@@ -63,7 +114,7 @@ public final class CPUBackend: Backend {
 
     // MARK: - Memory
 
-    public func allocate(_ count: Int) throws -> any Buffer { try CPUBuffer(count: count, counter: liveBytes) }
+    public func allocate(_ count: Int) throws -> any Buffer { try CPUBuffer(count: count, pool: pool) }
 
     public func upload(_ values: UnsafeBufferPointer<Float>, to buffer: any Buffer, offset: Int) throws {
         let dst = try ptr(buffer, "upload")
@@ -110,4 +161,38 @@ public final class CPUBackend: Backend {
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Scratch memory the kernels borrow for the length of one work chunk (GEMM packing buffers, column
+/// blocks of the convolution). Fresh allocations of a few MiB come from `mmap` and page-fault on first
+/// touch every call; the pool keeps up to `capacity` freed blocks for the next borrower instead.
+final class ScratchPool: @unchecked Sendable {
+    private struct Block { let pointer: UnsafeMutableRawPointer; let bytes: Int }
+    private let lock = NSLock()
+    private var free: [Block] = []
+    private let capacity = 16
+
+    /// Runs `body` with at least `count` floats, 64-byte aligned, not shared with any other caller.
+    func withFloats<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        let bytes = max(count, 16) * 4
+        // The smallest free block that fits, else a new one.
+        let block: Block = lock.withLock {
+            guard let i = free.indices.filter({ free[$0].bytes >= bytes }).min(by: { free[$0].bytes < free[$1].bytes }) else {
+                return nil
+            }
+            return free.remove(at: i)
+        } ?? Block(pointer: UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes: bytes)
+        defer {
+            lock.withLock {
+                free.append(block)
+                // Over capacity: drop the smallest block (the large ones are the expensive ones).
+                if free.count > capacity, let i = free.indices.min(by: { free[$0].bytes < free[$1].bytes }) {
+                    free.remove(at: i).pointer.deallocate()
+                }
+            }
+        }
+        return try body(block.pointer.bindMemory(to: Float.self, capacity: block.bytes / 4))
+    }
+
+    deinit { for b in free { b.pointer.deallocate() } }
 }

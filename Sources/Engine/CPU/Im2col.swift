@@ -15,28 +15,38 @@ extension CPUBackend {
         return lo < hi ? lo..<hi : 0..<0
     }
 
-    /// Writes the column matrix of one sample `x` `[C, H, W]` into `col` `[C·kh·kw, outH·outW]`.
-    func im2col(_ s: Conv2dShape, x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
+    /// Writes rows `rows` and columns `pixels` of the column matrix of one sample (or one group of it)
+    /// `x` `[C, H, W]` into `col` `[rows.count, pixels.count]`. Runs on the calling thread; each row is
+    /// walked one output row (segment of the pixel range) at a time: zeros where the tap falls in the
+    /// padding, a block copy (stride 1) or a strided gather in between.
+    func im2col(_ s: Conv2dShape, x: UnsafePointer<Float>, rows: Range<Int>, pixels: Range<Int>,
+                col: UnsafeMutablePointer<Float>) {
         let kk = s.kernelH * s.kernelW, plane = s.height * s.width
-        let outH = s.outHeight, outW = s.outWidth, pixels = outH * outW
-        parallelFor(s.inChannels * kk, grain: max(1, 8192 / pixels)) { rows in
-            for r in rows {
-                let c = r / kk, ky = (r % kk) / s.kernelW, kx = r % s.kernelW
-                let src = x + c * plane, dst = col + r * pixels
-                let oys = Self.validRange(offset: ky - s.padH, stride: s.stride, size: s.height, count: outH)
-                let oxs = Self.validRange(offset: kx - s.padW, stride: s.stride, size: s.width, count: outW)
-                for oy in 0..<outH {
-                    let row = dst + oy * outW
-                    guard oys.contains(oy), !oxs.isEmpty else { row.update(repeating: 0, count: outW); continue }
+        let outH = s.outHeight, outW = s.outWidth, width = pixels.count
+        for r in rows {
+            let c = r / kk, ky = (r % kk) / s.kernelW, kx = r % s.kernelW
+            let src = x + c * plane, dst = col + (r - rows.lowerBound) * width - pixels.lowerBound
+            let oys = Self.validRange(offset: ky - s.padH, stride: s.stride, size: s.height, count: outH)
+            let oxs = Self.validRange(offset: kx - s.padW, stride: s.stride, size: s.width, count: outW)
+            var p = pixels.lowerBound
+            while p < pixels.upperBound {
+                let oy = p / outW, ox0 = p % outW
+                let ox1 = min(outW, ox0 + pixels.upperBound - p)
+                let row = dst + oy * outW          // row[ox] is pixel (oy, ox)
+                let lo = min(max(ox0, oxs.lowerBound), ox1), hi = max(min(ox1, oxs.upperBound), lo)
+                if !oys.contains(oy) || lo == hi {
+                    (row + ox0).update(repeating: 0, count: ox1 - ox0)
+                } else {
+                    (row + ox0).update(repeating: 0, count: lo - ox0)
                     let srcRow = src + (oy * s.stride - s.padH + ky) * s.width + kx - s.padW
-                    row.update(repeating: 0, count: oxs.lowerBound)
                     if s.stride == 1 {
-                        (row + oxs.lowerBound).update(from: srcRow + oxs.lowerBound, count: oxs.count)
+                        (row + lo).update(from: srcRow + lo, count: hi - lo)
                     } else {
-                        for ox in oxs { row[ox] = srcRow[ox * s.stride] }
+                        for ox in lo..<hi { row[ox] = srcRow[ox * s.stride] }
                     }
-                    (row + oxs.upperBound).update(repeating: 0, count: outW - oxs.upperBound)
+                    (row + hi).update(repeating: 0, count: ox1 - hi)
                 }
+                p += ox1 - ox0
             }
         }
     }

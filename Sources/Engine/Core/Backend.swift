@@ -25,7 +25,7 @@ public protocol Backend: AnyObject, Sendable {
     func download(_ buffer: any Buffer, offset: Int, into: UnsafeMutableBufferPointer<Float>) throws
     /// Blocks until all submitted work has finished.
     func synchronize() throws
-    /// Bytes held by live buffers (CPU) or by device buffers in use plus the reuse pool (OpenCL).
+    /// Bytes held by buffers in use plus the backend's reuse pool.
     var allocatedBytes: Int { get }
 
     // MARK: - Elementwise (elementwise.cl)
