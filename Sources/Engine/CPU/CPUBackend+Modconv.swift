@@ -9,9 +9,7 @@
 //   3. dw[o,i,k] = Σ_n ∂L/∂u·s[n,i];  ds[n,i] = Σ_{o,k} ∂L/∂u·w[o,i,k]
 extension CPUBackend {
     public func modulateWeights(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, modulated: any Buffer) throws {
-        try shape.validate("modulateWeights", [("weight", weight, shape.weightCount),
-                                               ("styles", styles, shape.batch * shape.inChannels),
-                                               ("modulated", modulated, shape.modulatedCount)])
+        try shape.validateForward(weight: weight, styles: styles, modulated: modulated)
         let w = try ptr(weight, "modulateWeights"), s = try ptr(styles, "modulateWeights")
         let out = try ptr(modulated, "modulateWeights")
         let O = shape.outChannels, I = shape.inChannels, K = shape.kernelSize
@@ -33,9 +31,8 @@ extension CPUBackend {
     public func modulateWeightsBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer,
                                         gradModulated: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws {
         let N = shape.batch, O = shape.outChannels, I = shape.inChannels, K = shape.kernelSize
-        try shape.validate("modulateWeightsBackward", [("weight", weight, shape.weightCount), ("styles", styles, N * I),
-                                                       ("gradModulated", gradModulated, shape.modulatedCount),
-                                                       ("gradWeight", gradWeight, shape.weightCount), ("gradStyles", gradStyles, N * I)])
+        try shape.validateBackward(weight: weight, styles: styles, gradModulated: gradModulated,
+                                   gradWeight: gradWeight, gradStyles: gradStyles)
         let w = try ptr(weight, "modulateWeightsBackward"), s = try ptr(styles, "modulateWeightsBackward")
         let g = try ptr(gradModulated, "modulateWeightsBackward")
         let dw = try ptr(gradWeight, "modulateWeightsBackward"), ds = try ptr(gradStyles, "modulateWeightsBackward")

@@ -24,3 +24,19 @@ extension ModulateShape {
         }
     }
 }
+
+extension ModulateShape {
+    /// Buffer checks of `modulateWeights`, shared by both backends.
+    func validateForward(weight: any Buffer, styles: any Buffer, modulated: any Buffer) throws {
+        try validate("modulateWeights", [("weight", weight, weightCount), ("styles", styles, batch * inChannels),
+                                         ("modulated", modulated, modulatedCount)])
+    }
+
+    /// Buffer checks of `modulateWeightsBackward`, shared by both backends.
+    func validateBackward(weight: any Buffer, styles: any Buffer, gradModulated: any Buffer,
+                          gradWeight: any Buffer, gradStyles: any Buffer) throws {
+        try validate("modulateWeightsBackward", [("weight", weight, weightCount), ("styles", styles, batch * inChannels),
+                                                 ("gradModulated", gradModulated, modulatedCount),
+                                                 ("gradWeight", gradWeight, weightCount), ("gradStyles", gradStyles, batch * inChannels)])
+    }
+}

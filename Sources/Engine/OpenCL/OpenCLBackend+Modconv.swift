@@ -4,9 +4,7 @@ extension OpenCLBackend {
     static let modconvGroup = 256
 
     public func modulateWeights(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, modulated: any Buffer) throws {
-        try shape.validate("modulateWeights", [("weight", weight, shape.weightCount),
-                                               ("styles", styles, shape.batch * shape.inChannels),
-                                               ("modulated", modulated, shape.modulatedCount)])
+        try shape.validateForward(weight: weight, styles: styles, modulated: modulated)
         let wg = Self.modconvGroup
         try launch("modconv", "modulate_fwd", global: [shape.batch * shape.outChannels * wg], local: [wg],
                    [.buffer(weight), .buffer(styles), .buffer(modulated), .int(shape.outChannels), .int(shape.inChannels),
@@ -16,9 +14,8 @@ extension OpenCLBackend {
     public func modulateWeightsBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer,
                                         gradModulated: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws {
         let N = shape.batch, O = shape.outChannels, I = shape.inChannels, K = shape.kernelSize
-        try shape.validate("modulateWeightsBackward", [("weight", weight, shape.weightCount), ("styles", styles, N * I),
-                                                       ("gradModulated", gradModulated, shape.modulatedCount),
-                                                       ("gradWeight", gradWeight, shape.weightCount), ("gradStyles", gradStyles, N * I)])
+        try shape.validateBackward(weight: weight, styles: styles, gradModulated: gradModulated,
+                                   gradWeight: gradWeight, gradStyles: gradStyles)
         let wg = Self.modconvGroup
         // 1. d and c per (n, o) row.
         let stats = try allocate(2 * N * O)
