@@ -80,6 +80,7 @@ extension CPUBackend {
         let pa = UnsafePointer(try ptr(a, "gemm")), pb = UnsafePointer(try ptr(b, "gemm")), pc = try ptr(c, "gemm")
         guard s.m > 0, s.n > 0, s.batch > 0 else { return }
         if s.k == 0 { return Self.scale(s, pc) }
+        if s.m <= Self.skinnyRows { return gemmSkinny(s, a: pa, b: pb, c: pc) }   // GemmSkinny.swift
 
         let plan = GemmPlan(s, threads: threads)
         let items = s.batch * plan.regions
