@@ -14,6 +14,8 @@
 //             C[ic+ir.., jc+jr..] = alpha·Ap·Bp + beta·C    6×16 micro-kernel, 12 SIMD8 accumulators
 //
 // Transposes only change the strides the packing routines read with; the micro-kernel never sees them.
+// Products with m ≤ 8 rows skip all of this (GemmSkinny.swift); the convolution runs one region per
+// work item itself (`gemmSerial`), with operands addressed through `GemmOperands` strides.
 
 /// Cache-blocking sizes of the CPU GEMM (elements), chosen for AMD Zen 3 / recent Intel (32 KiB L1d,
 /// ≥ 512 KiB L2 per core); kc 192–384 and mc 96–144 measured within noise of each other.

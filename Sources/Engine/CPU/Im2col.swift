@@ -2,8 +2,8 @@
 //
 // The column matrix of one sample is `[C·kh·kw, outH·outW]`: row `(c·kh + ky)·kw + kx`, column
 // `oy·outW + ox` holds `x[c, oy·stride − padH + ky, ox·stride − padW + kx]` (0 outside the image).
-// Rows of group `g` are the contiguous block `g·(C/groups)·kh·kw ..< (g+1)·(C/groups)·kh·kw`, so one
-// batched gemm over the groups reads them in place.
+// The convolution builds it in blocks (a range of rows and a range of pixels, from the channels of
+// one group); col2im scatters a whole one back (the stride-2 grad-input path).
 extension CPUBackend {
     /// Valid output range along one axis: the `o` with `0 <= o·stride + offset < size`.
     @inline(__always)
