@@ -95,6 +95,21 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// Few rows (a fully connected layer on a small batch; the CPU's unpacked path for m ≤ 8): every
+    /// transpose, row counts around its 4-row passes, column counts around its 16/8-column steps, a long
+    /// reduction that is no multiple of 8, alpha and beta, batches with a broadcast B.
+    func testGemmFewRows() throws {
+        for backend in TestBackends.all {
+            for (ta, tb) in Self.transposes {
+                for (index, (m, n, k)) in [(1, 40, 1029), (2, 3, 7), (4, 1000, 517), (5, 37, 64), (8, 1027, 33)].enumerated() {
+                    try check(GemmShape(m: m, n: n, k: k, transA: ta, transB: tb), on: backend, seed: UInt64(60 + index), tolerance: 2e-5)
+                }
+                try check(GemmShape(m: 3, n: 45, k: 23, transA: ta, transB: tb, batch: 3, strideB: 0, alpha: -0.75, beta: 0.5),
+                          on: backend, seed: 66)
+            }
+        }
+    }
+
     func testGemmAlphaBeta() throws {
         for backend in TestBackends.all {
             for (ta, tb) in Self.transposes {

@@ -109,6 +109,24 @@ final class ReduceTests: XCTestCase {
         }
     }
 
+    /// Reductions over leading axes, where the innermost kept dimension is contiguous (the CPU's
+    /// vectorised path: blocks of 16 outputs plus a narrower tail), as the modulated-conv gradients do.
+    func testReductionsKeepingTheInnermostAxis() throws {
+        var rng = TestRNG(seed: 25)
+        let cases: [([Int], [Int])] = [([2, 128, 13, 9], [0]), ([4, 64, 11, 7], [1]), ([3, 5, 37], [0, 1]), ([6, 4, 2, 21], [0, 2])]
+        for (shape, axes) in cases {
+            let x = rng.floats(shape.reduce(1, *), -1, 2)
+            for backend in TestBackends.all {
+                let bx = try backend.buffer(x)
+                for op in ReduceOp.allCases {
+                    let got = try Self.run(backend, op, bx, shape: shape, axes: axes, outCount: Self.outCount(shape, axes))
+                    assertClose(got, Self.reference(op, x, shape: shape, axes: axes), tolerance: op == .max ? 0 : 1e-6,
+                                "\(backend.label) \(op) \(shape) axes \(axes)")
+                }
+            }
+        }
+    }
+
     func testNegativeAxesDuplicatesAndErrors() throws {
         var rng = TestRNG(seed: 23)
         let shape = [4, 6, 5], x = rng.floats(120)

@@ -14,6 +14,8 @@
 //             C[ic+ir.., jc+jr..] = alpha·Ap·Bp + beta·C    6×16 micro-kernel, 12 SIMD8 accumulators
 //
 // Transposes only change the strides the packing routines read with; the micro-kernel never sees them.
+// Products with m ≤ 8 rows skip all of this (GemmSkinny.swift); the convolution runs one region per
+// work item itself (`gemmSerial`), with operands addressed through `GemmOperands` strides.
 
 /// Cache-blocking sizes of the CPU GEMM (elements), chosen for AMD Zen 3 / recent Intel (32 KiB L1d,
 /// ≥ 512 KiB L2 per core); kc 192–384 and mc 96–144 measured within noise of each other.
@@ -80,6 +82,7 @@ extension CPUBackend {
         let pa = UnsafePointer(try ptr(a, "gemm")), pb = UnsafePointer(try ptr(b, "gemm")), pc = try ptr(c, "gemm")
         guard s.m > 0, s.n > 0, s.batch > 0 else { return }
         if s.k == 0 { return Self.scale(s, pc) }
+        if s.m <= Self.skinnyRows { return gemmSkinny(s, a: pa, b: pb, c: pc) }   // GemmSkinny.swift
 
         let plan = GemmPlan(s, threads: threads)
         let items = s.batch * plan.regions

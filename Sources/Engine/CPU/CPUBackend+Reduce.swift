@@ -13,6 +13,9 @@ extension CPUBackend {
         }
         let outCount = plan.outCount, n = plan.reducedCount
         guard outCount > 0 else { return }
+        if op != .max, let innerStride = plan.keptStrides.last, innerStride == 1, plan.keptShape[plan.keptShape.count - 1] >= 8 {
+            return reduceAlongKeptRows(op, px, plan, po)
+        }
         let isMax = op == .max
         let identity = isMax ? -Double.infinity : 0
         // Enough chunks that about threads·4 work items exist, each of at least 64k elements.
@@ -39,6 +42,49 @@ extension CPUBackend {
                 acc = isMax ? Swift.max(acc, p) : acc + p
             }
             po[o] = Float(op == .mean ? acc / Double(n) : acc)
+        }
+    }
+
+    /// Fast path when the innermost kept dimension is contiguous (e.g. `[N, O, I, K]` summed over N, or
+    /// `[N, C, H, W]` over C): neighbouring outputs read neighbouring floats, so 16 outputs accumulate at
+    /// once in four `SIMD4<Double>`, each still summed over the reduced elements in row-major order.
+    private func reduceAlongKeptRows(_ op: ReduceOp, _ px: UnsafeMutablePointer<Float>, _ plan: ReducePlan,
+                                     _ po: UnsafeMutablePointer<Float>) {
+        let n = plan.reducedCount, inner = plan.keptShape[plan.keptShape.count - 1]
+        // Offsets of the reduced elements, row-major over the reduced dimensions.
+        var reduced = [0]
+        for (size, stride) in zip(plan.reducedShape, plan.reducedStrides) {
+            reduced = reduced.flatMap { base in (0..<size).map { base + $0 * stride } }
+        }
+        let squares = op == .sumOfSquares, divisor = op == .mean ? Double(n) : 1
+        let groups = (inner + 15) / 16      // blocks of 16 outputs per kept row
+        reduced.withUnsafeBufferPointer { offsets in
+            parallelFor(plan.outCount / inner * groups, grain: max(1, 4096 / max(n, 1))) { items in
+                for item in items {
+                    let row = item / groups, j0 = item % groups * 16, width = min(16, inner - j0)
+                    let src = px + plan.keptOffset(row * inner) + j0, dst = po + row * inner + j0
+                    if width == 16 {
+                        var a0 = SIMD4<Double>(), a1 = SIMD4<Double>(), a2 = SIMD4<Double>(), a3 = SIMD4<Double>()
+                        for r in offsets {
+                            let lo = load(src + r), hi = load(src + r + 8)
+                            var v0 = SIMD4<Double>(lo.lowHalf), v1 = SIMD4<Double>(lo.highHalf)
+                            var v2 = SIMD4<Double>(hi.lowHalf), v3 = SIMD4<Double>(hi.highHalf)
+                            if squares { v0 *= v0; v1 *= v1; v2 *= v2; v3 *= v3 }
+                            a0 += v0; a1 += v1; a2 += v2; a3 += v3
+                        }
+                        for l in 0..<4 {
+                            dst[l] = Float(a0[l] / divisor); dst[4 + l] = Float(a1[l] / divisor)
+                            dst[8 + l] = Float(a2[l] / divisor); dst[12 + l] = Float(a3[l] / divisor)
+                        }
+                    } else {
+                        for j in 0..<width {
+                            var acc = 0.0
+                            for r in offsets { let v = Double(src[r + j]); acc += squares ? v * v : v }
+                            dst[j] = Float(acc / divisor)
+                        }
+                    }
+                }
+            }
         }
     }
 

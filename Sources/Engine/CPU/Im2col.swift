@@ -2,8 +2,8 @@
 //
 // The column matrix of one sample is `[C·kh·kw, outH·outW]`: row `(c·kh + ky)·kw + kx`, column
 // `oy·outW + ox` holds `x[c, oy·stride − padH + ky, ox·stride − padW + kx]` (0 outside the image).
-// Rows of group `g` are the contiguous block `g·(C/groups)·kh·kw ..< (g+1)·(C/groups)·kh·kw`, so one
-// batched gemm over the groups reads them in place.
+// The convolution builds it in blocks (a range of rows and a range of pixels, from the channels of
+// one group); col2im scatters a whole one back (the stride-2 grad-input path).
 extension CPUBackend {
     /// Valid output range along one axis: the `o` with `0 <= o·stride + offset < size`.
     @inline(__always)
@@ -23,32 +23,51 @@ extension CPUBackend {
                 col: UnsafeMutablePointer<Float>) {
         let kk = s.kernelH * s.kernelW, plane = s.height * s.width
         let outH = s.outHeight, outW = s.outWidth, width = pixels.count
+        let firstRow = pixels.lowerBound / outW, firstColumn = pixels.lowerBound % outW
         for r in rows {
             let c = r / kk, ky = (r % kk) / s.kernelW, kx = r % s.kernelW
             let src = x + c * plane, dst = col + (r - rows.lowerBound) * width - pixels.lowerBound
             let oys = Self.validRange(offset: ky - s.padH, stride: s.stride, size: s.height, count: outH)
             let oxs = Self.validRange(offset: kx - s.padW, stride: s.stride, size: s.width, count: outW)
-            var p = pixels.lowerBound
+            // Output rows of the block: the first may start mid-row, then whole rows, the last may end early.
+            var p = pixels.lowerBound, oy = firstRow, ox0 = firstColumn
             while p < pixels.upperBound {
-                let oy = p / outW, ox0 = p % outW
                 let ox1 = min(outW, ox0 + pixels.upperBound - p)
                 let row = dst + oy * outW          // row[ox] is pixel (oy, ox)
                 let lo = min(max(ox0, oxs.lowerBound), ox1), hi = max(min(ox1, oxs.upperBound), lo)
                 if !oys.contains(oy) || lo == hi {
-                    (row + ox0).update(repeating: 0, count: ox1 - ox0)
+                    Self.zero(row + ox0, ox1 - ox0)
                 } else {
-                    (row + ox0).update(repeating: 0, count: lo - ox0)
+                    Self.zero(row + ox0, lo - ox0)
                     let srcRow = src + (oy * s.stride - s.padH + ky) * s.width + kx - s.padW
                     if s.stride == 1 {
-                        (row + lo).update(from: srcRow + lo, count: hi - lo)
+                        Self.copy(srcRow + lo, to: row + lo, hi - lo)
                     } else {
                         for ox in lo..<hi { row[ox] = srcRow[ox * s.stride] }
                     }
-                    (row + hi).update(repeating: 0, count: ox1 - hi)
+                    Self.zero(row + hi, ox1 - hi)
                 }
                 p += ox1 - ox0
+                oy += 1
+                ox0 = 0
             }
         }
+    }
+
+    /// Segments are short (an output row: 4 to a few hundred floats), so inline SIMD8 loops beat
+    /// `memmove`/`memset` calls.
+    @inline(__always)
+    static func copy(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store(load(src + i), dst + i); i += 8 }
+        while i < n { dst[i] = src[i]; i += 1 }
+    }
+
+    @inline(__always)
+    static func zero(_ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store(Float8(), dst + i); i += 8 }
+        while i < n { dst[i] = 0; i += 1 }
     }
 
     /// Overwrites one sample's `dx` `[C, H, W]` with the sum of the column matrix `col`

@@ -53,8 +53,12 @@ public struct FullyConnected {
     }
 
     func forward(_ x: Tensor) throws -> Tensor {
-        let w = try weight.value * (lrMultiplier / Float(inFeatures).squareRoot())
-        let y = try Tensor.matmul(x, w, transposeB: true)
+        let gain = lrMultiplier / Float(inFeatures).squareRoot()
+        // x·(w·g)ᵀ = (x·wᵀ)·g: scale whichever is smaller, the weight [out, in] or the output [rows, out]
+        // (for the usual small batch the output, which spares two passes over a large weight).
+        let rows = x.count / max(inFeatures, 1)
+        let y = rows < inFeatures ? try Tensor.matmul(x, weight.value, transposeB: true) * gain
+                                  : try Tensor.matmul(x, weight.value * gain, transposeB: true)
         let b = try bias.map { lrMultiplier == 1 ? $0.value : try $0.value * lrMultiplier }
         if b == nil && activation == .linear { return y }
         return try y.biasAct(bias: b, activation: activation)
