@@ -47,17 +47,7 @@ inline float binary_op(const int op, const float a, const float b) {
     }
 }
 
-// Element offset of flat output index i (row-major over `shape`) in a view with `strides`.
-inline int strided_offset(int i, const int8 shape, const int8 strides, const int rank) {
-    const int s[8] = {shape.s0, shape.s1, shape.s2, shape.s3, shape.s4, shape.s5, shape.s6, shape.s7};
-    const int t[8] = {strides.s0, strides.s1, strides.s2, strides.s3, strides.s4, strides.s5, strides.s6, strides.s7};
-    int off = 0;
-    for (int d = rank - 1; d >= 0; d--) {
-        off += (i % s[d]) * t[d];
-        i /= s[d];
-    }
-    return off;
-}
+// strided_offset(i, shape, strides, rank) comes from strided_index.cl (prepended to every program).
 
 __kernel void binary(__global const float *a, const int offA, const int8 strideA,
                      __global const float *b, const int offB, const int8 strideB,

@@ -35,6 +35,9 @@ END
 FAMILY(optimizer)
 #embed "optimizer.cl"
 END
+FAMILY(strided_index)
+#embed "strided_index.cl"
+END
 FAMILY(histogram)
 #embed "histogram.cl"
 END
@@ -43,7 +46,7 @@ static const struct { const char *name; const char *source; } families[] = {
     {"gemm", src_gemm}, {"conv2d", src_conv2d}, {"modconv", src_modconv},
     {"upfirdn2d", src_upfirdn2d}, {"bias_act", src_bias_act}, {"elementwise", src_elementwise},
     {"reduce", src_reduce}, {"layout", src_layout}, {"random", src_random},
-    {"optimizer", src_optimizer}, {"histogram", src_histogram},
+    {"optimizer", src_optimizer}, {"strided_index", src_strided_index}, {"histogram", src_histogram},
 };
 
 const char *hg_kernel_source(const char *name) {

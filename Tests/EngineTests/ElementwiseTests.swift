@@ -3,7 +3,7 @@ import TestSupport
 import Foundation
 import XCTest
 
-/// elementwise.cl / CPUBackend+Elementwise: naive Double references and OpenCL-vs-CPU parity.
+/// elementwise.cl (with strided_index.cl) / CPUBackend+Elementwise: naive Double references and OpenCL-vs-CPU parity.
 final class ElementwiseTests: XCTestCase {
     static let unaryCases: [(UnaryOp, @Sendable (Double) -> Double, ClosedRange<Float>)] = [
         (.neg, { -$0 }, -3...3), (.sqrt, { $0.squareRoot() }, 0.1...4), (.rsqrt, { 1 / $0.squareRoot() }, 0.1...4),

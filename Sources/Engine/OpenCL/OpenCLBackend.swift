@@ -267,14 +267,17 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw EngineError.buildFailed(family: family, options: options, log: "no kernel family named '\(family)'")
         }
         let fullOptions = "-cl-std=CL1.2 " + options
-        let sourceText = String(cString: source)
+        // Helpers shared by every family come first (strided_index.cl).
+        let sourceText = (hg_kernel_source("strided_index").map { String(cString: $0) } ?? "") + "\n" + String(cString: source)
         if let cached = binaryCache.load(context: context, device: device, options: fullOptions, source: sourceText) {
             programs[key] = cached
             return cached
         }
         var status: cl_int = 0
-        var src: UnsafePointer<CChar>? = source
-        let program = clCreateProgramWithSource(context, 1, &src, nil, &status)
+        let program = sourceText.withCString { text -> cl_program? in
+            var src: UnsafePointer<CChar>? = text
+            return clCreateProgramWithSource(context, 1, &src, nil, &status)
+        }
         try check(status, "clCreateProgramWithSource", kernel: family)
         var dev: cl_device_id? = device.device
         let buildStatus = clBuildProgram(program, 1, &dev, fullOptions, nil, nil)
