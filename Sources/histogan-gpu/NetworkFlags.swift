@@ -19,6 +19,9 @@ struct NetworkFlags: ParsableArguments {
     @Option(help: "Histogram bins per axis.")
     var bins = 64
 
+    @Option(name: .customLong("hist-input"), help: "What the histogram encoder reads: sqrt-normalized (√H at unit second moment), normalized (H at unit second moment) or raw (H; the encoder then barely learns).")
+    var histInput: HistogramInput = .sqrtNormalized
+
     func validate() throws {
         guard [8, 16, 32, 64, 128, 256, 512, 1024].contains(resolution) else {
             throw ValidationError("--resolution \(resolution): must be a power of two from 8 to 1024 (32-256 are the tested sizes)")
@@ -29,6 +32,9 @@ struct NetworkFlags: ParsableArguments {
     }
 
     var config: NetworkConfig {
-        NetworkConfig(resolution: resolution, capacity: capacity, latentDim: latent, mappingLayers: mappingLayers, histogramBins: bins)
+        NetworkConfig(resolution: resolution, capacity: capacity, latentDim: latent, mappingLayers: mappingLayers, histogramBins: bins,
+                      histogramInput: histInput)
     }
 }
+
+extension HistogramInput: ExpressibleByArgument {}

@@ -39,23 +39,62 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adam learning rate of G and D.")
     var lr: Float = 0.0025
 
+    @Option(help: "Adam β1 of G and D.")
+    var beta1: Float = 0
+
+    @Option(help: "Adam β2 of G and D.")
+    var beta2: Float = 0.99
+
     @Option(help: "Adversarial loss: non-saturating (StyleGAN2, with R1) or hinge (official HistoGAN, with gradient penalty).")
     var loss: AdversarialLoss = .nonSaturating
 
     @Option(name: .customLong("r1-gamma"), help: "R1 weight (default (R/256)²).")
     var r1Gamma: Float?
 
+    @Option(name: .customLong("r1-interval"), help: "Steps between R1 (or hinge gradient-penalty) terms (default 16; 4 with --loss hinge).")
+    var r1Interval: Int?
+
     @Option(name: .customLong("pl-weight"), help: "Path-length regularisation weight (0 disables).")
     var plWeight: Float = 2
+
+    @Option(name: .customLong("pl-interval"), help: "Steps between path-length terms.")
+    var plInterval = 4
+
+    @Option(name: .customLong("pl-decay"), help: "Decay of the running mean path length.")
+    var plDecay: Float = 0.01
+
+    @Option(name: .customLong("pl-batch-shrink"), help: "Divides the batch of the path-length term.")
+    var plBatchShrink = 2
+
+    @Option(name: .customLong("mbstd-group"), help: "Discriminator minibatch-stddev group size.")
+    var mbstdGroup = 4
 
     @Option(name: .customLong("style-mixing"), help: "Style-mixing probability.")
     var styleMixing: Float = 0.9
 
-    @Option(name: .customLong("hist-alpha"), help: "Weight of the histogram loss.")
+    @Option(name: .customLong("hist-alpha"), help: "Weight α of the histogram loss.")
     var histAlpha: Float = 2
+
+    @Option(name: .customLong("hist-loss"), help: "Histogram loss over a batch: sample (α · mean Hellinger distance) or batch (the official code: one norm over the batch / N).")
+    var histLoss: HistogramLossReduction = .sample
+
+    @Option(name: .customLong("hist-kernel"), help: "Kernel of the training histograms.")
+    var histKernel: HistogramKernel = .inverseQuadratic
+
+    @Option(name: .customLong("hist-sigma"), help: "σ of the training histograms' kernel.")
+    var histSigma: Float = 0.02
+
+    @Option(name: .customLong("hist-resize"), help: "How images larger than 150 px are reduced before the histogram.")
+    var histResize: HistogramResize = .sampling
+
+    @Option(help: "Target histograms: interpolations of two random training images' histograms, computed from the R×R images (image) or from the full-resolution files (file, the official loader).")
+    var targets: TargetHistogramSource = .image
 
     @Option(name: .customLong("ema-kimg"), help: "G EMA half-life in thousands of images.")
     var emaKimg: Double = 10
+
+    @Option(name: .customLong("ema-rampup"), help: "EMA ramp-up: half-life at most this fraction of the images seen (0 disables).")
+    var emaRampup: Double = 0.05
 
     @Flag(help: "Random horizontal flips of the training images.")
     var flip = false
@@ -74,16 +113,28 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--batch \(batch) must be a positive multiple of --accumulate \(accumulate)")
         }
         guard steps > 0 else { throw ValidationError("--steps must be > 0") }
+        guard emaRampup >= 0 else { throw ValidationError("--ema-rampup must be >= 0") }
+        guard histSigma > 0 else { throw ValidationError("--hist-sigma must be > 0") }
+        guard mbstdGroup > 0, plInterval > 0, plBatchShrink > 0, r1Interval.map({ $0 > 0 }) ?? true else {
+            throw ValidationError("--mbstd-group, --pl-interval, --pl-batch-shrink and --r1-interval must be > 0")
+        }
         guard logEvery > 0, sampleEvery > 0, checkpointEvery > 0 else {
             throw ValidationError("--log-every, --sample-every and --checkpoint-every must be > 0")
         }
     }
 
     var options: TrainingOptions {
-        TrainingOptions(network: network.config, batch: batch, accumulate: accumulate, steps: steps, learningRate: lr,
-                        loss: loss, r1Gamma: r1Gamma, pathLengthWeight: plWeight, styleMixing: styleMixing, emaKimg: emaKimg,
-                        histogramAlpha: histAlpha, flip: flip, seed: seed, logInterval: logEvery,
-                        sampleInterval: sampleEvery, checkpointInterval: checkpointEvery)
+        var config = network.config
+        config.mbstdGroup = mbstdGroup
+        return TrainingOptions(
+            network: config, batch: batch, accumulate: accumulate, steps: steps, learningRate: lr, beta1: beta1, beta2: beta2,
+            loss: loss, r1Gamma: r1Gamma, r1Interval: r1Interval ?? (loss == .hinge ? 4 : 16), pathLengthWeight: plWeight,
+            pathLengthDecay: plDecay, pathLengthBatchShrink: plBatchShrink, pathLengthInterval: plInterval,
+            styleMixing: styleMixing, emaKimg: emaKimg, emaRampup: emaRampup > 0 ? emaRampup : nil, histogramAlpha: histAlpha,
+            histogramLossReduction: histLoss,
+            histogram: HistogramOptions(bins: network.bins, kernel: histKernel, sigma: histSigma, resize: histResize),
+            targetSource: targets, flip: flip, seed: seed, logInterval: logEvery, sampleInterval: sampleEvery,
+            checkpointInterval: checkpointEvery)
     }
 
     func run() throws {
@@ -92,6 +143,7 @@ struct TrainCommand: ParsableCommand {
         print("loading \(data) at \(network.resolution)x\(network.resolution)…")
         let dataset = try ImageDataset(directory: data, resolution: network.resolution)
         print("\(dataset.count) images")
+        if targets == .file && !resume { print("computing the target histograms of the full-resolution files…") }
         let run = try TrainingRun(directory: output, options: options, dataset: dataset, backend: backend, resume: resume)
         let t = run.trainer
         print("G \(t.generator.parameters.count) parameters (mapping \(t.generator.mapping.parameters.count), histogram encoder \(t.generator.histogramEncoder.parameters.count), synthesis \(t.generator.synthesis.parameters.count)); D \(t.discriminator.parameters.count)")
@@ -105,3 +157,5 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension AdversarialLoss: ExpressibleByArgument {}
+extension HistogramLossReduction: ExpressibleByArgument {}
+extension TargetHistogramSource: ExpressibleByArgument {}

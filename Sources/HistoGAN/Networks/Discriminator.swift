@@ -11,7 +11,7 @@ public final class Discriminator {
     public let fc: FullyConnected
     public let out: FullyConnected
     /// Minibatch-stddev group size (NVlabs `mbstd_group_size`).
-    public let mbstdGroup = 4
+    public var mbstdGroup: Int { config.mbstdGroup }
 
     public init(config: NetworkConfig, init rng: inout ParameterInitializer) throws {
         self.config = config

@@ -42,14 +42,16 @@ public final class MappingNetwork {
     }
 }
 
-/// Histogram encoder: flatten `[N, 3, B, B]` → FC 1024 → FC 512 → 6 × FC 512 (leaky ReLU) → w_hist `[N, 512]`
+/// Histogram encoder: flatten `[N, 3, B, B]` → scale (`HistogramInput`) → FC 1024 → FC 512 → 6 × FC 512 (leaky ReLU) → w_hist `[N, 512]`
 /// (512 = latentDim). It styles every layer of the last two synthesis blocks.
 public final class HistogramEncoder {
     public let layers: [FullyConnected]
     let inputSize: Int
+    let input: HistogramInput
 
     public init(config: NetworkConfig, init rng: inout ParameterInitializer) throws {
         inputSize = 3 * config.histogramBins * config.histogramBins
+        input = config.histogramInput
         let w = config.latentDim
         let hidden = max(w, 2 * w)
         var layers = [try FullyConnected("histenc.fc0", in: inputSize, out: hidden, activation: .leakyReLU, init: &rng),
@@ -66,10 +68,24 @@ public final class HistogramEncoder {
         return c
     }
 
-    /// histograms `[N, 3, B, B]` → w_hist `[N, latentDim]`.
+    /// histograms `[N, 3, B, B]` → w_hist `[N, latentDim]`, reading them as `input` says.
     public func callAsFunction(_ histograms: Tensor) throws -> Tensor {
-        var x = try histograms.reshaped([histograms.shape[0], inputSize])
+        var x = try HistogramEncoder.prepare(histograms.reshaped([histograms.shape[0], inputSize]), input)
         for layer in layers { x = try layer(x) }
         return x
+    }
+
+    /// The encoder's input vector `[N, 3·B²]` from flattened histograms `[N, 3·B²]` (see `HistogramInput`).
+    static func prepare(_ h: Tensor, _ input: HistogramInput) throws -> Tensor {
+        switch input {
+        case .raw:
+            return h
+        case .normalized:
+            return try h * (h.map(.square).mean(axes: [1], keepDims: true) + 1e-8).map(.rsqrt)
+        case .sqrtNormalized:
+            // mean((√H)²) = mean(H); the 1e-12 keeps the gradient of √ finite at empty bins.
+            let root = try (h.map(.relu) + 1e-12).map(.sqrt)
+            return try root * (h.mean(axes: [1], keepDims: true) + 1e-8).map(.rsqrt)
+        }
     }
 }

@@ -14,15 +14,40 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
     public var histogramBins: Int
     /// Clamp of conv outputs (NVlabs `conv_clamp`, 256), nil for none.
     public var convClamp: Float?
+    /// What the histogram encoder reads (see `HistogramInput`).
+    public var histogramInput: HistogramInput
+    /// Discriminator minibatch-stddev group size (NVlabs `mbstd_group_size`).
+    public var mbstdGroup: Int
 
     public init(resolution: Int = 256, capacity: Double = 1, latentDim: Int = 512, mappingLayers: Int = 8,
-                histogramBins: Int = 64, convClamp: Float? = 256) {
+                histogramBins: Int = 64, convClamp: Float? = 256, histogramInput: HistogramInput = .sqrtNormalized,
+                mbstdGroup: Int = 4) {
         self.resolution = resolution
         self.capacity = capacity
         self.latentDim = latentDim
         self.mappingLayers = mappingLayers
         self.histogramBins = histogramBins
         self.convClamp = convClamp
+        self.histogramInput = histogramInput
+        self.mbstdGroup = mbstdGroup
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case resolution, capacity, latentDim, mappingLayers, histogramBins, convClamp, histogramInput, mbstdGroup
+    }
+
+    /// Decodes a config; checkpoints written before `histogramInput` existed read as `.raw`, which is what
+    /// their encoder was trained on.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        resolution = try c.decode(Int.self, forKey: .resolution)
+        capacity = try c.decode(Double.self, forKey: .capacity)
+        latentDim = try c.decode(Int.self, forKey: .latentDim)
+        mappingLayers = try c.decode(Int.self, forKey: .mappingLayers)
+        histogramBins = try c.decode(Int.self, forKey: .histogramBins)
+        convClamp = try c.decodeIfPresent(Float.self, forKey: .convClamp)
+        histogramInput = try c.decodeIfPresent(HistogramInput.self, forKey: .histogramInput) ?? .raw
+        mbstdGroup = try c.decodeIfPresent(Int.self, forKey: .mbstdGroup) ?? 4
     }
 
     /// Feature channels at resolution r: `min(16384 / r, 512) · capacity`, at least 4.
@@ -45,7 +70,25 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
         guard capacity > 0, latentDim > 0, mappingLayers > 0, histogramBins > 1 else {
             throw HistoGANError.invalidConfig("capacity, latent size, mapping layers and bins must be positive")
         }
+        guard mbstdGroup > 0 else { throw HistoGANError.invalidConfig("--mbstd-group \(mbstdGroup): must be > 0") }
     }
+}
+
+/// The vector the histogram encoder's first layer reads, from a histogram H `[3, B, B]` that sums to 1.
+///
+/// The raw histogram is about 1/(3B²) a bin, so with equalized learning rate (weights scaled by
+/// 1/√(3B²) at use) the first layer's outputs and weight gradients are ~100x smaller than the official
+/// code's plain `nn.Linear` and fall below Adam's ε: the branch never learns. Scaling the input to unit
+/// second moment, as NVlabs' mapping network does for z and for its conditioning embedding, gives every
+/// layer of the encoder unit-scale activations at initialisation whatever B and however peaked H is.
+public enum HistogramInput: String, Codable, Sendable, CaseIterable {
+    /// H as it is (checkpoints from before this option; the branch does not learn).
+    case raw
+    /// `H · rsqrt(mean(H²) + 1e-8)`.
+    case normalized
+    /// `√H · rsqrt(mean(H) + 1e-8)`: √H (the space in which the Hellinger loss is a Euclidean distance)
+    /// scaled to unit second moment.
+    case sqrtNormalized = "sqrt-normalized"
 }
 
 /// Errors of the HistoGAN layer; each names the file, flag or setting at fault.

@@ -45,14 +45,18 @@ public struct TrainingProfile: Codable, Sendable {
             try Tensor((0..<o.microBatch).flatMap { demo.image(k * o.microBatch + $0).map { $0 * 2 - 1 } },
                        shape: [o.microBatch, 3, r, r], on: trainer.backend)
         }
-        _ = try trainer.trainStep(realBatches: batches)
+        let bank = try TargetHistogramBank(images: Tensor.concat(batches, axis: 0), options: o.histogram)
+        let targets = try (0..<o.accumulate).map { k in
+            try bank.targets(bank.draws(step: 0, k: k, size: o.microBatch, seed: o.seed), on: trainer.backend)
+        }
+        _ = try trainer.trainStep(realBatches: batches, targets: targets)
         let plainStart = Date()
-        for _ in 0..<steps { _ = try trainer.trainStep(realBatches: batches) }
+        for _ in 0..<steps { _ = try trainer.trainStep(realBatches: batches, targets: targets) }
         let plain = Date().timeIntervalSince(plainStart) / Double(steps)
         let profiler = Profiler()
         let start = Date()
         try Profiler.$current.withValue(profiler) {
-            for _ in 0..<steps { _ = try trainer.trainStep(realBatches: batches) }
+            for _ in 0..<steps { _ = try trainer.trainStep(realBatches: batches, targets: targets) }
         }
         let step = Date().timeIntervalSince(start) / Double(steps)
         var byLayer: [String: (f: Double, b: Double, k: Double)] = [:]

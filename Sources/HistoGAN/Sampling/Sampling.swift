@@ -43,6 +43,8 @@ public struct ColorTarget: Sendable {
 public struct Sampler {
     public let generator: Generator
     public let backend: any Backend
+    /// How target images are turned into the histograms the generator reads: the options it was trained with.
+    public let histogramOptions: HistogramOptions
 
     /// Loads the EMA generator of a checkpoint onto `backend`.
     public init(checkpoint path: String, backend: any Backend) throws {
@@ -51,12 +53,15 @@ public struct Sampler {
         try Checkpoint.restore(trainer, from: path)
         generator = trainer.generatorEMA
         self.backend = backend
+        histogramOptions = options.histogram
     }
 
-    /// Samples from `generator`, whose parameters live on `backend`.
-    public init(generator: Generator, backend: any Backend) {
+    /// Samples from `generator`, whose parameters live on `backend`; targets are histogrammed with
+    /// `histogramOptions` (default: the network's bins, HistoGAN's kernel, sampling reduction).
+    public init(generator: Generator, backend: any Backend, histogramOptions: HistogramOptions? = nil) {
         self.generator = generator
         self.backend = backend
+        self.histogramOptions = histogramOptions ?? HistogramOptions(bins: generator.config.histogramBins, resize: .sampling)
     }
 
     /// Generator output `[n, 3, R, R]` in about [-1, 1] → `n` images in [0, 1] (clamped).
@@ -65,10 +70,6 @@ public struct Sampler {
         return try (0..<(values.count / plane)).map { i in
             try Image(width: r, height: r, pixels: values[(i * plane)..<((i + 1) * plane)].map { min(1, max(0, ($0 + 1) / 2)) })
         }
-    }
-
-    public var histogramOptions: HistogramOptions {
-        HistogramOptions(bins: generator.config.histogramBins, resize: .sampling)
     }
 
     /// Images for every (seed, histogram) pair given, `[n, 3, R, R]` in [0, 1] as `Image`s.

@@ -9,9 +9,22 @@ public enum HistogramLoss {
         try Tensor.rgbuvHistogram((images + 1) * 0.5, options: options)
     }
 
-    /// HistoGAN's histogram loss of generated histograms against targets (`Tensor.histogramLoss`, the official
-    /// definition), weighted by α.
-    public static func loss(_ histograms: Tensor, target: Tensor, alpha: Float) throws -> Tensor {
-        try Tensor.histogramLoss(target: target, generated: histograms, weight: alpha)
+    /// The histogram loss of generated histograms against targets, both `[N, 3, bins, bins]`, weighted by α:
+    /// - `.batch`: `α·(1/√2)·‖√T − √G‖₂ / N` over the whole batch (`Tensor.histogramLoss`, the official code);
+    /// - `.sample`: `α · mean_i (1/√2)·‖√T_i − √G_i‖₂`, the mean Hellinger distance.
+    public static func loss(_ histograms: Tensor, target: Tensor, alpha: Float,
+                            reduction: HistogramLossReduction = .batch) throws -> Tensor {
+        switch reduction {
+        case .batch:
+            return try Tensor.histogramLoss(target: target, generated: histograms, weight: alpha)
+        case .sample:
+            guard target.shape == histograms.shape, target.rank == 4 else {
+                throw EngineError.shapeMismatch(op: "histogramLoss", detail: "target \(target.shape), generated \(histograms.shape)")
+            }
+            // The 1e-12 terms keep √'s gradient finite at empty bins and at identical histograms.
+            let difference = try (target + 1e-12).map(.sqrt) - (histograms + 1e-12).map(.sqrt)
+            let distances = try (difference.map(.square).sum(axes: [1, 2, 3]) + 1e-12).map(.sqrt)   // [N]
+            return try distances.mean() * (alpha / Float(2).squareRoot())
+        }
     }
 }

@@ -38,11 +38,11 @@ public final class Trainer {
         generatorEMA = try Generator(config: options.network, backend: backend, seed: options.seed &+ 1)
         var rng = ParameterInitializer(backend: backend, seed: options.seed &+ 2)
         discriminator = try Discriminator(config: options.network, init: &rng)
-        // NVlabs: lazy regularisation rescales the learning rate and betas by interval / (interval + 1).
-        let gRatio = Float(options.pathLengthInterval) / Float(options.pathLengthInterval + 1)
-        let dRatio = Float(options.r1Interval) / Float(options.r1Interval + 1)
-        adamG = Adam(learningRate: options.learningRate * gRatio, beta1: pow(options.beta1, gRatio), beta2: pow(options.beta2, gRatio))
-        adamD = Adam(learningRate: options.learningRate * dRatio, beta1: pow(options.beta1, dRatio), beta2: pow(options.beta2, dRatio))
+        // The regularisers are folded into the main steps with their weight times the interval (the lazy
+        // regularisation of NVlabs without its separate optimizer steps), so Adam keeps its plain lr and betas:
+        // NVlabs' ratio c = k/(k+1) compensates for the extra steps that a separate phase takes, and there are none.
+        adamG = Adam(learningRate: options.learningRate, beta1: options.beta1, beta2: options.beta2)
+        adamD = Adam(learningRate: options.learningRate, beta1: options.beta1, beta2: options.beta2)
     }
 
     // MARK: - Randomness
@@ -62,19 +62,7 @@ public final class Trainer {
         return Philox.uniform(block[lane])
     }
 
-    // MARK: - Targets
-
-    /// Target histograms for a real batch `[n, 3, R, R]` in [-1, 1]: `t·H(real_i) + (1 − t)·H(real_{i+1})`,
-    /// t ~ U(0, 1) per sample (two real images' histograms interpolated).
-    public func targetHistograms(real: Tensor, k: Int) throws -> Tensor {
-        try Autograd.withoutGrad {
-            let h = try Tensor.rgbuvHistogram((real + 1) * 0.5, options: options.histogram)
-            let n = h.shape[0]
-            let rolled = n > 1 ? try Tensor.concat([h.sliced(axis: 0, 1..<n), h.sliced(axis: 0, 0..<1)], axis: 0) : h
-            let t = try Tensor.random([n, 1, 1, 1], .uniform, seed: options.seed, offset: offset(1, k), on: backend)
-            return try h * t + rolled * (t.map(.neg) + 1)
-        }
-    }
+    // MARK: - Latents
 
     /// w inputs for micro-batch k with style mixing (probability `styleMixing`, cutoff uniform below the
     /// histogram layers).
@@ -95,22 +83,26 @@ public final class Trainer {
 
     // MARK: - Step
 
-    /// One optimizer step on `realBatches` (`accumulate` micro-batches `[batch/accumulate, 3, R, R]` in [-1, 1]).
-    /// Throws `HistoGANError.nonFinite` before any parameter changes when a loss is NaN or infinite.
-    public func trainStep(realBatches: [Tensor]) throws -> StepStats {
-        guard realBatches.count == options.accumulate else {
-            throw HistoGANError.invalidConfig("trainStep needs \(options.accumulate) micro-batches, got \(realBatches.count)")
+    /// One optimizer step on `realBatches` (`accumulate` micro-batches `[batch/accumulate, 3, R, R]` in [-1, 1])
+    /// with target histograms `targets` (one `[batch/accumulate, 3, bins, bins]` per micro-batch, e.g. from
+    /// `TargetHistogramBank`). Throws `HistoGANError.nonFinite` before any parameter changes when a loss is
+    /// NaN or infinite.
+    public func trainStep(realBatches: [Tensor], targets: [Tensor]) throws -> StepStats {
+        guard realBatches.count == options.accumulate, targets.count == options.accumulate else {
+            throw HistoGANError.invalidConfig("trainStep needs \(options.accumulate) micro-batches and target batches, got \(realBatches.count) and \(targets.count)")
         }
         let start = Date()
         let g = generator.parameters, d = discriminator.parameters
         let doPL = options.pathLengthWeight > 0 && step % options.pathLengthInterval == 0
-        let regInterval = options.loss == .hinge ? 4 : options.r1Interval
-        let doR1 = step % regInterval == 0
+        let doR1 = step % options.r1Interval == 0
         var sums = (g: 0.0, hist: 0.0, d: 0.0, r1: 0.0, pl: 0.0)
         let scale = 1 / Double(options.accumulate)
         for (k, real) in realBatches.enumerated() {
             let n = real.shape[0]
-            let target = try targetHistograms(real: real, k: k)
+            let target = targets[k]
+            guard target.shape == [n, 3, options.histogram.bins, options.histogram.bins] else {
+                throw HistoGANError.invalidConfig("targets of micro-batch \(k): \(target.shape), expected [\(n), 3, \(options.histogram.bins), \(options.histogram.bins)]")
+            }
 
             // Gmain: adversarial + histogram loss.
             let ws = try mixedWs(n: n, histograms: target, phase: 2, k: k, updateAverage: true)
@@ -118,7 +110,8 @@ public final class Trainer {
             let logits = try discriminator(fake)
             let adv = options.loss == .hinge ? try logits.mean().map(.neg) : try logits.map(.neg).map(.softplus).mean()
             let hist = try HistogramLoss.loss(HistogramLoss.histograms(ofGenerated: fake, options: options.histogram),
-                                              target: target, alpha: options.histogramAlpha)
+                                              target: target, alpha: options.histogramAlpha,
+                                              reduction: options.histogramLossReduction)
             let lossG = try adv + hist
             sums.g += try Double(lossG.item()) * scale
             sums.hist += try Double(hist.item()) * scale
@@ -133,14 +126,16 @@ public final class Trainer {
                 let images = try generator.synthesis(wsPL, noise: noise(phase: 3, k: k))
                 let r = options.network.resolution
                 let plNoise = try normal(images.shape, phase: 4, k) * (1 / Float(r))
-                let grads = try Autograd.gradients(of: (images * plNoise).sum(), wrt: wsPL, createGraph: true)
+                // Over the w inputs only (NVlabs and the official code): the histogram path is not regularised.
+                let wOnly = Array(wsPL[..<generator.synthesis.firstHistogramW])
+                let grads = try Autograd.gradients(of: (images * plNoise).sum(), wrt: wOnly, createGraph: true)
                 var total: Tensor?
                 for gw in grads.compactMap({ $0 }) {
                     let sq = try gw.sumOfSquares(axes: [1])
                     total = try total.map { try $0 + sq } ?? sq
                 }
                 guard let total else { throw HistoGANError.nonFinite("path length: no gradient reached w") }
-                let lengths = try (total * (1 / Float(wsPL.count))).map(.sqrt)          // [m]
+                let lengths = try (total * (1 / Float(wOnly.count))).map(.sqrt)          // [m]
                 let meanLength = try Autograd.withoutGrad { try lengths.mean().item() }
                 pathLengthMean += (meanLength - pathLengthMean) * options.pathLengthDecay
                 let penalty = try (lengths + (-pathLengthMean)).map(.square).mean()
@@ -172,9 +167,10 @@ public final class Trainer {
                 let norms = try gradReal.sumOfSquares(axes: [1, 2, 3])
                 let penalty: Tensor
                 if options.loss == .hinge {
-                    penalty = try ((norms + 1e-12).map(.sqrt) + (-1)).map(.square).mean() * (10 * Float(regInterval))
+                    // The official code: weight 10 on its schedule, not scaled by the interval.
+                    penalty = try ((norms + 1e-12).map(.sqrt) + (-1)).map(.square).mean() * 10
                 } else {
-                    penalty = try norms.mean() * (options.effectiveR1Gamma / 2 * Float(regInterval))
+                    penalty = try norms.mean() * (options.effectiveR1Gamma / 2 * Float(options.r1Interval))
                 }
                 sums.r1 += try Double(norms.mean().item()) * scale
                 totalD = try totalD + penalty
@@ -184,7 +180,7 @@ public final class Trainer {
         }
         try adamG.update(g, gradScale: Float(scale))
         try adamD.update(d, gradScale: Float(scale))
-        let beta = EMA.beta(halfLifeImages: options.emaKimg * 1000, batchSize: options.batch)
+        let beta = options.emaBeta(step: step)
         try EMA.update(generatorEMA.parameters, toward: generator.parameters, beta: beta)
         try backend.synchronize()
         try Autograd.withoutGrad {

@@ -9,6 +9,8 @@ public final class TrainingRun {
     public let trainer: Trainer
     public let dataset: ImageDataset
     let prefetcher: BatchPrefetcher
+    /// Histograms of every training image; each step's targets interpolate two of them.
+    public let targetBank: TargetHistogramBank
     /// Target histograms of the sample grid rows (from fixed dataset images).
     let sampleTargets: Tensor
     let sampleTargetImages: [Float]
@@ -33,7 +35,12 @@ public final class TrainingRun {
             throw HistoGANError.invalidConfig("dataset resolution \(dataset.resolution) differs from the run's \(effective.network.resolution)")
         }
         trainer = try Trainer(options: effective, backend: backend)
-        if resume { try Checkpoint.restore(trainer, from: checkpointPath) }
+        if resume {
+            try Checkpoint.restore(trainer, from: checkpointPath)
+            try LogFile(path: directory + "/log.jsonl").dropRecords(after: trainer.step)
+        }
+        targetBank = try TargetHistogramBank(dataset: dataset, source: effective.targetSource, options: effective.histogram,
+                                             backend: backend)
         prefetcher = BatchPrefetcher(dataset: dataset, options: effective)
         try FileManager.default.createDirectory(atPath: directory + "/samples", withIntermediateDirectories: true)
         let r = effective.network.resolution
@@ -57,7 +64,10 @@ public final class TrainingRun {
         while trainer.step < o.steps {
             let host = prefetcher.batches(step: trainer.step)
             let batches = try host.map { try Tensor($0, shape: [o.microBatch, 3, r, r], on: trainer.backend) }
-            let stats = try trainer.trainStep(realBatches: batches)
+            let targets = try (0..<o.accumulate).map { k in
+                try targetBank.targets(targetBank.draws(step: trainer.step, k: k, size: o.microBatch, seed: o.seed), on: trainer.backend)
+            }
+            let stats = try trainer.trainStep(realBatches: batches, targets: targets)
             report(stats)
             if stats.step % o.logInterval == 0 || stats.step == o.steps { try log.append(stats) }
             if stats.step % o.sampleInterval == 0 || stats.step == o.steps { try writeSamples() }
@@ -84,6 +94,20 @@ struct LogFile {
                 throw HistoGANError.checkpoint("\(path): cannot create the log file")
             }
         }
+    }
+
+    /// Removes the records whose `step` is past `step` (written by a run killed after its last checkpoint), so
+    /// a resumed run does not log those steps twice. Rewrites the file atomically.
+    func dropRecords(after step: Int) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        struct Step: Decodable { var step: Int }
+        var kept = Data(), dropped = 0
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            if let record = try? JSONDecoder().decode(Step.self, from: Data(line)), record.step > step { dropped += 1; continue }
+            kept.append(contentsOf: line)
+            kept.append(0x0A)
+        }
+        if dropped > 0 { try AtomicFile.write(kept, to: path) }
     }
 
     func append<T: Encodable>(_ record: T) throws {

@@ -1,0 +1,112 @@
+import Engine
+import Foundation
+import HistoGAN
+import TestSupport
+import XCTest
+
+/// What the histogram branch needs in order to learn: an encoder input at a usable scale, targets that
+/// interpolate two different images, the EMA ramp-up, the per-sample loss, and a resumed log without repeats.
+final class ColorControlTrainingTests: XCTestCase {
+    /// Mean |Δw| of `histenc.fc0.weight` over `steps` training steps of a tiny network whose encoder reads `input`.
+    func firstEncoderLayerChange(input: HistogramInput, steps: Int) throws -> Double {
+        var options = TrainingTests.options()
+        options.network.histogramInput = input
+        let trainer = try Trainer(options: options, backend: TestBackends.cpu)
+        let before = try XCTUnwrap(trainer.generator.parameters["histenc.fc0.weight"]).value.array()
+        for s in 0..<steps { try TrainingTests.step(trainer, TrainingTests.realBatch([2 * s, 2 * s + 1], on: TestBackends.cpu)) }
+        let after = try XCTUnwrap(trainer.generator.parameters["histenc.fc0.weight"]).value.array()
+        return zip(before, after).reduce(0.0) { $0 + Double(abs($1.1 - $1.0)) } / Double(before.count)
+    }
+
+    /// Adam moves a weight whose gradient is well above ε by about lr a step; a raw histogram input (≈1/(3B²) a
+    /// bin, then scaled by 1/√(3B²)) leaves the gradients near ε and the weights almost still.
+    func testFirstEncoderLayerLearnsWithTheScaledInput() throws {
+        let steps = 3, lr = Double(TrainingTests.options().learningRate)
+        let scaled = try firstEncoderLayerChange(input: .sqrtNormalized, steps: steps)
+        let raw = try firstEncoderLayerChange(input: .raw, steps: steps)
+        print("mean |Δ histenc.fc0.weight| over \(steps) steps: sqrt-normalized \(scaled), raw \(raw) (lr \(lr))")
+        XCTAssertGreaterThan(scaled, 0.3 * lr * Double(steps), "the encoder's first layer barely moves")
+        XCTAssertGreaterThan(scaled, 5 * raw, "scaling the input should move the first layer far more than the raw histogram")
+    }
+
+    /// With a micro-batch of one image, the target is still `t·H(a) + (1 − t)·H(b)` of two different images.
+    func testTargetsOfAMicroBatchOfOneInterpolateTwoDifferentImages() throws {
+        let backend = TestBackends.cpu
+        let options = HistogramOptions(bins: 8, resize: .sampling)
+        let bank = try TargetHistogramBank(images: TrainingTests.realBatch([0, 1, 2], on: backend), options: options)
+        XCTAssertEqual(bank.count, 3)
+        var pairs = Set<[Int]>()
+        for step in 0..<40 {
+            let draws = bank.draws(step: step, k: 0, size: 1, seed: 7)
+            XCTAssertEqual(draws.count, 1)
+            let d = draws[0]
+            XCTAssertNotEqual(d.first, d.second, "step \(step): a target interpolates an image with itself")
+            XCTAssertTrue((0..<1).contains(d.t))
+            pairs.insert([d.first, d.second])
+            // The tensor is exactly t·H(a) + (1 − t)·H(b), checked against the bank's own histograms.
+            let target = try bank.targets(draws, on: backend).array()
+            let expected = zip(bank.histogram(d.first), bank.histogram(d.second)).map { d.t * $0 + (1 - d.t) * $1 }
+            XCTAssertEqual(target, expected)
+        }
+        XCTAssertEqual(pairs.count, 6, "over 40 steps every ordered pair of 3 images should appear")
+        // The same (seed, step, micro-batch) draws the same targets: a resumed run sees what an uninterrupted one did.
+        XCTAssertEqual(bank.draws(step: 5, k: 1, size: 4, seed: 7), bank.draws(step: 5, k: 1, size: 4, seed: 7))
+        XCTAssertNotEqual(bank.draws(step: 5, k: 1, size: 4, seed: 7), bank.draws(step: 6, k: 1, size: 4, seed: 7))
+    }
+
+    /// NVlabs: half-life = min(ema_kimg·1000, images seen·ema_rampup); β = 0.5^(batch / half-life).
+    func testEMABetaFollowsTheRampUpByHand() {
+        var o = TrainingOptions(batch: 4, emaKimg: 10, emaRampup: 0.05)
+        XCTAssertEqual(o.emaBeta(step: 0), 0)                              // half-life 0: a copy
+        XCTAssertEqual(o.emaBeta(step: 10), 0.25, accuracy: 1e-7)          // 40 images → half-life 2 → 0.5^2
+        XCTAssertEqual(o.emaBeta(step: 100_000), Float(pow(0.5, 4.0 / 10_000)), accuracy: 1e-7)   // capped at 10k images
+        o.emaRampup = nil
+        XCTAssertEqual(o.emaBeta(step: 10), Float(pow(0.5, 4.0 / 10_000)), accuracy: 1e-7)
+    }
+
+    /// `.sample` is α·mean Hellinger distance, checked against `HistogramDistance.hellinger` in Double.
+    func testSampleReductionIsTheMeanHellingerDistance() throws {
+        let backend = TestBackends.cpu
+        let per = 3 * 4 * 4
+        func normalised(_ seed: Int) -> [Float] {
+            let raw = (0..<per).map { Float(1 + (($0 + seed) * 31) % 17) * ($0 % (seed + 2) == 0 ? 3 : 1) }
+            let total = raw.reduce(0, +)
+            return raw.map { $0 / total }
+        }
+        let targets = [normalised(1), normalised(2), normalised(3)], generated = [normalised(4), normalised(5), normalised(6)]
+        let t = try Tensor(targets.flatMap { $0 }, shape: [3, 3, 4, 4], on: backend)
+        let g = try Tensor(generated.flatMap { $0 }, shape: [3, 3, 4, 4], on: backend)
+        let loss = try HistogramLoss.loss(g, target: t, alpha: 2, reduction: .sample).item()
+        let expected = try 2 * zip(targets, generated).map { try HistogramDistance.hellinger($0, $1) }.reduce(0, +) / 3
+        XCTAssertEqual(Double(loss), expected, accuracy: 1e-5)
+        let official = try HistogramLoss.loss(g, target: t, alpha: 2, reduction: .batch).item()
+        let byHand = try HistogramDistance.histogramLoss(target: targets.flatMap { $0 }, generated: generated.flatMap { $0 }, batch: 3)
+        XCTAssertEqual(Double(official), byHand, accuracy: 1e-5)
+    }
+
+    /// A run killed after logging steps past its last checkpoint logs each step once after `--resume`.
+    func testResumeDropsLogRecordsPastTheCheckpoint() throws {
+        let root = NSTemporaryDirectory() + "histogan-log-\(getpid())-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try DemoDataGenerator(resolution: 32, seed: 3).write(count: 6, to: root + "/data")
+        let dataset = try ImageDataset(directory: root + "/data", resolution: 32)
+        var options = TrainingTests.options(steps: 2)
+        options.logInterval = 1
+        options.sampleInterval = 100
+        options.checkpointInterval = 2
+        try TrainingRun(directory: root + "/run", options: options, dataset: dataset, backend: TestBackends.cpu, resume: false).run { _ in }
+        // As if the process had logged step 3 and died before its next checkpoint.
+        let log = root + "/run/log.jsonl"
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: log))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"step\":3,\"stale\":true}\n".utf8))
+        try handle.close()
+        options.steps = 4
+        try TrainingRun(directory: root + "/run", options: options, dataset: dataset, backend: TestBackends.cpu, resume: true).run { _ in }
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        struct Step: Decodable { var step: Int }
+        let steps = try text.split(separator: "\n").map { try JSONDecoder().decode(Step.self, from: Data($0.utf8)).step }
+        XCTAssertEqual(steps, [1, 2, 3, 4])
+        XCTAssertFalse(text.contains("stale"))
+    }
+}
