@@ -102,17 +102,9 @@ public struct Sampler {
     }
 
     /// Grid: one row per target (its thumbnail first), one column per seed, with per-pixel `noise` (default none).
-    /// Writes a PNG to `path`.
+    /// Writes a PNG to `path` (`writeSamples` also writes the images one by one).
     public func writeGrid(targets: [ColorTarget], seeds: [Int], truncation: Float, noise: NoiseMode = .none, to path: String) throws {
-        let r = generator.config.resolution
-        var cells: [Image] = []
-        for t in targets {
-            let thumb = try t.image.map { try $0.resizedNearest(width: r, height: r) }
-                ?? HistogramPlot().composite(t.histogram, bins: generator.config.histogramBins, side: r)
-            cells.append(thumb)
-            cells += try generate(seeds: seeds, histograms: Array(repeating: t.histogram, count: seeds.count), truncation: truncation, noise: noise)
-        }
-        try ImageIO.writePNG(Image.grid(cells, columns: seeds.count + 1), to: path)
+        try writeSamples(targets: targets, seeds: seeds, truncation: truncation, noise: noise, grid: path, directory: nil)
     }
 
     /// `frames` images moving linearly from (seed a, histogram A) to (seed b, histogram B) in z and histogram
