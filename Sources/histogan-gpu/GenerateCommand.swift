@@ -45,11 +45,22 @@ enum GIFPaletteArgument: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+extension NoiseMode: ExpressibleByArgument {}
+
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate a grid of images whose colours follow target images or histograms.",
-        discussion: "Rows are targets (thumbnail first), columns are seeds. Targets are images (PNG/JPEG) or .npy histograms from `histogram`.")
+        abstract: "Generate images whose colours follow target images or histograms: a grid, and/or one PNG per image.",
+        discussion: """
+            Targets are images (PNG/JPEG) or .npy histograms from `histogram`. --output writes a grid: rows are \
+            targets (thumbnail first), columns are seeds. --outdir writes one PNG per (target, seed), named \
+            t{TT}-{target}-s{SEED}.png (e.g. t00-sunset-s0007.png), and index.csv with columns file,target,seed.
+
+            Example:
+              histogan-gpu generate --checkpoint runs/demo/checkpoint.safetensors \\
+                --target sunset.jpg forest.png --seeds 0-15 --noise const \\
+                --output grid.png --outdir samples/
+            """)
 
     @OptionGroup var deviceOption: DeviceOption
 
@@ -65,19 +76,30 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Truncation ψ toward the average w (1 = none).")
     var truncation: Float = 0.7
 
-    @Option(help: "Output PNG.")
-    var output: String
+    @Option(help: ArgumentHelp(
+        "Per-pixel noise: none, const (one fixed map per layer for every image) or random (each image's own, keyed by its seed).",
+        valueName: "mode"))
+    var noise: NoiseMode = .none
+
+    @Option(help: ArgumentHelp("Grid PNG.", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Folder for one PNG per (target, seed) and index.csv.", valueName: "dir"))
+    var outdir: String?
 
     func validate() throws {
         guard !target.isEmpty else { throw ValidationError("give at least one --target image or .npy histogram") }
+        guard output != nil || outdir != nil else { throw ValidationError("give --output FILE.png (a grid), --outdir DIR (one PNG per image), or both") }
     }
 
     func run() throws {
         let backend = try deviceOption.makeBackend()
         let sampler = try Sampler(checkpoint: checkpoint, backend: backend)
         let targets = try target.flatMap { try ColorTarget.load($0, options: sampler.histogramOptions, backend: backend) }
-        try sampler.writeGrid(targets: targets, seeds: seeds.seeds, truncation: truncation, to: output)
-        print("wrote \(output): \(targets.count) targets x \(seeds.seeds.count) seeds")
+        let files = try sampler.writeSamples(targets: targets, seeds: seeds.seeds, truncation: truncation, noise: noise,
+                                             grid: output, directory: outdir)
+        if let output { print("wrote \(output): \(targets.count) targets x \(seeds.seeds.count) seeds") }
+        if let outdir { print("wrote \(files.count) images and index.csv to \(outdir)") }
     }
 }
 

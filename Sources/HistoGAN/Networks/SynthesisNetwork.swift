@@ -1,13 +1,50 @@
 import Engine
 
-/// Per-pixel noise for the synthesis layers: nil = none (deterministic images), else Philox noise keyed by
-/// (seed, layer), identical on every backend.
-public struct NoiseSource: Sendable {
-    public var seed: UInt64
-    public init(seed: UInt64) { self.seed = seed }
+/// Per-pixel noise for the synthesis layers: nil = none (deterministic images), else Philox normal noise keyed
+/// by a seed and the layer, identical on every backend. `layout` says how one layer's map `[N, 1, r, r]` is drawn:
+/// 1. `.batch`: one stream over the whole batch, key `seed`, counter blocks from `layer·2⁴⁰` (training; a sample's
+///    noise depends on its place in the batch).
+/// 2. `.shared`: one map `[1, 1, r, r]`, key `seed`, counter blocks from `(layer + 1)·2⁴⁰`, the same for every
+///    sample (NVlabs `noise_mode='const'`).
+/// 3. `.perSample(seeds)`: sample i gets the map `[1, 1, r, r]` keyed by `seeds[i]`, counter blocks from
+///    `(layer + 1)·2⁴⁰` (so an image's noise does not depend on its batch, and never reuses the counter blocks
+///    from 0 that `SampleGrid.latents` draws z from for the same seed). `seed` is not used.
+public struct NoiseSource: Sendable, Equatable {
+    /// How the samples of a batch share noise.
+    public enum Layout: Sendable, Equatable {
+        /// One stream over the whole batch (every sample differs; depends on the batch).
+        case batch
+        /// One map per layer for every sample.
+        case shared
+        /// Sample i keyed by element i (one seed per sample of the batch).
+        case perSample([UInt64])
+    }
 
+    /// Philox key of `.batch` and `.shared` noise.
+    public var seed: UInt64
+    /// How the samples of a batch share noise.
+    public var layout: Layout
+
+    /// Noise keyed by `seed`, laid out as `layout` (default `.batch`, what training draws).
+    public init(seed: UInt64, layout: Layout = .batch) {
+        self.seed = seed
+        self.layout = layout
+    }
+
+    /// Noise `shape` = `[N, 1, r, r]` for synthesis layer `layer`.
     func noise(layer: Int, shape: [Int], on backend: any Backend) throws -> Tensor {
-        try Tensor.random(shape, .normal, seed: seed, offset: UInt64(layer) << 40, on: backend)
+        let map = [1] + shape.dropFirst(), offset = UInt64(layer + 1) << 40
+        switch layout {
+        case .batch:
+            return try Tensor.random(shape, .normal, seed: seed, offset: UInt64(layer) << 40, on: backend)
+        case .shared:
+            return try Tensor.random(map, .normal, seed: seed, offset: offset, on: backend).expanded(to: shape)
+        case .perSample(let seeds):
+            guard seeds.count == shape[0] else {
+                throw HistoGANError.invalidConfig("per-sample noise has \(seeds.count) seeds for a batch of \(shape[0])")
+            }
+            return try Tensor.concat(seeds.map { try Tensor.random(map, .normal, seed: $0, offset: offset, on: backend) }, axis: 0)
+        }
     }
 }
 

@@ -38,6 +38,25 @@ public struct ColorTarget: Sendable {
     }
 }
 
+/// Per-pixel noise of generated images, NVlabs' `noise_mode`.
+public enum NoiseMode: String, Sendable, Hashable, CaseIterable, Codable {
+    /// One fixed noise map per layer (Philox seed 0), the same for every image.
+    case const
+    /// Noise of each image's own, keyed by its latent seed (so reproducible, and independent of the batch).
+    case random
+    /// No per-pixel noise.
+    case none
+
+    /// The noise for a batch of images with these latent seeds, nil for `.none`.
+    public func source(seeds: [Int]) -> NoiseSource? {
+        switch self {
+        case .const: return NoiseSource(seed: 0, layout: .shared)
+        case .random: return NoiseSource(seed: 0, layout: .perSample(seeds.map { UInt64(bitPattern: Int64($0)) }))
+        case .none: return nil
+        }
+    }
+}
+
 /// Image generation from a trained generator: grids over targets × seeds, interpolations (frames, strip and
 /// animated GIF), style-mixing grids (StyleMixing.swift).
 public struct Sampler {
@@ -72,27 +91,21 @@ public struct Sampler {
         }
     }
 
-    /// Images for every (seed, histogram) pair given, `[n, 3, R, R]` in [0, 1] as `Image`s.
-    public func generate(seeds: [Int], histograms: [[Float]], truncation: Float) throws -> [Image] {
+    /// Images for every (seed, histogram) pair given, `[n, 3, R, R]` in [0, 1] as `Image`s, with per-pixel `noise`
+    /// (default none).
+    public func generate(seeds: [Int], histograms: [[Float]], truncation: Float, noise: NoiseMode = .none) throws -> [Image] {
         let b = generator.config.histogramBins, r = generator.config.resolution
         return try Autograd.withoutGrad {
             let z = try SampleGrid.latents(seeds: seeds, dim: generator.config.latentDim, on: backend)
             let h = try Tensor(histograms.flatMap { $0 }, shape: [histograms.count, 3, b, b], on: backend)
-            return try Sampler.images(generator(z: z, histograms: h, truncation: truncation), resolution: r)
+            return try Sampler.images(generator(z: z, histograms: h, truncation: truncation, noise: noise.source(seeds: seeds)), resolution: r)
         }
     }
 
-    /// Grid: one row per target (its thumbnail first), one column per seed. Writes a PNG to `path`.
-    public func writeGrid(targets: [ColorTarget], seeds: [Int], truncation: Float, to path: String) throws {
-        let r = generator.config.resolution
-        var cells: [Image] = []
-        for t in targets {
-            let thumb = try t.image.map { try $0.resizedNearest(width: r, height: r) }
-                ?? HistogramPlot().composite(t.histogram, bins: generator.config.histogramBins, side: r)
-            cells.append(thumb)
-            cells += try generate(seeds: seeds, histograms: Array(repeating: t.histogram, count: seeds.count), truncation: truncation)
-        }
-        try ImageIO.writePNG(Image.grid(cells, columns: seeds.count + 1), to: path)
+    /// Grid: one row per target (its thumbnail first), one column per seed, with per-pixel `noise` (default none).
+    /// Writes a PNG to `path` (`writeSamples` also writes the images one by one).
+    public func writeGrid(targets: [ColorTarget], seeds: [Int], truncation: Float, noise: NoiseMode = .none, to path: String) throws {
+        try writeSamples(targets: targets, seeds: seeds, truncation: truncation, noise: noise, grid: path, directory: nil)
     }
 
     /// `frames` images moving linearly from (seed a, histogram A) to (seed b, histogram B) in z and histogram
