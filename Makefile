@@ -25,6 +25,7 @@ clean:
 	rm -rf .build
 
 DEMO ?= demo
+DEMO_STEPS ?= 600
 BIN = .build/release/histogan-gpu
 DEBS = ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libpng-dev libturbojpeg0-dev
 
@@ -36,15 +37,18 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" -ne 0 ] && echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; fi
 
-## The first thing to run: demo data, a few minutes of training on the `auto` device, a sample grid.
+## The first thing to run: demo data, a few minutes of training on the `auto` device, a grid whose rows follow
+## six held-out target images, and the colour-control metrics of `evaluate`.
 demo: deps release
 	$(BIN) devices
 	$(BIN) demo-data --output $(DEMO)/data --count 512 --resolution 32
+	rm -rf $(DEMO)/targets && $(BIN) demo-data --output $(DEMO)/targets --count 6 --resolution 32 --seed 7
 	rm -rf $(DEMO)/run
 	$(BIN) train --data $(DEMO)/data --output $(DEMO)/run --resolution 32 --capacity 0.125 --latent 128 \
-	    --mapping-layers 4 --bins 32 --batch 4 --steps 300 --log-every 25 --sample-every 100 --checkpoint-every 100
-	$(BIN) histogram $(DEMO)/data/demo-00003.png $(DEMO)/data/demo-00007.png $(DEMO)/data/demo-00011.png \
-	    --bins 32 --output $(DEMO)/targets.npy --plot $(DEMO)/targets.png
-	$(BIN) generate --checkpoint $(DEMO)/run/checkpoint.safetensors --target $(DEMO)/data/demo-00003.png \
-	    $(DEMO)/data/demo-00007.png $(DEMO)/data/demo-00011.png --seeds 0-7 --truncation 1 --output $(DEMO)/grid.png
-	@echo "demo: $(DEMO)/grid.png (rows: targets, columns: seeds), $(DEMO)/targets.png (their histograms), $(DEMO)/run/samples/"
+	    --mapping-layers 4 --bins 32 --batch 8 --steps $(DEMO_STEPS) --log-every 50 --sample-every 200 --checkpoint-every 200
+	$(BIN) histogram $(DEMO)/targets/*.png --bins 32 --output $(DEMO)/targets.npy --plot $(DEMO)/targets.png
+	$(BIN) generate --checkpoint $(DEMO)/run/checkpoint.safetensors --target $(DEMO)/targets/*.png \
+	    --seeds 0-7 --truncation 1 --output $(DEMO)/grid.png
+	$(BIN) evaluate --checkpoint $(DEMO)/run/checkpoint.safetensors --targets $(DEMO)/targets --per-target 8 \
+	    --json $(DEMO)/evaluate.json
+	@echo "demo: $(DEMO)/grid.png (rows: held-out targets, columns: seeds), $(DEMO)/targets.png (their histograms), $(DEMO)/run/samples/"

@@ -81,8 +81,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("hist-kernel"), help: "Kernel of the training histograms.")
     var histKernel: HistogramKernel = .inverseQuadratic
 
-    @Option(name: .customLong("hist-sigma"), help: "σ of the training histograms' kernel.")
-    var histSigma: Float = 0.02
+    @Option(name: .customLong("hist-sigma"), help: "σ of the training histograms' kernel (default: one bin spacing, 6/(bins−1); the official code's 0.02 learns colour control far more slowly).")
+    var histSigma: Float?
 
     @Option(name: .customLong("hist-resize"), help: "How images larger than 150 px are reduced before the histogram.")
     var histResize: HistogramResize = .sampling
@@ -114,7 +114,7 @@ struct TrainCommand: ParsableCommand {
         }
         guard steps > 0 else { throw ValidationError("--steps must be > 0") }
         guard emaRampup >= 0 else { throw ValidationError("--ema-rampup must be >= 0") }
-        guard histSigma > 0 else { throw ValidationError("--hist-sigma must be > 0") }
+        guard histSigma.map({ $0 > 0 }) ?? true else { throw ValidationError("--hist-sigma must be > 0") }
         guard mbstdGroup > 0, plInterval > 0, plBatchShrink > 0, r1Interval.map({ $0 > 0 }) ?? true else {
             throw ValidationError("--mbstd-group, --pl-interval, --pl-batch-shrink and --r1-interval must be > 0")
         }
@@ -132,7 +132,8 @@ struct TrainCommand: ParsableCommand {
             pathLengthDecay: plDecay, pathLengthBatchShrink: plBatchShrink, pathLengthInterval: plInterval,
             styleMixing: styleMixing, emaKimg: emaKimg, emaRampup: emaRampup > 0 ? emaRampup : nil, histogramAlpha: histAlpha,
             histogramLossReduction: histLoss,
-            histogram: HistogramOptions(bins: network.bins, kernel: histKernel, sigma: histSigma, resize: histResize),
+            histogram: HistogramOptions(bins: network.bins, kernel: histKernel,
+                                        sigma: histSigma ?? TrainingOptions.trainingSigma(bins: network.bins), resize: histResize),
             targetSource: targets, flip: flip, seed: seed, logInterval: logEvery, sampleInterval: sampleEvery,
             checkpointInterval: checkpointEvery)
     }

@@ -40,6 +40,13 @@ public struct Image: Sendable, Equatable {
         return out
     }
 
+    /// The image as an 8-bit file stores it: each value `round(clamp(v, 0, 1) · 255) / 255`.
+    public func quantized8() -> Image {
+        var copy = self
+        copy.pixels = pixels.map { (min(max($0, 0), 1) * 255).rounded() / 255 }
+        return copy
+    }
+
     /// An image from interleaved samples (`[height, width, channels]`, `channels` 3), each divided by `scale`.
     static func interleaved<T: BinaryInteger>(_ samples: UnsafeBufferPointer<T>, width: Int, height: Int, scale: Float) throws -> Image {
         let plane = width * height

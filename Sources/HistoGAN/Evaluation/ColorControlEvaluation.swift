@@ -14,7 +14,8 @@ public enum ColorControlEvaluation {
     /// 2. For each target t: K images with seeds `options.seeds` (the same z for every target), conditioned on
     ///    `t.histogram` (the network's bins, whatever `options.histogram` says), truncation ψ and `options.noise`,
     ///    generated `batchSize` at a time.
-    /// 3. Each image's histogram measured on the backend (`histograms(of:)`), its diversity (`meanPairwiseRMS`).
+    /// 3. Each image's histogram measured on the backend (`histograms(of:)`) after 8-bit rounding (what `generate`
+    ///    saves), its diversity (`meanPairwiseRMS`).
     /// 4. `report`: matched and mismatched Hellinger and KL, their ratios, diversity and target spread.
     /// `progress(done, total)` is called after each batch with the images generated so far.
     public static func evaluate(sampler: Sampler, targets: [ColorTarget], options: ColorControlOptions = ColorControlOptions(),
@@ -37,7 +38,8 @@ public enum ColorControlEvaluation {
                 let batch = Array(seeds[start..<min(seeds.count, start + batchSize)])
                 let generatedImages = try sampler.generate(seeds: batch, histograms: Array(repeating: target.histogram, count: batch.count),
                                                            truncation: options.truncation, noise: options.noise)
-                histograms += try Self.histograms(of: generatedImages, options: measure, backend: backend)
+                // Measured as a PNG stores them (8 bits): rounding moves dark values a long way in log-chroma.
+                histograms += try Self.histograms(of: generatedImages.map { $0.quantized8() }, options: measure, backend: backend)
                 images += generatedImages
                 progress?(t * seeds.count + start + batch.count, total)
             }

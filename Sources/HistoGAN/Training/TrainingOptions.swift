@@ -57,7 +57,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var histogramAlpha: Float
     /// How the histogram loss is reduced over a batch.
     public var histogramLossReduction: HistogramLossReduction
-    /// The training histograms (targets and generated images alike).
+    /// The training histograms (targets and generated images alike). Default: the network's bins, HistoGAN's
+    /// inverse-quadratic kernel and sampling reduction, with σ = one bin spacing (`trainingSigma`).
     public var histogram: HistogramOptions
     /// Where target histograms come from.
     public var targetSource: TargetHistogramSource
@@ -82,7 +83,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         self.pathLengthBatchShrink = pathLengthBatchShrink; self.pathLengthInterval = pathLengthInterval
         self.styleMixing = styleMixing; self.emaKimg = emaKimg; self.emaRampup = emaRampup
         self.histogramAlpha = histogramAlpha; self.histogramLossReduction = histogramLossReduction
-        self.histogram = histogram ?? HistogramOptions(bins: network.histogramBins, resize: .sampling)
+        self.histogram = histogram ?? HistogramOptions(bins: network.histogramBins, sigma: Self.trainingSigma(bins: network.histogramBins),
+                                                       resize: .sampling)
         self.targetSource = targetSource
         self.flip = flip; self.seed = seed
         self.logInterval = logInterval; self.sampleInterval = sampleInterval; self.checkpointInterval = checkpointInterval
@@ -124,6 +126,14 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         logInterval = try c.decode(Int.self, forKey: .logInterval)
         sampleInterval = try c.decode(Int.self, forKey: .sampleInterval)
         checkpointInterval = try c.decode(Int.self, forKey: .checkpointInterval)
+    }
+
+    /// The default σ of the training histograms: one bin spacing, `6 / (bins − 1)` (0.19 at 32 bins, 0.095 at 64).
+    /// The official σ = 0.02 is a tenth of a spacing at 32 bins: each pixel then counts in one bin alone, and
+    /// the loss's gradient only pulls a colour toward the nearest bin centre, never across the u-v plane toward
+    /// the target's colours (measured in docs/colour-control.md).
+    public static func trainingSigma(bins: Int) -> Float {
+        Float(2 * HistogramShape.range / Double(max(bins - 1, 1)))
     }
 
     public var microBatch: Int { batch / accumulate }
