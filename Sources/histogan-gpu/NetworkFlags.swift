@@ -22,6 +22,9 @@ struct NetworkFlags: ParsableArguments {
     @Option(name: .customLong("hist-input"), help: "What the histogram encoder reads: sqrt-normalized (√H at unit second moment), normalized (H at unit second moment) or raw (H; the encoder then barely learns).")
     var histInput: HistogramInput = .sqrtNormalized
 
+    @Option(name: .customLong("upsample-conv"), help: "Up-sampling convolutions: transposed (NVlabs: stride-2 transposed conv, then FIR) or fir-then-conv (FIR up, then a 3x3 conv at 2x; 4x the work).")
+    var upsampleConv: UpsampleConv = .transposed
+
     func validate() throws {
         guard [8, 16, 32, 64, 128, 256, 512, 1024].contains(resolution) else {
             throw ValidationError("--resolution \(resolution): must be a power of two from 8 to 1024 (32-256 are the tested sizes)")
@@ -33,8 +36,9 @@ struct NetworkFlags: ParsableArguments {
 
     var config: NetworkConfig {
         NetworkConfig(resolution: resolution, capacity: capacity, latentDim: latent, mappingLayers: mappingLayers, histogramBins: bins,
-                      histogramInput: histInput)
+                      histogramInput: histInput, upsampleConv: upsampleConv)
     }
 }
 
 extension HistogramInput: ExpressibleByArgument {}
+extension UpsampleConv: ExpressibleByArgument {}

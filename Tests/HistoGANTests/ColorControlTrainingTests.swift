@@ -79,6 +79,29 @@ final class ColorControlTrainingTests: XCTestCase {
         XCTAssertNotEqual(bank.draws(step: 5, k: 1, size: 4, seed: 7), bank.draws(step: 6, k: 1, size: 4, seed: 7))
     }
 
+    /// `--targets file` takes each target's histogram from the full-resolution file (the official loader),
+    /// `image` from the R×R training image: checked against the histogram op run on the decoded file.
+    func testFileTargetsComeFromTheFullResolutionFile() throws {
+        let root = NSTemporaryDirectory() + "histogan-file-targets-\(getpid())-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var rng = TestRNG(seed: 5)
+        // 200x160 (larger than the 150-pixel reduction limit), fine noise that a 16x16 resize averages away.
+        let image = try Image(width: 200, height: 160, pixels: rng.floats(3 * 200 * 160, 0, 1))
+        try ImageIO.writePNG(image, to: root + "/a.png")
+        try ImageIO.writePNG(try Image(width: 40, height: 40, pixels: rng.floats(3 * 40 * 40, 0.2, 0.6)), to: root + "/b.png")
+        let dataset = try ImageDataset(directory: root, resolution: 16)
+        let options = HistogramOptions(bins: 8, resize: .sampling)
+        let file = try TargetHistogramBank(dataset: dataset, source: .file, options: options, backend: TestBackends.cpu)
+        let small = try TargetHistogramBank(dataset: dataset, source: .image, options: options, backend: TestBackends.cpu)
+        let decoded = try ImageIO.read(root + "/a.png")
+        let expected = try Autograd.withoutGrad {
+            try Tensor.rgbuvHistogram(Tensor(decoded.pixels, shape: [1, 3, 160, 200], on: TestBackends.cpu), options: options).array()
+        }
+        assertClose(Array(file.histogram(0)), expected, tolerance: 1e-6, "file target histogram")
+        XCTAssertGreaterThan(relativeL2(Array(small.histogram(0)), expected), 0.05, "the 16x16 image's histogram should differ")
+    }
+
     /// NVlabs: half-life = min(ema_kimg·1000, images seen·ema_rampup); β = 0.5^(batch / half-life).
     func testEMABetaFollowsTheRampUpByHand() {
         var o = TrainingOptions(batch: 4, emaKimg: 10, emaRampup: 0.05)

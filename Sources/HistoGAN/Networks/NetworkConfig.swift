@@ -18,10 +18,12 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
     public var histogramInput: HistogramInput
     /// Discriminator minibatch-stddev group size (NVlabs `mbstd_group_size`).
     public var mbstdGroup: Int
+    /// How the synthesis network's up-sampling convolutions run (see `UpsampleConv`).
+    public var upsampleConv: UpsampleConv
 
     public init(resolution: Int = 256, capacity: Double = 1, latentDim: Int = 512, mappingLayers: Int = 8,
                 histogramBins: Int = 64, convClamp: Float? = 256, histogramInput: HistogramInput = .sqrtNormalized,
-                mbstdGroup: Int = 4) {
+                mbstdGroup: Int = 4, upsampleConv: UpsampleConv = .transposed) {
         self.resolution = resolution
         self.capacity = capacity
         self.latentDim = latentDim
@@ -30,10 +32,11 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
         self.convClamp = convClamp
         self.histogramInput = histogramInput
         self.mbstdGroup = mbstdGroup
+        self.upsampleConv = upsampleConv
     }
 
     enum CodingKeys: String, CodingKey {
-        case resolution, capacity, latentDim, mappingLayers, histogramBins, convClamp, histogramInput, mbstdGroup
+        case resolution, capacity, latentDim, mappingLayers, histogramBins, convClamp, histogramInput, mbstdGroup, upsampleConv
     }
 
     /// Decodes a config; checkpoints written before `histogramInput` existed read as `.raw`, which is what
@@ -48,6 +51,7 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
         convClamp = try c.decodeIfPresent(Float.self, forKey: .convClamp)
         histogramInput = try c.decodeIfPresent(HistogramInput.self, forKey: .histogramInput) ?? .raw
         mbstdGroup = try c.decodeIfPresent(Int.self, forKey: .mbstdGroup) ?? 4
+        upsampleConv = try c.decodeIfPresent(UpsampleConv.self, forKey: .upsampleConv) ?? .firThenConv
     }
 
     /// Feature channels at resolution r: `min(16384 / r, 512) · capacity`, at least 4.
@@ -89,6 +93,15 @@ public enum HistogramInput: String, Codable, Sendable, CaseIterable {
     /// `√H · rsqrt(mean(H) + 1e-8)`: √H (the space in which the Hellinger loss is a Euclidean distance)
     /// scaled to unit second moment.
     case sqrtNormalized = "sqrt-normalized"
+}
+
+/// The synthesis network's 2x up-sampling modulated 3x3 convolution.
+public enum UpsampleConv: String, Codable, Sendable, CaseIterable {
+    /// NVlabs: stride-2 transposed convolution, then the FIR filter (`Tensor.modulatedConv2dUp2`); exact.
+    case transposed
+    /// FIR up-sampling to 2x, then a padded 3x3 convolution at 2x: 4x the multiply-adds and a different outer
+    /// 1-px ring (checkpoints from before `transposed` existed were trained this way).
+    case firThenConv = "fir-then-conv"
 }
 
 /// Errors of the HistoGAN layer; each names the file, flag or setting at fault.

@@ -55,8 +55,9 @@ public struct SynthesisLayer {
     public let noiseStrength: Parameter
     let clamp: Float?
 
-    init(_ name: String, in i: Int, out o: Int, wDim: Int, up: Int, clamp: Float?, init rng: inout ParameterInitializer) throws {
-        conv = try ModulatedConv2d(name, in: i, out: o, kernel: 3, wDim: wDim, up: up, init: &rng)
+    init(_ name: String, in i: Int, out o: Int, wDim: Int, up: Int, transposedUp: Bool = true, clamp: Float?,
+         init rng: inout ParameterInitializer) throws {
+        conv = try ModulatedConv2d(name, in: i, out: o, kernel: 3, wDim: wDim, up: up, transposedUp: transposedUp, init: &rng)
         bias = Parameter(name: "\(name).bias", value: try rng.constant([o], 0))
         noiseStrength = Parameter(name: "\(name).noise_strength", value: try rng.constant([1], 0))
         self.clamp = clamp
@@ -121,6 +122,7 @@ public final class SynthesisNetwork {
             let inCh = r == 4 ? config.channels(at: 4) : config.channels(at: r / 2)
             let outCh = config.channels(at: r)
             let conv0 = r == 4 ? nil : try SynthesisLayer("synthesis.b\(r).conv0", in: inCh, out: outCh, wDim: w, up: 2,
+                                                          transposedUp: config.upsampleConv == .transposed,
                                                           clamp: config.convClamp, init: &rng)
             let conv1 = try SynthesisLayer("synthesis.b\(r).conv1", in: outCh, out: outCh, wDim: w, up: 1, clamp: config.convClamp, init: &rng)
             let toRGB = try ToRGBLayer("synthesis.b\(r).torgb", in: outCh, wDim: w, clamp: config.convClamp, init: &rng)
