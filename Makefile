@@ -25,7 +25,7 @@ clean:
 	rm -rf .build
 
 DEMO ?= demo
-DEMO_STEPS ?= 600
+DEMO_STEPS ?= 900
 BIN = .build/release/histogan-gpu
 DEBS = ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libpng-dev libturbojpeg0-dev
 
