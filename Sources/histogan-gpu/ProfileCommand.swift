@@ -21,6 +21,9 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Profiled steps (after one warm-up step).")
     var steps = 2
 
+    @Option(name: .customLong("plain-steps"), help: "Plain (unprofiled) steps timed first (default: one regulariser period, lcm of the R1 and path-length intervals, 16).")
+    var plainSteps: Int?
+
     @Option(help: "Also write the profile as JSON to this file.")
     var json: String?
 
@@ -28,14 +31,22 @@ struct ProfileCommand: ParsableCommand {
         let backend = try deviceOption.makeBackend(profiling: true)
         var options = TrainingOptions(network: network.config, batch: batch)
         if let checkpoint { options = try Checkpoint.options(at: checkpoint) }
-        let trainer = try Trainer(options: options, backend: backend)
-        if let checkpoint { try Checkpoint.restore(trainer, from: checkpoint) }
+        func makeTrainer(_ backend: any Backend) throws -> Trainer {
+            let trainer = try Trainer(options: options, backend: backend)
+            if let checkpoint { try Checkpoint.restore(trainer, from: checkpoint) }
+            return trainer
+        }
+        let trainer = try makeTrainer(backend)
+        // Plain steps on OpenCL run on a second backend without profiling events, so launches do not wait.
+        let plainTrainer = backend.info.kind == .opencl ? try makeTrainer(deviceOption.makeBackend(profiling: false)) : trainer
         print("profiling \(options.network.resolution)x\(options.network.resolution), capacity \(options.network.capacity), batch \(options.batch) on \(backend.info.selector) (\(backend.info.name))")
         print("G \(trainer.generator.parameters.count) parameters, D \(trainer.discriminator.parameters.count)")
-        let profile = try TrainingProfile.measure(trainer: trainer, steps: max(1, steps))
-        print(String(format: "step: %.1f ms unprofiled (%.2f images/s), %.1f ms profiled (per-op synchronisation)",
+        let profile = try TrainingProfile.measure(trainer: trainer, steps: max(1, steps), plainTrainer: plainTrainer,
+                                                  plainSteps: plainSteps.map { max(1, $0) })
+        let launches = profile.launchesPerStep.map { String(format: ", %.0f kernel launches/step", $0) } ?? ""
+        print(String(format: "step: %.1f ms plain (%.2f images/s; mean of %d steps with R1 and path length on their schedule%@), %.1f ms profiled (per-op synchronisation)",
                      profile.unprofiledStepMilliseconds, Double(options.batch) * 1000 / profile.unprofiledStepMilliseconds,
-                     profile.stepMilliseconds))
+                     profile.plainSteps, launches, profile.stepMilliseconds))
         print("layer                                   fwd ms    bwd ms  kernel ms  share")
         for l in profile.layers {
             let kernel = l.kernelMilliseconds.map { String(format: "%9.2f", $0) } ?? "        -"

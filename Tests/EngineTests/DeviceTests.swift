@@ -23,6 +23,20 @@ final class DeviceTests: XCTestCase {
         }
     }
 
+    /// The launch counter counts every enqueued kernel: a fill is one launch, two fills two; the CPU backend has none.
+    func testKernelLaunchesCountEveryEnqueuedKernel() throws {
+        XCTAssertNil(TestBackends.cpu.kernelLaunches)
+        let cl = try TestBackends.requireOpenCL()
+        let buffer = try cl.allocate(37)
+        try cl.synchronize()
+        let before = try XCTUnwrap(cl.kernelLaunches)
+        try cl.fill(buffer, count: 37, value: 1)
+        XCTAssertEqual(cl.kernelLaunches, before + 1)
+        try cl.fill(buffer, count: 37, value: 2)
+        try cl.fill(buffer, count: 0, value: 3)          // empty: nothing is enqueued
+        XCTAssertEqual(cl.kernelLaunches, before + 2)
+    }
+
     func testOpenCLBuildErrorCarriesLog() throws {
         guard let cl = try TestBackends.requireOpenCL() as? OpenCLBackend else { return XCTFail("not an OpenCLBackend") }
         // A -D that turns a kernel's code into a syntax error: the error must name the family and carry the log.

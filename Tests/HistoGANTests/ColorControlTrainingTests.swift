@@ -158,3 +158,22 @@ final class ColorControlTrainingTests: XCTestCase {
         XCTAssertFalse(text.contains("stale"))
     }
 }
+
+/// `profile`'s plain timing covers one period of the lazy regularisers.
+final class TrainingProfileTests: XCTestCase {
+    func testRegulariserPeriodIsTheLCMOfTheIntervals() {
+        XCTAssertEqual(TrainingProfile.regulariserPeriod(TrainingOptions(r1Interval: 16, pathLengthInterval: 4)), 16)
+        XCTAssertEqual(TrainingProfile.regulariserPeriod(TrainingOptions(r1Interval: 4, pathLengthInterval: 6)), 12)
+        XCTAssertEqual(TrainingProfile.regulariserPeriod(TrainingOptions(r1Interval: 4, pathLengthWeight: 0, pathLengthInterval: 6)), 4)
+    }
+
+    /// On the CPU the plain steps report no launches; a tiny network profiles end to end.
+    func testProfileOfATinyNetwork() throws {
+        let trainer = try Trainer(options: TrainingTests.options(), backend: TestBackends.cpu)
+        let profile = try TrainingProfile.measure(trainer: trainer, steps: 1, plainSteps: 2)
+        XCTAssertEqual(profile.plainSteps, 2)
+        XCTAssertNil(profile.launchesPerStep)
+        XCTAssertGreaterThan(profile.unprofiledStepMilliseconds, 0)
+        XCTAssertFalse(profile.layers.isEmpty)
+    }
+}

@@ -27,6 +27,9 @@ public protocol Backend: AnyObject, Sendable {
     func synchronize() throws
     /// Bytes held by buffers in use plus the backend's reuse pool.
     var allocatedBytes: Int { get }
+    /// Kernels enqueued since the backend was created; nil where work is not launched as device kernels
+    /// (the CPU backend).
+    var kernelLaunches: Int? { get }
 
     // MARK: - Elementwise (elementwise.cl)
 
@@ -117,4 +120,9 @@ public protocol Backend: AnyObject, Sendable {
     func adamStep(_ step: AdamStep, param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) throws
     /// EMA update in place: `ema = param + (ema - param)·beta` (NVlabs `p.lerp(ema, beta)`).
     func emaUpdate(_ ema: any Buffer, toward param: any Buffer, beta: Float, count: Int) throws
+}
+
+extension Backend {
+    /// No kernel launches to count (backends that run primitives as host code).
+    public var kernelLaunches: Int? { nil }
 }

@@ -110,6 +110,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
     private var times: [String: (count: Int, seconds: Double)] = [:]
+    private var launches = 0
 
     /// Opens `device`. `profiling` enables per-kernel timing through OpenCL events.
     public init(device: OpenCLDeviceDescriptor, profiling: Bool = false) throws {
@@ -181,6 +182,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func resetKernelTimes() { lock.withLock { times.removeAll() } }
 
+    /// Kernels enqueued by `launch` since the backend was created (`clEnqueueNDRangeKernel` calls).
+    public var kernelLaunches: Int? { lock.withLock { launches } }
+
     // MARK: - Helpers for the kernel files
 
     /// The `CLBuffer` behind `buffer`; throws if it belongs to another backend.
@@ -228,6 +232,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                                        local == nil ? nil : localSize, 0, nil, profiling ? eventPointer : nil)
             }
             try check(status, "clEnqueueNDRangeKernel", kernel: name)
+            launches += 1
             if let event {
                 defer { clReleaseEvent(event) }
                 try check(clWaitForEvents(1, [event]), "clWaitForEvents", kernel: name)

@@ -20,8 +20,12 @@ public struct TrainingProfile: Codable, Sendable {
     public var steps: Int
     /// Mean wall time of a profiled step (with the per-op synchronisation profiling adds).
     public var stepMilliseconds: Double
-    /// Mean wall time of an unprofiled step, measured first.
+    /// Mean wall time of a plain step (no profiling events, every regulariser on its schedule), measured first.
     public var unprofiledStepMilliseconds: Double
+    /// Steps the plain time is the mean of.
+    public var plainSteps: Int
+    /// Kernel launches per plain step (nil on the CPU backend, which launches no kernels).
+    public var launchesPerStep: Double?
     public var layers: [Layer]
     /// The same time summed by op (`conv2d`, `binary`, ...) over all layers, largest first.
     public var ops: [Op]
@@ -36,23 +40,53 @@ public struct TrainingProfile: Codable, Sendable {
         public var share: Double
     }
 
-    /// Runs one warm-up step, `steps` plain steps and `steps` profiled steps of `trainer` on demo images.
-    public static func measure(trainer: Trainer, steps: Int = 2) throws -> TrainingProfile {
+    /// Steps that hold every regulariser on its schedule once per period: lcm(R1 interval, path-length interval)
+    /// (16 for NVlabs' 16 and 4), so a mean over them is the mean step of a long run.
+    public static func regulariserPeriod(_ o: TrainingOptions) -> Int {
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let (r, p) = (max(1, o.r1Interval), o.pathLengthWeight > 0 ? max(1, o.pathLengthInterval) : 1)
+        return r / gcd(r, p) * p
+    }
+
+    /// The step time of a training run and where it goes:
+    /// 1. plain timing on `plainTrainer` (a trainer on a backend without profiling events, so launches do not
+    ///    wait; default `trainer`): one warm-up step, then `plainSteps` (default `regulariserPeriod`) steps, with
+    ///    the backend's kernel launches counted;
+    /// 2. `steps` profiled steps of `trainer` under a `Profiler`, giving the per-layer and per-op tables.
+    /// Both run on the same demo images and targets.
+    public static func measure(trainer: Trainer, steps: Int = 2, plainTrainer: Trainer? = nil,
+                               plainSteps: Int? = nil) throws -> TrainingProfile {
         let o = trainer.options
         let r = o.network.resolution
         let demo = DemoDataGenerator(resolution: r, seed: 11)
-        let batches = try (0..<o.accumulate).map { k in
-            try Tensor((0..<o.microBatch).flatMap { demo.image(k * o.microBatch + $0).map { $0 * 2 - 1 } },
-                       shape: [o.microBatch, 3, r, r], on: trainer.backend)
+        func inputs(_ backend: any Backend) throws -> (batches: [Tensor], targets: [Tensor]) {
+            let batches = try (0..<o.accumulate).map { k in
+                try Tensor((0..<o.microBatch).flatMap { demo.image(k * o.microBatch + $0).map { $0 * 2 - 1 } },
+                           shape: [o.microBatch, 3, r, r], on: backend)
+            }
+            let bank = try TargetHistogramBank(images: Tensor.concat(batches, axis: 0), options: o.histogram)
+            let targets = try (0..<o.accumulate).map { k in
+                try bank.targets(bank.draws(step: 0, k: k, size: o.microBatch, seed: o.seed), on: backend)
+            }
+            return (batches, targets)
         }
-        let bank = try TargetHistogramBank(images: Tensor.concat(batches, axis: 0), options: o.histogram)
-        let targets = try (0..<o.accumulate).map { k in
-            try bank.targets(bank.draws(step: 0, k: k, size: o.microBatch, seed: o.seed), on: trainer.backend)
-        }
-        _ = try trainer.trainStep(realBatches: batches, targets: targets)
+        let plainTrainer = plainTrainer ?? trainer
+        let plainSteps = max(1, plainSteps ?? regulariserPeriod(o))
+        let plainInputs = try inputs(plainTrainer.backend)
+        _ = try plainTrainer.trainStep(realBatches: plainInputs.batches, targets: plainInputs.targets)
+        try plainTrainer.backend.synchronize()
+        let launchesBefore = plainTrainer.backend.kernelLaunches
         let plainStart = Date()
-        for _ in 0..<steps { _ = try trainer.trainStep(realBatches: batches, targets: targets) }
-        let plain = Date().timeIntervalSince(plainStart) / Double(steps)
+        for _ in 0..<plainSteps { _ = try plainTrainer.trainStep(realBatches: plainInputs.batches, targets: plainInputs.targets) }
+        try plainTrainer.backend.synchronize()
+        let plain = Date().timeIntervalSince(plainStart) / Double(plainSteps)
+        var launches: Double?
+        if let before = launchesBefore, let after = plainTrainer.backend.kernelLaunches {
+            launches = Double(after - before) / Double(plainSteps)
+        }
+
+        let (batches, targets) = plainTrainer === trainer ? plainInputs : try inputs(trainer.backend)
+        if plainTrainer !== trainer { _ = try trainer.trainStep(realBatches: batches, targets: targets) }
         let profiler = Profiler()
         let start = Date()
         try Profiler.$current.withValue(profiler) {
@@ -80,6 +114,7 @@ public struct TrainingProfile: Codable, Sendable {
             Op(op: name, calls: Double(v.calls) / n, milliseconds: v.seconds / n * 1000, share: v.seconds / n / step)
         }.sorted { $0.milliseconds > $1.milliseconds }
         return TrainingProfile(device: trainer.backend.info.selector, resolution: r, batch: o.batch, steps: steps,
-                               stepMilliseconds: step * 1000, unprofiledStepMilliseconds: plain * 1000, layers: layers, ops: ops)
+                               stepMilliseconds: step * 1000, unprofiledStepMilliseconds: plain * 1000, plainSteps: plainSteps,
+                               launchesPerStep: launches, layers: layers, ops: ops)
     }
 }
