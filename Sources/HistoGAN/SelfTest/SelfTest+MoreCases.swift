@@ -1,0 +1,173 @@
+import Engine
+
+// The self-test's cases for elementwise.cl, reduce.cl, layout.cl, random.cl, optimizer.cl and histogram.cl.
+
+extension SelfTest {
+    // MARK: - elementwise.cl
+
+    /// Every unary op; inputs kept where the op is defined (positive for sqrt, log, pow).
+    static let unaryOps: [(String, UnaryOp, ClosedRange<Float>)] = [
+        ("neg", .neg, -2...2), ("sqrt", .sqrt, 0.1...4), ("rsqrt", .rsqrt, 0.1...4), ("exp", .exp, -3...3),
+        ("log", .log, 0.1...4), ("square", .square, -2...2), ("abs", .abs, -2...2), ("softplus", .softplus, -5...5),
+        ("relu", .relu, -2...2), ("sign", .sign, -2...2), ("reciprocal", .reciprocal, 0.2...3),
+        ("leaky_relu 0.2", .leakyReLU(alpha: 0.2), -2...2), ("scale 1.7", .scale(1.7), -2...2),
+        ("add 0.3", .addScalar(0.3), -2...2), ("pow 1.5", .powScalar(1.5), 0.1...3), ("step 0.1", .step(threshold: 0.1), -2...2),
+    ]
+
+    static let elementwiseCases: [SelfTestCase] = {
+        let count = 1037
+        var cases = [SelfTestCase(family: "elementwise fill", shape: "\(count)") { ctx in
+            let out = try ctx.poisoned(count)
+            try ctx.backend.fill(out, count: count, value: -0.625)
+            return try ctx.read(out)
+        }]
+        cases += unaryOps.map { name, op, range in
+            SelfTestCase(family: "elementwise unary", shape: "\(name) \(count)", quick: name == "exp") { ctx in
+                let x = try ctx.input(count, seed: 20, in: range), out = try ctx.poisoned(count)
+                try ctx.backend.unary(op, x, out, count: count)
+                return try ctx.read(out)
+            }
+        }
+        // a [5,1,7] broadcast against b [1,6,7] (stride-0 axes), out [5,6,7].
+        let shape = [5, 6, 7]
+        cases += BinaryOp.allCases.map { op in
+            SelfTestCase(family: "elementwise binary", shape: "\(op) [5,1,7]·[1,6,7]", quick: op == .mul) { ctx in
+                let positive = op == .pow || op == .div
+                let a = try ctx.input(35, seed: 21, in: positive ? 0.2...2 : -2...2)
+                let b = try ctx.input(42, seed: 22, in: positive ? 0.5...2 : -2...2)
+                let out = try ctx.poisoned(210)
+                try ctx.backend.binary(op, StridedView(a, strides: [7, 0, 1]), StridedView(b, strides: [0, 7, 1]), out, shape: shape)
+                return try ctx.read(out)
+            }
+        }
+        cases.append(SelfTestCase(family: "elementwise select", shape: "[5,6,7] cond [5,6,1]") { ctx in
+            let c = try ctx.input(30, seed: 23), a = try ctx.input(210, seed: 24), b = try ctx.input(42, seed: 25)
+            let out = try ctx.poisoned(210)
+            try ctx.backend.select(StridedView(c, strides: [6, 1, 0]), StridedView(contiguous: a, shape: shape),
+                                   StridedView(b, strides: [0, 7, 1]), out, shape: shape)
+            return try ctx.read(out)
+        })
+        return cases
+    }()
+
+    // MARK: - reduce.cl
+
+    static let reduceShapes: [([Int], axes: [Int], tolerance: Double, quick: Bool)] = [
+        ([7, 13, 5], [1], 1e-5, true),
+        ([7, 13, 5], [0, 2], 1e-5, false),
+        ([3, 1, 257, 9], [0, 1, 2, 3], 1e-5, false),
+        ([1 << 20 | 3], [0], 1e-4, false),
+        ([33, 4099], [1], 1e-4, false),
+    ]
+
+    static let reduceCases: [SelfTestCase] = reduceShapes.flatMap { shape, axes, tolerance, quick in
+        ReduceOp.allCases.map { op in
+            let kept = shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
+            let count = shape.reduce(1, *), outCount = kept.reduce(1, *)
+            return SelfTestCase(family: "reduce \(op)", shape: "\(dims(shape)) axes \(dims(axes))",
+                                tolerance: op == .max ? 0 : tolerance, quick: quick && op == .sum) { ctx in
+                let x = try ctx.input(count, seed: 30), out = try ctx.poisoned(outCount)
+                try ctx.backend.reduce(op, x, shape: shape, axes: axes, out)
+                return try ctx.read(out)
+            }
+        }
+    }
+
+    // MARK: - layout.cl
+
+    static let layoutCases: [SelfTestCase] = [
+        SelfTestCase(family: "layout transpose", shape: "[5,6,7] -> [7,5,6]") { ctx in
+            let x = try ctx.input(210, seed: 40), out = try ctx.poisoned(210)
+            try ctx.backend.copy(StridedView(x, strides: [1, 42, 7]), to: StridedView(contiguous: out, shape: [7, 5, 6]), shape: [7, 5, 6])
+            return try ctx.read(out)
+        },
+        SelfTestCase(family: "layout concat", shape: "[3,5,9] ++ [3,2,9] axis 1", quick: false) { ctx in
+            let a = try ctx.input(135, seed: 41), b = try ctx.input(54, seed: 42), out = try ctx.poisoned(189)
+            let strides = StridedView.contiguousStrides([3, 7, 9])
+            try ctx.backend.copy(StridedView(contiguous: a, shape: [3, 5, 9]), to: StridedView(out, strides: strides), shape: [3, 5, 9])
+            try ctx.backend.copy(StridedView(contiguous: b, shape: [3, 2, 9]), to: StridedView(out, offset: 45, strides: strides),
+                                 shape: [3, 2, 9])
+            return try ctx.read(out)
+        },
+        SelfTestCase(family: "layout slice", shape: "[9,11,13][2..<7, ::2, 3..<12]", quick: false) { ctx in
+            let x = try ctx.input(9 * 11 * 13, seed: 43), out = try ctx.poisoned(5 * 6 * 9)
+            try ctx.backend.copy(StridedView(x, offset: 2 * 143 + 3, strides: [143, 26, 1]),
+                                 to: StridedView(contiguous: out, shape: [5, 6, 9]), shape: [5, 6, 9])
+            return try ctx.read(out)
+        },
+        SelfTestCase(family: "layout expand", shape: "[4,1,3] -> [4,5,3]", quick: false) { ctx in
+            let x = try ctx.input(12, seed: 44), out = try ctx.poisoned(60)
+            try ctx.backend.copy(StridedView(x, strides: [3, 0, 1]), to: StridedView(contiguous: out, shape: [4, 5, 3]), shape: [4, 5, 3])
+            return try ctx.read(out)
+        },
+    ]
+
+    // MARK: - random.cl
+
+    static let randomCases: [SelfTestCase] = [(1001, 0), (1037, 3), (4, 1 << 33)].flatMap { count, offset in
+        RandomDistribution.allCases.map { dist in
+            // Uniform is integer arithmetic then one exact scale: bit-identical. Normal goes through log/cos.
+            SelfTestCase(family: "random \(dist)", shape: "\(count) offset \(offset)", tolerance: dist == .uniform ? 0 : 1e-6,
+                         quick: offset == 3) { ctx in
+                let out = try ctx.poisoned(count)
+                try ctx.backend.random(dist, seed: 0x5eed_1234_abcd, offset: UInt64(offset), out, count: count)
+                return try ctx.read(out)
+            }
+        }
+    }
+
+    // MARK: - optimizer.cl
+
+    static let optimizerCases: [SelfTestCase] = [
+        AdamStep(learningRate: 0.002, step: 1), AdamStep(learningRate: 0.01, beta1: 0.9, beta2: 0.999, step: 10, gradScale: 0.5),
+    ].map { step in
+        let count = 1003
+        return SelfTestCase(family: "adam", shape: "\(count) β1 \(step.beta1) β2 \(step.beta2) step \(step.step)",
+                            quick: step.step == 1) { ctx in
+            let p = try ctx.input(count, seed: 50), g = try ctx.input(count, seed: 51)
+            let m = try ctx.input(count, seed: 52, in: -0.1...0.1), v = try ctx.input(count, seed: 53, in: 0...0.2)
+            try ctx.backend.adamStep(step, param: p, grad: g, m: m, v: v, count: count)
+            return try ctx.read(p, m, v)
+        }
+    } + [
+        SelfTestCase(family: "ema", shape: "1003 β 0.999") { ctx in
+            let e = try ctx.input(1003, seed: 54), p = try ctx.input(1003, seed: 55)
+            try ctx.backend.emaUpdate(e, toward: p, beta: 0.999, count: 1003)
+            return try ctx.read(e)
+        },
+    ]
+
+    // MARK: - histogram.cl
+
+    static let histogramShapes: [(batch: Int, height: Int, width: Int, HistogramOptions, quick: Bool)] = [
+        (1, 13, 11, HistogramOptions(bins: 7), false),
+        (3, 13, 11, HistogramOptions(bins: 64), true),
+        (3, 13, 11, HistogramOptions(bins: 64, kernel: .gaussian, sigma: 0.05, maxSize: 8), false),
+        (3, 13, 11, HistogramOptions(bins: 20, resize: .sampling, maxSize: 12), true),
+        (2, 122, 30, HistogramOptions(bins: 14, kernel: .threshold, resize: .sampling, maxSize: 100), false),
+        (1, 40, 61, HistogramOptions(bins: 64, maxSize: 30), false),
+    ]
+
+    static let histogramCases: [SelfTestCase] = histogramShapes.flatMap { batch, height, width, options, quick in
+        let s = HistogramShape(batch: batch, height: height, width: width, options: options)
+        var desc = "\(dims([batch, 3, height, width])) \(options.bins) bins \(options.kernel.rawValue)"
+        if options.kernel != .threshold { desc += " σ \(options.sigma)" }
+        if s.reduces { desc += " \(options.resize.rawValue) \(options.maxSize)" }
+        // Pixels slightly outside [0, 1] so the clamp (and its zero gradient) is exercised.
+        let tolerance = options.kernel == .gaussian && options.sigma < 0.06 ? 1e-4 : 1e-5
+        return [
+            SelfTestCase(family: "histogram fwd", shape: desc, tolerance: tolerance, quick: quick) { ctx in
+                let x = try ctx.input(s.imageCount, seed: 60, in: -0.05...1.05), h = try ctx.poisoned(s.outputCount)
+                try ctx.backend.rgbuvHistogram(s, image: x, output: h)
+                return try ctx.read(h)
+            },
+            SelfTestCase(family: "histogram bwd", shape: desc, tolerance: max(tolerance, 2e-5), quick: quick) { ctx in
+                let x = try ctx.input(s.imageCount, seed: 60, in: -0.05...1.05), h = try ctx.poisoned(s.outputCount)
+                try ctx.backend.rgbuvHistogram(s, image: x, output: h)
+                let g = try ctx.input(s.outputCount, seed: 61), dx = try ctx.poisoned(s.imageCount)
+                try ctx.backend.rgbuvHistogramBackward(s, image: x, histogram: h, gradOutput: g, gradImage: dx)
+                return try ctx.read(dx)
+            },
+        ]
+    }
+}

@@ -1,0 +1,118 @@
+import Engine
+import Foundation
+import HistoGAN
+import TestSupport
+import XCTest
+
+/// HistoGAN/SelfTest: every case passes on the OpenCL device (PoCL here), the checker reports a perturbed or
+/// unwritten output as a failure, the report survives JSON, and `selftest` with only the CPU exits 0.
+final class SelfTestTests: XCTestCase {
+    /// The full self-test on the first OpenCL device against the CPU backend.
+    func testEveryCasePassesOnOpenCL() throws {
+        let cl = try TestBackends.requireOpenCL()
+        let report = SelfTest(device: cl, reference: TestBackends.cpu).run()
+        for r in report.cases where !r.passed {
+            XCTFail("\(r.family) \(r.shape): relative L2 \(r.relativeError) > \(r.tolerance) \(r.error ?? "")")
+        }
+        XCTAssertEqual(report.cases.count, SelfTest.cases.count)
+        XCTAssertEqual(report.passed, report.cases.count)
+        XCTAssertTrue(report.allPassed)
+        XCTAssertEqual(report.device, cl.info.selector)
+        // Every .cl family is covered.
+        let families = Set(report.cases.map { $0.family.split(separator: " ").first.map(String.init) ?? "" })
+        for family in ["gemm", "conv2d", "modconv", "upfirdn2d", "bias_act", "elementwise", "reduce", "layout", "random",
+                       "adam", "ema", "histogram"] {
+            XCTAssertTrue(families.contains(family), "no \(family) case")
+        }
+    }
+
+    /// `--quick` keeps a subset that still touches every family.
+    func testQuickSubset() {
+        let quick = SelfTest(device: TestBackends.cpu, reference: TestBackends.cpu, quick: true).cases
+        XCTAssertLessThan(quick.count, SelfTest.cases.count)
+        let all = Set(SelfTest.cases.map { $0.family.split(separator: " ")[0] })
+        XCTAssertEqual(Set(quick.map { $0.family.split(separator: " ")[0] }), all)
+    }
+
+    /// A case whose device output is off by 1e-3 relative, one that leaves an element unwritten (NaN), one
+    /// that throws and one with a missing output all fail; the identical one passes.
+    func testCheckerReportsFailures() throws {
+        let reference = TestBackends.cpu
+        let device: any Backend = CPUBackend()        // a second instance: `===` tells the two apart
+        @Sendable func isDevice(_ ctx: SelfTestContext) -> Bool { ctx.backend === device }
+        let exact = SelfTestCase(family: "fill", shape: "17") { ctx in
+            let out = try ctx.poisoned(17)
+            try ctx.backend.fill(out, count: 17, value: 2)
+            return try ctx.read(out)
+        }
+        let perturbed = SelfTestCase(family: "perturbed", shape: "17", tolerance: 1e-4) { ctx in
+            let x = try ctx.input(17, seed: 1)
+            if isDevice(ctx) { try ctx.backend.unary(.scale(1.001), x, x, count: 17) }
+            return try ctx.read(x)
+        }
+        let unwritten = SelfTestCase(family: "unwritten", shape: "17") { ctx in
+            let out = try ctx.poisoned(17)
+            try ctx.backend.fill(out, count: isDevice(ctx) ? 16 : 17, value: 1)
+            return try ctx.read(out)
+        }
+        let throwing = SelfTestCase(family: "throwing", shape: "bad") { ctx in
+            if isDevice(ctx) { throw EngineError.shapeMismatch(op: "selftest", detail: "injected") }
+            return [[1]]
+        }
+        let missing = SelfTestCase(family: "missing", shape: "1") { ctx in isDevice(ctx) ? [] : [[1]] }
+        let report = SelfTest(device: device, reference: reference, cases: [exact, perturbed, unwritten, throwing, missing]).run()
+        XCTAssertEqual(report.cases.map(\.passed), [true, false, false, false, false])
+        XCTAssertEqual(report.cases[0].relativeError, 0)
+        XCTAssertEqual(report.cases[1].relativeError, 1e-3, accuracy: 1e-5)
+        XCTAssertEqual(report.cases[2].relativeError, .infinity)
+        XCTAssertTrue(report.cases[3].error?.contains("injected") == true, "\(report.cases[3])")
+        XCTAssertNotNil(report.cases[4].error)
+        XCTAssertEqual(report.passed, 1)
+        XCTAssertEqual(report.failed, 4)
+        XCTAssertFalse(report.allPassed)
+    }
+
+    func testRelativeL2() {
+        XCTAssertEqual(SelfTest.relativeL2([0, 0], [0, 0]), 0)
+        XCTAssertEqual(SelfTest.relativeL2([3, 4], [0, 0]), .infinity)
+        XCTAssertEqual(SelfTest.relativeL2([1, 1], [1]), .infinity)
+        XCTAssertEqual(SelfTest.relativeL2([.nan], [1]), .infinity)
+        XCTAssertEqual(SelfTest.relativeL2([3, 4.5], [3, 4]), 0.1, accuracy: 1e-12)
+    }
+
+    /// The report, infinite errors included, is read back equal.
+    func testJSONRoundTrip() throws {
+        let cases = [
+            SelfTestResult(family: "gemm", shape: "17x33x65 NN", relativeError: 3.2e-7, tolerance: 1e-5, passed: true,
+                           error: nil, milliseconds: 1.5),
+            SelfTestResult(family: "histogram bwd", shape: "[1,3,13,11]", relativeError: .infinity, tolerance: 2e-5, passed: false,
+                           error: "clBuildProgram failed", milliseconds: 0),
+        ]
+        let report = SelfTestReport(device: "opencl:0", deviceName: "pthread-cpu", reference: "cpu", cases: cases, seconds: 2.5)
+        XCTAssertEqual(report.passed, 1)
+        XCTAssertEqual(report.failed, 1)
+        let data = try report.jsonData()
+        XCTAssertTrue(String(decoding: data, as: UTF8.self).contains("\"inf\""))
+        XCTAssertEqual(try SelfTestReport(json: data), report)
+    }
+
+    /// The built binary: `selftest --device cpu` has nothing to compare and exits 0 saying so.
+    func testCommandLineCPUOnly() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("histogan-gpu")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw XCTSkip("histogan-gpu is not built beside the tests (\(binary.path))")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["selftest", "--device", "cpu"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("nothing to compare"), text)
+    }
+}
