@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import HistoGAN
+import TestSupport
 import XCTest
 
 /// HistoGAN/Histogram: distances and the loss by hand, the tool and plot end to end, and the
@@ -94,24 +95,8 @@ final class HistogramToolTests: XCTestCase {
     /// The built `histogan-gpu` binary: `histogram -o` writes a file NumPy loads, `--compare` prints
     /// both distances, and a bad image is an error naming the file with a non-zero exit status.
     func testCommandLine() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("histogan-gpu")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw XCTSkip("histogan-gpu is not built beside the tests (\(binary.path))")
-        }
         func run(_ arguments: [String]) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = arguments
-            var environment = ProcessInfo.processInfo.environment
-            environment["HISTOGAN_DEVICE"] = "cpu"
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            try runHistogan(arguments, environment: ["HISTOGAN_DEVICE": "cpu"])
         }
         let a = try writeImage("a.png", width: 10, height: 6, tint: (1, 0.5, 0.2))
         let b = try writeImage("b.png", width: 5, height: 5, tint: (0.2, 0.5, 1))

@@ -98,21 +98,8 @@ final class SelfTestTests: XCTestCase {
 
     /// The built binary: `selftest --device cpu` has nothing to compare and exits 0 saying so.
     func testCommandLineCPUOnly() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("histogan-gpu")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw XCTSkip("histogan-gpu is not built beside the tests (\(binary.path))")
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["selftest", "--device", "cpu"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let (status, text) = try runHistogan(["selftest", "--device", "cpu"])
+        XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("nothing to compare"), text)
     }
 }

@@ -114,3 +114,29 @@ public func assertClose(_ actual: [Float], _ expected: [Float], tolerance: Doubl
                  file: StaticString = #filePath, line: UInt = #line) {
     assertClose(actual, expected.map(Double.init), tolerance: tolerance, what, file: file, line: line)
 }
+
+/// The `histogan-gpu` binary built beside the test bundle (`swift build` puts both in one folder); the test is
+/// skipped when it is not there.
+public func histoganBinary() throws -> URL {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("histogan-gpu")
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        throw XCTSkip("histogan-gpu is not built beside the tests (\(binary.path))")
+    }
+    return binary
+}
+
+/// Runs the `histogan-gpu` binary with `arguments` (and `environment` added to this process's), returning its
+/// exit status and its standard output and error together.
+public func runHistogan(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = try histoganBinary()
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
