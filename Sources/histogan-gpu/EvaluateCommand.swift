@@ -56,15 +56,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
     var json: String?
 
+    /// The other settings are checked by `ColorControlOptions.validate`, whose errors name the flags.
     func validate() throws {
         guard !targets.isEmpty else { throw ValidationError("give --targets: at least 2 images, .npy histograms or directories") }
-        guard perTarget >= 1 else { throw ValidationError("--per-target \(perTarget): must be at least 1 (2 for diversity)") }
-        guard seedStart >= 0 else { throw ValidationError("--seed-start \(seedStart): must be >= 0") }
-        if let bins, !(2...HistogramOptions.maxBins).contains(bins) {
-            throw ValidationError("--bins \(bins): must be between 2 and \(HistogramOptions.maxBins)")
-        }
-        guard sigma > 0, sigma.isFinite else { throw ValidationError("--sigma \(sigma): must be positive") }
-        guard batch >= 1 else { throw ValidationError("--batch \(batch): must be at least 1") }
     }
 
     func run() throws {

@@ -34,30 +34,32 @@ public final class ImageDataset: @unchecked Sendable {
         guard !paths.isEmpty else {
             throw HistoGANError.data("\(directory): no PNG or JPEG images found (searched recursively for .png, .jpg, .jpeg)")
         }
-        let results = LockedArray<Result<[UInt8], Error>>(count: paths.count, initial: .success([]))
-        let done = LockedCounter()
-        let paths = self.paths
-        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            results[i] = Result { try ImageDataset.load(paths[i], resolution: resolution) }
-            _ = done.increment()
-        }
+        pixels = try ImageDataset.mapFiles(paths, in: directory) { try ImageDataset.load($0, resolution: resolution) }
         progress(paths.count, paths.count)
-        var loaded: [[UInt8]] = []
-        var failures: [String] = []
+    }
+
+    public var count: Int { paths.count }
+
+    /// `transform` of every file in `paths`, in parallel, in order. When files fail, one `HistoGANError.data` names
+    /// up to five of them (with their errors) and the folder `directory`.
+    static func mapFiles<T>(_ paths: [String], in directory: String, _ transform: @escaping @Sendable (String) throws -> T) throws -> [T] {
+        let results = LockedArray<Result<T, Error>?>(count: paths.count, initial: nil)
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in results[i] = Result { try transform(paths[i]) } }
+        var values: [T] = [], failures: [String] = []
+        values.reserveCapacity(paths.count)
         for (i, r) in results.values.enumerated() {
             switch r {
-            case .success(let p): loaded.append(p)
-            case .failure(let e): failures.append("\(paths[i]): \(e)")
+            case .success(let v)?: values.append(v)
+            case .failure(let e)?: failures.append("\(paths[i]): \(e)")
+            case nil: failures.append("\(paths[i]): not processed")
             }
         }
         guard failures.isEmpty else {
             throw HistoGANError.data("\(failures.count) of \(paths.count) files in \(directory) cannot be read (remove or fix them):\n  "
                                      + failures.prefix(5).joined(separator: "\n  ") + (failures.count > 5 ? "\n  …" : ""))
         }
-        pixels = loaded
+        return values
     }
-
-    public var count: Int { paths.count }
 
     /// Decodes `path` and returns R×R 8-bit CHW pixels: centre square crop, then area-averaged resize.
     static func load(_ path: String, resolution r: Int) throws -> [UInt8] {
@@ -165,9 +167,3 @@ final class LockedArray<T>: @unchecked Sendable {
     var values: [T] { lock.withLock { storage } }
 }
 
-/// A thread-safe counter.
-final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func increment() -> Int { lock.withLock { value += 1; return value } }
-}

@@ -53,25 +53,13 @@ public struct TargetHistogramBank: Sendable {
             }
             try self.init(histograms: all, options: options)
         case .file:
-            let per = 3 * options.bins * options.bins
-            let results = LockedArray<Result<[Float], Error>>(count: dataset.count, initial: .success([]))
-            let paths = dataset.paths
-            DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-                results[i] = Result {
-                    let image = try ImageIO.read(paths[i])
-                    let cpu = CPUBackend(threads: 1)
-                    let x = try Tensor(image.pixels, shape: [1, 3, image.height, image.width], on: cpu)   // [0, 1]
-                    return try Autograd.withoutGrad { try Tensor.rgbuvHistogram(x, options: options).array() }
-                }
+            let histograms = try ImageDataset.mapFiles(dataset.paths, in: dataset.directory) { path in
+                let image = try ImageIO.read(path)
+                let cpu = CPUBackend(threads: 1)
+                let x = try Tensor(image.pixels, shape: [1, 3, image.height, image.width], on: cpu)   // [0, 1]
+                return try Autograd.withoutGrad { try Tensor.rgbuvHistogram(x, options: options).array() }
             }
-            var all: [Float] = []
-            all.reserveCapacity(paths.count * per)
-            for (i, r) in results.values.enumerated() {
-                switch r {
-                case .success(let h): all += h
-                case .failure(let e): throw HistoGANError.data("\(paths[i]): \(e)")
-                }
-            }
+            let all = Array(histograms.joined())
             try self.init(histograms: all, options: options)
         }
     }
