@@ -149,18 +149,18 @@ public enum ColorControlEvaluation {
 extension ColorTarget {
     /// `paths` with every directory replaced by the `.png`, `.jpg` and `.jpeg` files directly inside it (sorted by
     /// name; not recursive); files (images, `.npy`) are kept as they are. A directory without images, or a path
-    /// that does not exist, is an error naming `--targets`.
-    public static func expandingDirectories(_ paths: [String]) throws -> [String] {
+    /// that does not exist, is an error naming `flag`.
+    public static func expandingDirectories(_ paths: [String], flag: String = "--targets") throws -> [String] {
         let fm = FileManager.default
         return try paths.flatMap { path -> [String] in
             var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw HistoGANError.data("--targets \(path): no such file or directory") }
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw HistoGANError.data("\(flag) \(path): no such file or directory") }
             guard isDirectory.boolValue else { return [path] }
             let images = try fm.contentsOfDirectory(atPath: path)
                 .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }
                 .sorted()
                 .map { (path as NSString).appendingPathComponent($0) }
-            guard !images.isEmpty else { throw HistoGANError.data("--targets \(path): no .png, .jpg or .jpeg images in this directory") }
+            guard !images.isEmpty else { throw HistoGANError.data("\(flag) \(path): no .png, .jpg or .jpeg images in this directory") }
             return images
         }
     }

@@ -1,0 +1,184 @@
+import Engine
+import Foundation
+
+/// A ReHistoGAN training run in a directory, with `train`'s conventions: `checkpoint.safetensors` (atomic),
+/// `options.json`, `log.jsonl`, `samples/step-NNNNNN.png` (rows: fixed training images; first row: the target
+/// images; cells: each row's image recoloured toward each column's target), and exact `resume`.
+public final class ReHistoGANRun {
+    public let directory: String
+    public let trainer: ReHistoGANTrainer
+    public let dataset: ImageDataset
+    public let targetBank: TargetHistogramBank
+    let sampleInputs: Tensor
+    let sampleTargets: Tensor
+    let sampleTargetImages: Tensor
+
+    /// Opens `directory` for `options`; with `resume` restores its checkpoint (its options win, except `steps`);
+    /// otherwise `fromHistoGAN` may seed the head and histogram encoder from a HistoGAN checkpoint.
+    public init(directory: String, options: ReHistoGANOptions, dataset: ImageDataset, backend: any Backend, resume: Bool,
+                fromHistoGAN: String? = nil) throws {
+        self.directory = directory
+        self.dataset = dataset
+        let checkpointPath = directory + "/" + Checkpoint.fileName
+        var effective = options
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else {
+                throw HistoGANError.checkpoint("--resume: no \(Checkpoint.fileName) in \(directory)")
+            }
+            effective = try ReHistoGANCheckpoint.options(at: checkpointPath)
+            effective.steps = options.steps
+        } else if FileManager.default.fileExists(atPath: checkpointPath) {
+            throw HistoGANError.checkpoint("\(directory) already holds a checkpoint: pass --resume to continue it, or choose another --output")
+        }
+        guard dataset.resolution == effective.network.resolution else {
+            throw HistoGANError.invalidConfig("dataset resolution \(dataset.resolution) differs from the run's \(effective.network.resolution)")
+        }
+        guard dataset.count >= 2 else { throw HistoGANError.invalidConfig("\(dataset.directory): ReHistoGAN needs at least 2 images") }
+        trainer = try ReHistoGANTrainer(options: effective, backend: backend)
+        if resume {
+            try ReHistoGANCheckpoint.restore(trainer, from: checkpointPath)
+            try LogFile(path: directory + "/log.jsonl").dropRecords(after: trainer.step)
+        } else if let fromHistoGAN {
+            try trainer.loadHead(fromHistoGAN: fromHistoGAN)
+        }
+        targetBank = try TargetHistogramBank(dataset: dataset, source: .image, options: effective.histogram, backend: backend)
+        try FileManager.default.createDirectory(atPath: directory + "/samples", withIntermediateDirectories: true)
+        let r = effective.network.resolution
+        let rows = min(4, dataset.count), columns = min(5, dataset.count)
+        let noFlip = { [Bool](repeating: false, count: $0) }
+        sampleInputs = try Tensor(dataset.batch((0..<rows).map { $0 * dataset.count / rows }, flips: noFlip(rows)),
+                                  shape: [rows, 3, r, r], on: backend)
+        let targetIndices = (0..<columns).map { ($0 * dataset.count / columns + dataset.count / (2 * columns)) % dataset.count }
+        sampleTargetImages = try Tensor(dataset.batch(targetIndices, flips: noFlip(columns)), shape: [columns, 3, r, r], on: backend)
+        let targetImages = sampleTargetImages, histogramOptions = effective.histogram
+        sampleTargets = try Autograd.withoutGrad { try HistogramLoss.histograms(ofGenerated: targetImages, options: histogramOptions) }
+        try AtomicFile.write(try JSONEncoder.pretty.encode(effective), to: directory + "/options.json")
+    }
+
+    /// Trains until `options.steps`, calling `report` after every step; checkpoints, logs and samples on their
+    /// intervals and at the end. A NaN loss stops with the last checkpoint intact.
+    public func run(report: (ReHistoGANStepStats) -> Void) throws {
+        let o = trainer.options
+        let r = o.network.resolution
+        let log = try LogFile(path: directory + "/log.jsonl")
+        while trainer.step < o.steps {
+            let step = trainer.step
+            let images = try Tensor(dataset.batch(step: step, k: 0, size: o.batch, seed: o.seed, flip: o.flip),
+                                    shape: [o.batch, 3, r, r], on: trainer.backend)
+            let targets = try targetBank.targets(targetBank.draws(step: step, k: 0, size: o.batch, seed: o.seed), on: trainer.backend)
+            let stats = try trainer.trainStep(real: images, targets: targets)
+            report(stats)
+            if stats.step % o.logInterval == 0 || stats.step == o.steps { try log.append(stats) }
+            if stats.step % o.sampleInterval == 0 || stats.step == o.steps { try writeSamples() }
+            if stats.step % o.checkpointInterval == 0 || stats.step == o.steps { try ReHistoGANCheckpoint.save(trainer, to: directory) }
+        }
+    }
+
+    /// Writes `samples/step-NNNNNN.png`.
+    public func writeSamples() throws {
+        let path = String(format: "%@/samples/step-%06d.png", directory, trainer.step)
+        try ReHistoGANSampleGrid.write(generator: trainer.generator, inputs: sampleInputs, targets: sampleTargets,
+                                       targetImages: sampleTargetImages, to: path)
+    }
+}
+
+/// The recolouring grid: top row the target images (after a blank corner), then one row per input: the input,
+/// then the input recoloured toward each target.
+public enum ReHistoGANSampleGrid {
+    public static func write(generator: ReHistoGANGenerator, inputs: Tensor, targets: Tensor, targetImages: Tensor?,
+                             to path: String) throws {
+        let (rows, columns) = (inputs.shape[0], targets.shape[0])
+        let r = generator.config.resolution
+        var cells: [Image] = []
+        let toImage = { (t: Tensor, i: Int) throws -> Image in
+            let image = try Image(t, index: i)
+            return try Image(width: r, height: r, pixels: image.pixels.map { min(1, max(0, ($0 + 1) / 2)) })
+        }
+        try Autograd.withoutGrad {
+            if let targetImages {
+                cells.append(try Image(width: r, height: r, fill: (1, 1, 1)))
+                for j in 0..<columns { cells.append(try toImage(targetImages, j)) }
+            }
+            for i in 0..<rows {
+                let input = try inputs.sliced(axis: 0, i..<(i + 1)).expanded(to: [columns, 3, r, r])
+                let out = try generator(input, histograms: targets)
+                cells.append(try toImage(inputs, i))
+                for j in 0..<columns { cells.append(try toImage(out, j)) }
+            }
+        }
+        try ImageIO.writePNG(Image.grid(cells, columns: columns + 1), to: path)
+    }
+}
+
+/// ReHistoGAN training state in `checkpoint.safetensors`: G, D, both Adams' moments; metadata holds the
+/// options JSON (`format` `rehistogan-gpu/1`) and the counters. Written atomically.
+public enum ReHistoGANCheckpoint {
+    public static let format = "rehistogan-gpu/1"
+
+    public static func save(_ trainer: ReHistoGANTrainer, to directory: String) throws {
+        var tensors = try trainer.generator.parameters.snapshot(prefix: "G.")
+        tensors.merge(try trainer.discriminator.parameters.snapshot(prefix: "D."), uniquingKeysWith: { a, _ in a })
+        tensors.merge(try AdamState.entries(trainer.adamG, prefix: "adamG."), uniquingKeysWith: { a, _ in a })
+        tensors.merge(try AdamState.entries(trainer.adamD, prefix: "adamD."), uniquingKeysWith: { a, _ in a })
+        let options = String(decoding: try JSONEncoder().encode(trainer.options), as: UTF8.self)
+        let metadata = ["format": format, "options": options, "step": String(trainer.step),
+                        "adamG.step": String(trainer.adamG.step), "adamD.step": String(trainer.adamD.step)]
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try SafeTensors.write(tensors, metadata: metadata, to: directory + "/" + Checkpoint.fileName)
+    }
+
+    /// The options of a ReHistoGAN checkpoint; a clear error for a HistoGAN one or any other file.
+    public static func options(at path: String) throws -> ReHistoGANOptions {
+        let metadata = try SafeTensors.read(path).metadata
+        guard metadata["format"] == format else {
+            let hint = metadata["format"] == "histogan-gpu/1" ? " (it is a HistoGAN checkpoint: use --method projection)" : ""
+            throw HistoGANError.checkpoint("\(path): not a ReHistoGAN checkpoint\(hint)")
+        }
+        guard let json = metadata["options"], let options = try? JSONDecoder().decode(ReHistoGANOptions.self, from: Data(json.utf8)) else {
+            throw HistoGANError.checkpoint("\(path): unreadable ReHistoGAN options in the file's metadata")
+        }
+        return options
+    }
+
+    /// The generator alone, for recolouring.
+    public static func loadGenerator(from path: String, backend: any Backend) throws -> ReHistoGANGenerator {
+        let options = try options(at: path)
+        let generator = try ReHistoGANGenerator(config: options.network, skipToHead: options.skipToHead, backend: backend, seed: 0)
+        try generator.parameters.load(SafeTensors.read(path).tensors, prefix: "G.", source: path)
+        return generator
+    }
+
+    public static func restore(_ trainer: ReHistoGANTrainer, from path: String) throws {
+        let (tensors, metadata) = try SafeTensors.read(path)
+        guard metadata["format"] == format, let step = metadata["step"].flatMap(Int.init),
+              let stepG = metadata["adamG.step"].flatMap(Int.init), let stepD = metadata["adamD.step"].flatMap(Int.init) else {
+            throw HistoGANError.checkpoint("\(path): missing or unreadable ReHistoGAN training counters")
+        }
+        try trainer.generator.parameters.load(tensors, prefix: "G.", source: path)
+        try trainer.discriminator.parameters.load(tensors, prefix: "D.", source: path)
+        try AdamState.restore(trainer.adamG, step: stepG, from: tensors, prefix: "adamG.", parameters: trainer.generator.parameters)
+        try AdamState.restore(trainer.adamD, step: stepD, from: tensors, prefix: "adamD.", parameters: trainer.discriminator.parameters)
+        trainer.step = step
+    }
+}
+
+/// Adam moments as checkpoint entries `prefix + name + ".m" / ".v"`.
+enum AdamState {
+    static func entries(_ adam: Adam, prefix: String) throws -> [String: SafeTensors.Entry] {
+        var tensors: [String: SafeTensors.Entry] = [:]
+        for (name, state) in try adam.state() {
+            tensors[prefix + name + ".m"] = SafeTensors.Entry(shape: [state.m.count], values: state.m)
+            tensors[prefix + name + ".v"] = SafeTensors.Entry(shape: [state.v.count], values: state.v)
+        }
+        return tensors
+    }
+
+    static func restore(_ adam: Adam, step: Int, from tensors: [String: SafeTensors.Entry], prefix: String,
+                        parameters: ParameterCollection) throws {
+        var moments: [String: (m: [Float], v: [Float])] = [:]
+        for p in parameters.parameters {
+            if let m = tensors[prefix + p.name + ".m"], let v = tensors[prefix + p.name + ".v"] { moments[p.name] = (m.values, v.values) }
+        }
+        try adam.restore(step: step, moments: moments, parameters: parameters)
+    }
+}
