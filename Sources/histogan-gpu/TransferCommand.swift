@@ -8,10 +8,10 @@ struct TransferCommand: ParsableCommand {
         commandName: "transfer",
         abstract: "Recolour an image toward a target image's colours with the linear Monge-Kantorovich (MKL) transfer.",
         discussion: """
-        Maps every input colour x to T(x - mean_input) + mean_target, where T is the symmetric linear map that
-        turns the input's colour covariance into the target's (Pitie & Kokaram 2007; HistoGAN's
-        utils/color_transfer_MKL.py). The output has the input's size; the two images may differ in size.
-        This is the baseline that evaluate-recolor compares against, and the post transfer of recolor.
+        Maps every input colour x to T(x - mean_input) + mean_target, where T is the symmetric linear map that \
+        turns the input's colour covariance into the target's (Pitie & Kokaram 2007; HistoGAN's \
+        utils/color_transfer_MKL.py). The output has the input's size; the two images may differ in size. \
+        This is the baseline that evaluate-recolor compares against, and the post transfer of recolor. \
         Prints the luminance SSIM between input and output (1 = structure unchanged).
         """)
 
@@ -29,7 +29,7 @@ struct TransferCommand: ParsableCommand {
         valueName: "N"))
     var lowRes: Int?
 
-    @Option(name: .customLong("pyramid-levels"), help: "Pyramid levels for --low-res (the official default).")
+    @Option(name: .customLong("pyramid-levels"), help: ArgumentHelp("Pyramid levels for --low-res (the official default).", valueName: "N"))
     var pyramidLevels = PyramidUpsampling.defaultLevels
 
     func validate() throws {
