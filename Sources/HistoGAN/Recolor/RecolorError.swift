@@ -45,22 +45,22 @@ public struct ImageSize: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(width)x\(height)" }
 }
 
-/// Checks shared by the recolouring steps.
-enum RecolorCheck {
+/// Checks shared by the recolouring steps (and the commands built on them), each throwing a `RecolorError`.
+public enum RecolorCheck {
     /// Throws `imageTooSmall` when either side of `image` is below `minimum`.
-    static func size(_ image: Image, atLeast minimum: Int, name: String) throws {
+    public static func size(_ image: Image, atLeast minimum: Int, name: String) throws {
         guard image.width >= minimum, image.height >= minimum else {
             throw RecolorError.imageTooSmall(image: name, size: ImageSize(image), minimum: minimum)
         }
     }
 
     /// Throws `nonFinite` when `image` holds a NaN or an infinity.
-    static func finite(_ image: Image, name: String) throws {
+    public static func finite(_ image: Image, name: String) throws {
         guard image.pixels.allSatisfy(\.isFinite) else { throw RecolorError.nonFinite(image: name) }
     }
 
     /// Throws `mismatchedSizes` unless `a` and `b` have the same width and height.
-    static func sameSize(_ a: Image, _ aName: String, _ b: Image, _ bName: String) throws {
+    public static func sameSize(_ a: Image, _ aName: String, _ b: Image, _ bName: String) throws {
         guard a.width == b.width, a.height == b.height else {
             throw RecolorError.mismatchedSizes(first: aName, firstSize: ImageSize(a), second: bName, secondSize: ImageSize(b))
         }
@@ -68,7 +68,7 @@ enum RecolorCheck {
 
     /// Whether every pixel of `image` has R = G = B within `tolerance` (default: half an 8-bit step either
     /// way after rounding, 1.5 / 255).
-    static func isGreyscale(_ image: Image, tolerance: Float = 1.5 / 255) -> Bool {
+    public static func isGreyscale(_ image: Image, tolerance: Float = 1.5 / 255) -> Bool {
         let plane = image.width * image.height
         return image.pixels.withUnsafeBufferPointer { p in
             for i in 0..<plane where abs(p[i] - p[plane + i]) > tolerance || abs(p[i] - p[2 * plane + i]) > tolerance {
