@@ -67,6 +67,12 @@ struct RecolorTrainCommand: ParsableCommand {
     @Option(name: .customLong("gp-interval"), help: "Steps between gradient penalties (weight 10) on D.")
     var gpInterval = 4
 
+    @Option(name: .customLong("ema-kimg"), help: "G EMA half-life in thousands of images (0: no EMA, as the official code).")
+    var emaKimg: Double = 10
+
+    @Option(name: .customLong("ema-rampup"), help: "EMA ramp-up: half-life at most this fraction of the images seen (0 disables).")
+    var emaRampup: Double = 0.05
+
     @Flag(name: .customLong("no-skip-to-head"), help: "Do not feed the encoder's R/2 and R features into the head.")
     var noSkipToHead = false
 
@@ -91,6 +97,7 @@ struct RecolorTrainCommand: ParsableCommand {
         guard logEvery > 0, sampleEvery > 0, checkpointEvery > 0 else {
             throw ValidationError("--log-every, --sample-every and --checkpoint-every must be > 0")
         }
+        guard emaKimg >= 0, emaRampup >= 0 else { throw ValidationError("--ema-kimg and --ema-rampup must be >= 0") }
         guard network.resolution >= 16 else { throw ValidationError("--resolution must be at least 16 for ReHistoGAN") }
     }
 
@@ -99,6 +106,7 @@ struct RecolorTrainCommand: ParsableCommand {
             network: config, skipToHead: !noSkipToHead, batch: batch, steps: steps, learningRate: lr, beta1: beta1, beta2: beta2,
             adversarialWeight: advWeight, histogramAlpha: histAlpha, histogramLossReduction: histLoss,
             reconstructionWeight: recWeight, varianceWeight: varWeight, gradientPenaltyInterval: gpInterval,
+            emaKimg: emaKimg > 0 ? emaKimg : nil, emaRampup: emaRampup > 0 ? emaRampup : nil,
             histogram: HistogramOptions(bins: config.histogramBins,
                                         sigma: histSigma ?? TrainingOptions.trainingSigma(bins: config.histogramBins), resize: .sampling),
             flip: flip, seed: seed, logInterval: logEvery, sampleInterval: sampleEvery, checkpointInterval: checkpointEvery)

@@ -157,8 +157,10 @@ final class ReHistoGANTests: XCTestCase {
         try ReHistoGANCheckpoint.restore(resumed, from: directory + "/" + Checkpoint.fileName)
         XCTAssertEqual(resumed.step, 2)
         try step(resumed)
-        for (a, b) in zip(straight.generator.parameters.parameters + straight.discriminator.parameters.parameters,
-                          resumed.generator.parameters.parameters + resumed.discriminator.parameters.parameters) {
+        let all = { (t: ReHistoGANTrainer) in
+            t.generator.parameters.parameters + t.generatorEMA!.parameters.parameters + t.discriminator.parameters.parameters
+        }
+        for (a, b) in zip(all(straight), all(resumed)) {
             XCTAssertEqual(try a.value.array(), try b.value.array(), a.name)
         }
     }

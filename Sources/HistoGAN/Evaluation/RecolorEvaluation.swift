@@ -15,6 +15,11 @@ public struct RecolorPairResult: Codable, Sendable, Equatable {
     public var ssim: Double
     /// Luminance SSIM between the input and the MKL transfer.
     public var ssimMKL: Double
+
+    public init(input: String, target: String, before: Double, after: Double, mkl: Double, ssim: Double, ssimMKL: Double) {
+        self.input = input; self.target = target
+        self.before = before; self.after = after; self.mkl = mkl; self.ssim = ssim; self.ssimMKL = ssimMKL
+    }
 }
 
 /// `evaluate-recolor`'s report: every pair and the means; `ratio` = mean after / mean before (below 1: the

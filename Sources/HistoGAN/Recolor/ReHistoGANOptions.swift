@@ -25,6 +25,11 @@ public struct ReHistoGANOptions: Codable, Sendable, Equatable {
     public var varianceWeight: Float
     /// Steps between gradient-penalty terms (weight 10 each, as the official code).
     public var gradientPenaltyInterval: Int
+    /// EMA half-life of the generator in thousands of images (nil: no EMA, as the official code and runs written
+    /// before it existed). `recolor` uses the EMA generator: without it the output drifts from step to step.
+    public var emaKimg: Double?
+    /// NVlabs `ema_rampup`: the half-life is at most this fraction of the images seen so far.
+    public var emaRampup: Double?
     /// The training histograms (targets and outputs alike).
     public var histogram: HistogramOptions
     public var flip: Bool
@@ -38,7 +43,8 @@ public struct ReHistoGANOptions: Codable, Sendable, Equatable {
                 skipToHead: Bool = true, batch: Int = 8, steps: Int = 2_000, learningRate: Float = 0.002,
                 beta1: Float = 0, beta2: Float = 0.99, adversarialWeight: Float = 1, histogramAlpha: Float = 8,
                 histogramLossReduction: HistogramLossReduction = .sample, reconstructionWeight: Float = 1.5,
-                varianceWeight: Float = 0.15, gradientPenaltyInterval: Int = 4, histogram: HistogramOptions? = nil,
+                varianceWeight: Float = 0.15, gradientPenaltyInterval: Int = 4, emaKimg: Double? = 10,
+                emaRampup: Double? = 0.05, histogram: HistogramOptions? = nil,
                 flip: Bool = true, seed: UInt64 = 0, logInterval: Int = 10, sampleInterval: Int = 250,
                 checkpointInterval: Int = 250) {
         self.network = network
@@ -49,11 +55,20 @@ public struct ReHistoGANOptions: Codable, Sendable, Equatable {
         self.histogramAlpha = histogramAlpha; self.histogramLossReduction = histogramLossReduction
         self.reconstructionWeight = reconstructionWeight; self.varianceWeight = varianceWeight
         self.gradientPenaltyInterval = gradientPenaltyInterval
+        self.emaKimg = emaKimg; self.emaRampup = emaRampup
         self.histogram = histogram ?? HistogramOptions(bins: network.histogramBins,
                                                        sigma: TrainingOptions.trainingSigma(bins: network.histogramBins),
                                                        resize: .sampling)
         self.flip = flip; self.seed = seed
         self.logInterval = logInterval; self.sampleInterval = sampleInterval; self.checkpointInterval = checkpointInterval
+    }
+
+    /// G EMA β before step `step`, as `TrainingOptions.emaBeta` (nil without EMA).
+    public func emaBeta(step: Int) -> Float? {
+        guard let emaKimg else { return nil }
+        var halfLife = emaKimg * 1000
+        if let emaRampup { halfLife = min(halfLife, Double(step * batch) * emaRampup) }
+        return EMA.beta(halfLifeImages: halfLife, batchSize: batch)
     }
 
     /// Checks ranges; errors name the flag.
@@ -68,6 +83,9 @@ public struct ReHistoGANOptions: Codable, Sendable, Equatable {
         }
         guard histogram.bins == network.histogramBins else {
             throw HistoGANError.invalidConfig("histogram bins \(histogram.bins) differ from the network's \(network.histogramBins)")
+        }
+        guard emaKimg.map({ $0 >= 0 }) ?? true, emaRampup.map({ $0 > 0 }) ?? true else {
+            throw HistoGANError.invalidConfig("--ema-kimg must be >= 0 and --ema-rampup > 0")
         }
         guard gradientPenaltyInterval > 0 else { throw HistoGANError.invalidConfig("--gp-interval must be > 0") }
         guard [adversarialWeight, histogramAlpha, reconstructionWeight, varianceWeight].allSatisfy({ $0 >= 0 }) else {

@@ -77,7 +77,7 @@ public final class ReHistoGANRun {
     /// Writes `samples/step-NNNNNN.png`.
     public func writeSamples() throws {
         let path = String(format: "%@/samples/step-%06d.png", directory, trainer.step)
-        try ReHistoGANSampleGrid.write(generator: trainer.generator, inputs: sampleInputs, targets: sampleTargets,
+        try ReHistoGANSampleGrid.write(generator: trainer.generatorEMA ?? trainer.generator, inputs: sampleInputs, targets: sampleTargets,
                                        targetImages: sampleTargetImages, to: path)
     }
 }
@@ -117,6 +117,7 @@ public enum ReHistoGANCheckpoint {
 
     public static func save(_ trainer: ReHistoGANTrainer, to directory: String) throws {
         var tensors = try trainer.generator.parameters.snapshot(prefix: "G.")
+        if let ema = trainer.generatorEMA { tensors.merge(try ema.parameters.snapshot(prefix: "G_ema."), uniquingKeysWith: { a, _ in a }) }
         tensors.merge(try trainer.discriminator.parameters.snapshot(prefix: "D."), uniquingKeysWith: { a, _ in a })
         tensors.merge(try AdamState.entries(trainer.adamG, prefix: "adamG."), uniquingKeysWith: { a, _ in a })
         tensors.merge(try AdamState.entries(trainer.adamD, prefix: "adamD."), uniquingKeysWith: { a, _ in a })
@@ -140,11 +141,12 @@ public enum ReHistoGANCheckpoint {
         return options
     }
 
-    /// The generator alone, for recolouring.
+    /// The generator for recolouring: the EMA one when the run kept it, else the trained one.
     public static func loadGenerator(from path: String, backend: any Backend) throws -> ReHistoGANGenerator {
         let options = try options(at: path)
         let generator = try ReHistoGANGenerator(config: options.network, skipToHead: options.skipToHead, backend: backend, seed: 0)
-        try generator.parameters.load(SafeTensors.read(path).tensors, prefix: "G.", source: path)
+        let tensors = try SafeTensors.read(path).tensors
+        try generator.parameters.load(tensors, prefix: options.emaKimg == nil ? "G." : "G_ema.", source: path)
         return generator
     }
 
@@ -155,6 +157,7 @@ public enum ReHistoGANCheckpoint {
             throw HistoGANError.checkpoint("\(path): missing or unreadable ReHistoGAN training counters")
         }
         try trainer.generator.parameters.load(tensors, prefix: "G.", source: path)
+        if let ema = trainer.generatorEMA { try ema.parameters.load(tensors, prefix: "G_ema.", source: path) }
         try trainer.discriminator.parameters.load(tensors, prefix: "D.", source: path)
         try AdamState.restore(trainer.adamG, step: stepG, from: tensors, prefix: "adamG.", parameters: trainer.generator.parameters)
         try AdamState.restore(trainer.adamD, step: stepD, from: tensors, prefix: "adamD.", parameters: trainer.discriminator.parameters)

@@ -23,6 +23,8 @@ public final class ReHistoGANTrainer {
     public let options: ReHistoGANOptions
     public let backend: any Backend
     public let generator: ReHistoGANGenerator
+    /// The EMA of `generator` (what `recolor` uses); nil when `options.emaKimg` is nil.
+    public let generatorEMA: ReHistoGANGenerator?
     public let discriminator: Discriminator
     let adamG: Adam
     let adamD: Adam
@@ -36,6 +38,8 @@ public final class ReHistoGANTrainer {
         self.backend = backend
         generator = try ReHistoGANGenerator(config: options.network, skipToHead: options.skipToHead, backend: backend,
                                             seed: options.seed &+ 11)
+        generatorEMA = options.emaKimg == nil ? nil
+            : try ReHistoGANGenerator(config: options.network, skipToHead: options.skipToHead, backend: backend, seed: options.seed &+ 11)
         var rng = ParameterInitializer(backend: backend, seed: options.seed &+ 12)
         discriminator = try Discriminator(config: options.network, init: &rng)
         adamG = Adam(learningRate: options.learningRate, beta1: options.beta1, beta2: options.beta2)
@@ -56,6 +60,7 @@ public final class ReHistoGANTrainer {
         var c = generator.headParameters
         c.append(contentsOf: generator.histogramEncoder.parameters)
         try c.load(tensors, prefix: "G_ema.", source: path)
+        if let generatorEMA { try EMA.update(generatorEMA.parameters, toward: generator.parameters, beta: 0) }
     }
 
     func noise() -> NoiseSource { NoiseSource(seed: options.seed ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15)) }
@@ -105,6 +110,9 @@ public final class ReHistoGANTrainer {
         try d.backward(lossD)
         try adamG.update(g)
         try adamD.update(d)
+        if let generatorEMA, let beta = o.emaBeta(step: step) {
+            try EMA.update(generatorEMA.parameters, toward: g, beta: beta)
+        }
         try backend.synchronize()
         step += 1
         let seconds = Date().timeIntervalSince(start)
