@@ -86,3 +86,45 @@ final class RecolorerTests: XCTestCase {
         XCTAssertThrowsError(try RecolorReport(method: "x", pairs: [], histogram: ColorControlOptions.paperHistogram(bins: 8)))
     }
 }
+
+/// `recolor-train`, `recolor` and `evaluate-recolor` as a user runs them (the built binary, CPU).
+final class RecolorCommandLineTests: XCTestCase {
+    func testTrainResumeRecolorAndEvaluate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recolor-cli-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        let demo = DemoDataGenerator(resolution: 16, seed: 3)
+        for i in 0..<6 { try ImageIO.writePNG(Image(width: 16, height: 16, pixels: demo.image(i)), to: "\(dir)/data/\(i).png") }
+        let photo = dir + "/photo.png", target = dir + "/data/5.png", out = dir + "/out.png"
+        try ImageIO.writePNG(RecolorerTests.photo(width: 40, height: 30), to: photo)
+        func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            try runHistogan(arguments, environment: ["HISTOGAN_DEVICE": "cpu"])
+        }
+        let network = ["--resolution", "16", "--capacity", "0.015625", "--latent", "16", "--mapping-layers", "2", "--bins", "8"]
+        let train = ["recolor-train", "--data", dir + "/data", "--output", dir + "/run", "--batch", "2"] + network
+        let first = try run(train + ["--steps", "2"])
+        XCTAssertEqual(first.status, 0, first.output)
+        let again = try run(train + ["--steps", "2"])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.output.contains("--resume"), again.output)
+        let resumed = try run(train + ["--steps", "3", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("resuming at step 2"), resumed.output)
+        let log = try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8)
+        // Records at the end of each run (--log-every 10): steps 2 and 3.
+        XCTAssertEqual(log.split(separator: "\n").map { $0.contains("\"step\":2") || $0.contains("\"step\":3") }, [true, true], log)
+        let checkpoint = dir + "/run/checkpoint.safetensors"
+        let recolor = try run(["recolor", "--checkpoint", checkpoint, "--input", photo, "--target", target, "--output", out])
+        XCTAssertEqual(recolor.status, 0, recolor.output)
+        XCTAssertEqual(ImageSize(try ImageIO.read(out)), ImageSize(width: 40, height: 30))
+        let evaluate = try run(["evaluate-recolor", "--checkpoint", checkpoint, "--inputs", photo, "--targets", target,
+                                "--json", dir + "/r.json"])
+        XCTAssertEqual(evaluate.status, 0, evaluate.output)
+        XCTAssertTrue(evaluate.output.contains("after/before"), evaluate.output)
+        let report = try JSONDecoder().decode(RecolorReport.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json")))
+        XCTAssertEqual(report.pairs.count, 1)
+        let missing = try run(["recolor", "--checkpoint", checkpoint, "--input", dir + "/nothing", "--target", target, "--output", out])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("--input") && missing.output.contains("nothing"), missing.output)
+    }
+}
