@@ -3,30 +3,6 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Rank `rank` of `size` in a job whose other ranks are simulated: every all-reduce adds what the other ranks would
-/// have sent, `others(call, i)` for element i of call number `call`, and records each call's size.
-final class SimulatedRanks: Communicator {
-    let rank: Int, size: Int
-    let others: (Int, Int) -> Double
-    private(set) var callSizes: [Int] = []
-    init(rank: Int, size: Int, others: @escaping (Int, Int) -> Double) { self.rank = rank; self.size = size; self.others = others }
-    var localRank: Int { rank }
-    var summary: String { "simulated" }
-    func allReduceSum(_ send: UnsafeBufferPointer<Float>, into recv: UnsafeMutableBufferPointer<Float>) throws {
-        let call = callSizes.count
-        callSizes.append(send.count)
-        for i in send.indices { recv[i] = send[i] + Float(others(call, i)) }
-    }
-    func allReduceSum(_ send: UnsafeBufferPointer<Double>, into recv: UnsafeMutableBufferPointer<Double>) throws {
-        let call = callSizes.count
-        callSizes.append(send.count)
-        for i in send.indices { recv[i] = send[i] + others(call, i) }
-    }
-    func barrier() throws {}
-    func abort(_ message: String, code: Int32) -> Never { fatalError(message) }
-    func finalize() throws {}
-}
-
 final class GradientAllReduceTests: XCTestCase {
     /// Three parameters of awkward sizes (one without a gradient), buckets of 3 floats: every bucket is one call, the
     /// sums equal a naive per-element sum, the flags decide which gradients exist, and the extra values come back summed.

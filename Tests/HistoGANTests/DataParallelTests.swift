@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import HistoGAN
 import TestSupport
 import XCTest
 
@@ -152,4 +153,57 @@ final class LockedData: @unchecked Sendable {
     private var storage = Data()
     func append(_ d: Data) { lock.withLock { storage.append(d) } }
     var data: Data { lock.withLock { storage } }
+}
+
+/// One data-parallel step seen from rank 0 of 2, with rank 1 simulated (its contributions added inside each
+/// all-reduce): a NaN that only rank 1 computed must stop rank 0 too, before any update.
+final class DataParallelStepTests: XCTestCase {
+    static let options = TrainingOptions(network: NetworkConfig(resolution: 32, capacity: 1.0 / 64, latentDim: 16, mappingLayers: 2,
+                                                                histogramBins: 8),
+                                         batch: 2, accumulate: 2, steps: 2, r1Interval: 2, pathLengthInterval: 2, seed: 1)
+
+    /// Rank 0's step against a rank 1 whose G loss is `remoteLoss` (everything else it sends is 0; its mean path length 0.3).
+    func step(remoteLoss: Float) throws -> (Trainer, Result<StepStats, Error>) {
+        let backend = TestBackends.cpu
+        // Rank 1's slot in the gradient all-reduce starts after every gradient and flag and rank 0's slot
+        // (5 reports + latent w-mean floats per micro-batch).
+        let probe = try Trainer(options: Self.options, backend: backend)
+        let params = probe.generator.parameters.parameters + probe.discriminator.parameters.parameters
+        let remoteSlot = GradientAllReduce.elementCount(params, extraCount: 0) + 5 + 16
+        let ranks = SimulatedRanks(rank: 0, size: 2) { call, i in
+            switch call {
+            case 0: return i == 1 ? 0.3 : 0                             // path-length means of the round
+            default: return i == remoteSlot ? Double(remoteLoss) : 0    // rank 1's G loss report
+            }
+        }
+        let trainer = try Trainer(options: Self.options, backend: backend, communicator: ranks)
+        XCTAssertEqual(trainer.localMicroBatches, [0])
+        let batch = try TrainingTests.realBatch([0], on: backend)
+        let bank = try TargetHistogramBank(images: try TrainingTests.realBatch([0, 1], on: backend), options: Self.options.histogram)
+        let targets = try bank.targets(bank.draws(step: 0, k: 0, size: 1, seed: 1), on: backend)
+        let result = Result { try trainer.trainStep(realBatches: [batch], targets: [targets]) }
+        XCTAssertEqual(ranks.callSizes.count, 2, "one path-length exchange and one gradient all-reduce per step")
+        return (trainer, result)
+    }
+
+    func testNaNOnAnotherRankStopsThisRankBeforeAnyUpdate() throws {
+        let initial = try Trainer(options: Self.options, backend: TestBackends.cpu).stateFingerprint()
+        let (trainer, result) = try step(remoteLoss: .nan)
+        XCTAssertThrowsError(try result.get()) { error in
+            XCTAssertTrue("\(error)".contains("generator loss is nan at step 1"), "\(error)")
+            XCTAssertTrue((error as? HistoGANError)?.isRaisedByEveryRank ?? false, "\(error)")
+        }
+        XCTAssertEqual(trainer.step, 0)
+        XCTAssertEqual(trainer.pathLengthMean, 0, "the path-length mean must be restored")
+        XCTAssertEqual(try trainer.stateFingerprint(), initial, "parameters changed by a step that hit NaN on another rank")
+        XCTAssertTrue(trainer.generator.parameters.parameters.allSatisfy { $0.grad == nil })
+
+        // Control: the same step with a finite remote loss updates, and the logged G loss is the mean over both ranks.
+        let (ok, finite) = try step(remoteLoss: 4)
+        let stats = try finite.get()
+        XCTAssertEqual(ok.step, 1)
+        XCTAssertNotEqual(try ok.stateFingerprint(), initial)
+        let local = stats.generatorLoss * 2 - 4
+        XCTAssertTrue(local.isFinite && abs(local) < 10, "G loss \(stats.generatorLoss) is not (own + 4) / 2")
+    }
 }
