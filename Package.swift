@@ -21,6 +21,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
+        // MPI bound at run time (dlopen): no MPI header or library is needed to build or run the binary.
+        .target(name: "CMPI", path: "Sources/CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "Kernels",
             path: "Sources/Kernels",
@@ -30,7 +32,7 @@ let package = Package(
         ),
         .target(
             name: "Engine",
-            dependencies: ["COpenCL", "Kernels"],
+            dependencies: ["COpenCL", "Kernels", "CMPI"],
             swiftSettings: cpuFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "HistoGAN", dependencies: ["Engine"], swiftSettings: cpuFlags),

@@ -12,14 +12,15 @@ struct DeviceOption: ParsableArguments {
         valueName: "device"))
     var device: Device?
 
-    /// The backend to run on, reporting a bad `HISTOGAN_DEVICE` as a usage error.
-    func makeBackend(profiling: Bool = false) throws -> any Backend {
+    /// The backend to run on, reporting a bad `HISTOGAN_DEVICE` as a usage error. `gpuOrdinal`: which GPU `auto`
+    /// takes (modulo the GPU count); data-parallel ranks pass their machine-local rank.
+    func makeBackend(profiling: Bool = false, gpuOrdinal: Int = 0) throws -> any Backend {
         let chosen: Device
         if let device { chosen = device } else {
             do { chosen = try Device.fromEnvironment() } catch {
                 throw ValidationError("\(Device.environmentVariable): \(error)")
             }
         }
-        return try chosen.makeBackend(profiling: profiling)
+        return try chosen.makeBackend(profiling: profiling, gpuOrdinal: gpuOrdinal)
     }
 }

@@ -10,6 +10,9 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Writes RUN/checkpoint.safetensors (atomically), RUN/log.jsonl, RUN/samples/step-NNNNNN.png and RUN/options.json.
         --resume continues a run exactly where it stopped (pass a larger --steps to train longer).
+        Under mpirun (mpirun -np N histogan-gpu train ...) N ranks share each step: --batch B is the global batch,
+        each rank computes --accumulate micro-batches of B/(N·accumulate) images, one all-reduce sums the gradients,
+        and rank 0 alone writes and prints; the result equals one process with --accumulate N·accumulate.
         """)
 
     @OptionGroup var deviceOption: DeviceOption
@@ -24,7 +27,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Images per optimizer step.")
     var batch = 4
 
-    @Option(help: "Micro-batches accumulated per step (batch must be a multiple).")
+    @Option(help: "Micro-batches accumulated per step, per rank under mpirun (batch must be a multiple of accumulate × ranks).")
     var accumulate = 1
 
     @Option(help: "Total optimizer steps.")
@@ -108,6 +111,15 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.")
     var checkpointEvery = 500
 
+    @Option(name: .customLong("checksum-every"), help: "Under mpirun: steps between checks that every rank holds the same parameters.")
+    var checksumEvery = 100
+
+    @Option(name: .customLong("allreduce-bucket-mb"), help: "Under mpirun: MiB of gradients per MPI_Allreduce call.")
+    var allreduceBucketMB = 64
+
+    @Option(name: .customLong("mpi-library"), help: "Under mpirun: the MPI library to load (default: $HISTOGAN_MPI_LIBRARY, else libmpi.so.40, libmpi.so.12, libmpi.so).")
+    var mpiLibrary: String?
+
     func validate() throws {
         guard batch > 0, accumulate > 0, batch % accumulate == 0 else {
             throw ValidationError("--batch \(batch) must be a positive multiple of --accumulate \(accumulate)")
@@ -118,16 +130,18 @@ struct TrainCommand: ParsableCommand {
         guard mbstdGroup > 0, plInterval > 0, plBatchShrink > 0, r1Interval.map({ $0 > 0 }) ?? true else {
             throw ValidationError("--mbstd-group, --pl-interval, --pl-batch-shrink and --r1-interval must be > 0")
         }
-        guard logEvery > 0, sampleEvery > 0, checkpointEvery > 0 else {
-            throw ValidationError("--log-every, --sample-every and --checkpoint-every must be > 0")
+        guard logEvery > 0, sampleEvery > 0, checkpointEvery > 0, checksumEvery > 0 else {
+            throw ValidationError("--log-every, --sample-every, --checkpoint-every and --checksum-every must be > 0")
         }
+        guard allreduceBucketMB > 0 else { throw ValidationError("--allreduce-bucket-mb must be > 0") }
     }
 
-    var options: TrainingOptions {
+    /// The training options for `ranks` processes: `accumulate` counts the micro-batches of all ranks together.
+    func options(ranks: Int = 1) -> TrainingOptions {
         var config = network.config
         config.mbstdGroup = mbstdGroup
         return TrainingOptions(
-            network: config, batch: batch, accumulate: accumulate, steps: steps, learningRate: lr, beta1: beta1, beta2: beta2,
+            network: config, batch: batch, accumulate: accumulate * ranks, steps: steps, learningRate: lr, beta1: beta1, beta2: beta2,
             loss: loss, r1Gamma: r1Gamma, r1Interval: r1Interval ?? (loss == .hinge ? 4 : 16), pathLengthWeight: plWeight,
             pathLengthDecay: plDecay, pathLengthBatchShrink: plBatchShrink, pathLengthInterval: plInterval,
             styleMixing: styleMixing, emaKimg: emaKimg, emaRampup: emaRampup > 0 ? emaRampup : nil, histogramAlpha: histAlpha,
@@ -139,21 +153,50 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let backend = try deviceOption.makeBackend()
-        print("device: \(backend.info.selector) — \(backend.info.name)")
-        print("loading \(data) at \(network.resolution)x\(network.resolution)…")
-        let dataset = try ImageDataset(directory: data, resolution: network.resolution)
-        print("\(dataset.count) images")
-        if targets == .file && !resume { print("computing the target histograms of the full-resolution files…") }
-        let run = try TrainingRun(directory: output, options: options, dataset: dataset, backend: backend, resume: resume)
-        let t = run.trainer
-        print("G \(t.generator.parameters.count) parameters (mapping \(t.generator.mapping.parameters.count), histogram encoder \(t.generator.histogramEncoder.parameters.count), synthesis \(t.generator.synthesis.parameters.count)); D \(t.discriminator.parameters.count)")
-        if resume { print("resuming at step \(t.step)") }
-        let bar = ProgressBar(total: t.options.steps, plainInterval: t.options.logInterval)
-        try run.run { s in
-            bar.update(s.step, rate: s.imagesPerSecond, extra: String(format: "G %.3f hist %.3f D %.3f", s.generatorLoss, s.histogramLoss, s.discriminatorLoss))
+        let communicator = try Distributed.communicator(library: mpiLibrary)
+        do {
+            try train(communicator)
+            try communicator.finalize()
+        } catch {
+            guard communicator.size > 1 else { throw error }
+            // An error that every rank raised alike (decided on all-reduced values): rank 0 reports it, all stop.
+            if let e = error as? HistoGANError, e.isRaisedByEveryRank {
+                if communicator.isRoot { FileHandle.standardError.write(Data("Error: \(e)\n".utf8)) }
+                try? communicator.finalize()
+                throw ExitCode.failure
+            }
+            // Any other failure is this rank's alone; the others would wait for it forever: end the job.
+            communicator.abort("Error: rank \(communicator.rank) of \(communicator.size) failed: \(error)", code: 1)
         }
-        print("done: \(output)/\(Checkpoint.fileName), samples in \(output)/samples")
+    }
+
+    func train(_ communicator: any Communicator) throws {
+        let root = communicator.isRoot, ranks = communicator.size
+        func say(_ line: String) { if root { print(line) } }
+        if ranks > 1, !resume, batch % (accumulate * ranks) != 0 {
+            throw HistoGANError.distributed("--batch \(batch) must be a multiple of --accumulate \(accumulate) × \(ranks) ranks")
+        }
+        let backend = try deviceOption.makeBackend(gpuOrdinal: communicator.localRank)
+        say("device: \(backend.info.selector) — \(backend.info.name)")
+        if ranks > 1 { say("data parallel: \(communicator.summary)") }
+        say("loading \(data) at \(network.resolution)x\(network.resolution)…")
+        let dataset = try ImageDataset(directory: data, resolution: network.resolution)
+        say("\(dataset.count) images")
+        if targets == .file && !resume { say("computing the target histograms of the full-resolution files…") }
+        let run = try TrainingRun(directory: output, options: options(ranks: ranks), dataset: dataset, backend: backend, resume: resume,
+                                  communicator: communicator, checksumInterval: checksumEvery, bucketBytes: allreduceBucketMB << 20)
+        let t = run.trainer
+        run.notes.forEach { say("note: \($0)") }
+        say("G \(t.generator.parameters.count) parameters (mapping \(t.generator.mapping.parameters.count), histogram encoder \(t.generator.histogramEncoder.parameters.count), synthesis \(t.generator.synthesis.parameters.count)); D \(t.discriminator.parameters.count)")
+        if ranks > 1 {
+            say("\(ranks) ranks × \(t.localMicroBatches.count) micro-batch(es) of \(t.options.microBatch) images = batch \(t.options.batch)")
+        }
+        if resume { say("resuming at step \(t.step)") }
+        let bar = root ? ProgressBar(total: t.options.steps, plainInterval: t.options.logInterval) : nil
+        try run.run { s in
+            bar?.update(s.step, rate: s.imagesPerSecond, extra: String(format: "G %.3f hist %.3f D %.3f", s.generatorLoss, s.histogramLoss, s.discriminatorLoss))
+        }
+        say("done: \(output)/\(Checkpoint.fileName), samples in \(output)/samples")
     }
 }
 

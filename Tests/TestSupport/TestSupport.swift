@@ -140,3 +140,27 @@ public func runHistogan(_ arguments: [String], environment: [String: String] = [
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
+
+/// Rank `rank` of `size` in a job whose other ranks are simulated: every all-reduce adds what the other ranks would
+/// have sent, `others(call, i)` for element i of call number `call`, and records each call's size.
+public final class SimulatedRanks: Communicator {
+    public let rank: Int, size: Int
+    let others: (Int, Int) -> Double
+    public private(set) var callSizes: [Int] = []
+    public init(rank: Int, size: Int, others: @escaping (Int, Int) -> Double) { self.rank = rank; self.size = size; self.others = others }
+    public var localRank: Int { rank }
+    public var summary: String { "simulated" }
+    public func allReduceSum(_ send: UnsafeBufferPointer<Float>, into recv: UnsafeMutableBufferPointer<Float>) throws {
+        let call = callSizes.count
+        callSizes.append(send.count)
+        for i in send.indices { recv[i] = send[i] + Float(others(call, i)) }
+    }
+    public func allReduceSum(_ send: UnsafeBufferPointer<Double>, into recv: UnsafeMutableBufferPointer<Double>) throws {
+        let call = callSizes.count
+        callSizes.append(send.count)
+        for i in send.indices { recv[i] = send[i] + others(call, i) }
+    }
+    public func barrier() throws {}
+    public func abort(_ message: String, code: Int32) -> Never { fatalError(message) }
+    public func finalize() throws {}
+}

@@ -51,9 +51,10 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
         return try Device(parsing: text)
     }
 
-    /// Creates the backend this request resolves to. `auto` picks the first OpenCL GPU, else the CPU.
+    /// Creates the backend this request resolves to. `auto` picks OpenCL GPU number `gpuOrdinal % GPUs` (the first
+    /// by default; a data-parallel rank passes its machine-local rank), else the CPU.
     /// `profiling` turns on OpenCL profiling events (kernel times for `Profiler`).
-    public func makeBackend(profiling: Bool = false) throws -> any Backend {
+    public func makeBackend(profiling: Bool = false, gpuOrdinal: Int = 0) throws -> any Backend {
         switch self {
         case .cpu: return CPUBackend()
         case .opencl(let index):
@@ -65,8 +66,9 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
             }
             return try OpenCLBackend(device: devices[i], profiling: profiling)
         case .auto:
-            if let gpu = OpenCLDiscovery.devices().first(where: { $0.isGPU }) {
-                return try OpenCLBackend(device: gpu, profiling: profiling)
+            let gpus = OpenCLDiscovery.devices().filter(\.isGPU)
+            if !gpus.isEmpty {
+                return try OpenCLBackend(device: gpus[max(gpuOrdinal, 0) % gpus.count], profiling: profiling)
             }
             return CPUBackend()
         }

@@ -14,6 +14,8 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case foreignBuffer(op: String)
     /// Host allocation failed.
     case outOfMemory(bytes: Int)
+    /// An MPI library could not be loaded or a collective failed (data-parallel training).
+    case distributed(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .shapeMismatch(op, detail): return "\(op): shape mismatch: \(detail)"
         case let .foreignBuffer(op): return "\(op): buffer belongs to a different backend"
         case let .outOfMemory(bytes): return "out of memory allocating \(bytes) bytes"
+        case let .distributed(detail): return "MPI: \(detail)"
         }
     }
 }

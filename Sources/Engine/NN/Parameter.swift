@@ -59,6 +59,20 @@ public struct ParameterCollection {
 
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
 
+    /// Runs `body` with the gradients cleared, then sets each `grad` to previous + (what `body` accumulated), so the
+    /// several backward passes of one micro-batch are summed first and micro-batches are then added in order:
+    /// `((m0 + m1) + m2)…`, the order in which data-parallel ranks' sums combine as well.
+    public func accumulatingSeparately<T>(_ body: () throws -> T) throws -> T {
+        let previous = parameters.map(\.grad)
+        zeroGrad()
+        let result = try body()
+        for (p, before) in zip(parameters, previous) {
+            guard let before else { continue }
+            p.grad = try Autograd.withoutGrad { try p.grad.map { try before + $0 } ?? before }
+        }
+        return result
+    }
+
     /// Name → host values, for checkpoints.
     public func snapshot(prefix: String = "") throws -> [String: SafeTensors.Entry] {
         var out: [String: SafeTensors.Entry] = [:]

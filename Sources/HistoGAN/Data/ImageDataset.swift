@@ -121,35 +121,39 @@ public final class ImageDataset: @unchecked Sendable {
 public final class BatchPrefetcher: @unchecked Sendable {
     let dataset: ImageDataset
     let options: TrainingOptions
+    /// Which of the step's micro-batches this process loads (a data-parallel rank loads only its own).
+    let microBatches: [Int]
     private let queue = DispatchQueue(label: "histogan.prefetch")
     private var pending: (step: Int, work: DispatchWorkItem, result: LockedArray<[Float]>)?
 
-    public init(dataset: ImageDataset, options: TrainingOptions) {
+    /// Prefetches micro-batches `microBatches` of each step (default: all `options.accumulate`).
+    public init(dataset: ImageDataset, options: TrainingOptions, microBatches: [Int]? = nil) {
         self.dataset = dataset
         self.options = options
+        self.microBatches = microBatches ?? Array(0..<options.accumulate)
     }
 
-    /// The micro-batches of `step` (host floats in [-1, 1]); starts assembling those of `step + 1`.
+    /// The micro-batches `microBatches` of `step` (host floats in [-1, 1]); starts assembling those of `step + 1`.
     public func batches(step: Int) -> [[Float]] {
         let current: [[Float]]
         if let p = pending, p.step == step {
             p.work.wait()
             current = p.result.values
         } else {
-            current = Self.assemble(dataset, options, step)
+            current = Self.assemble(dataset, options, microBatches, step)
         }
-        let result = LockedArray<[Float]>(count: options.accumulate, initial: [])
-        let (dataset, options) = (self.dataset, self.options)
+        let result = LockedArray<[Float]>(count: microBatches.count, initial: [])
+        let (dataset, options, microBatches) = (self.dataset, self.options, self.microBatches)
         let work = DispatchWorkItem {
-            for (k, b) in Self.assemble(dataset, options, step + 1).enumerated() { result[k] = b }
+            for (j, b) in Self.assemble(dataset, options, microBatches, step + 1).enumerated() { result[j] = b }
         }
         queue.async(execute: work)
         pending = (step + 1, work, result)
         return current
     }
 
-    static func assemble(_ dataset: ImageDataset, _ options: TrainingOptions, _ step: Int) -> [[Float]] {
-        (0..<options.accumulate).map {
+    static func assemble(_ dataset: ImageDataset, _ options: TrainingOptions, _ microBatches: [Int], _ step: Int) -> [[Float]] {
+        microBatches.map {
             dataset.batch(step: step, k: $0, size: options.microBatch, seed: options.seed, flip: options.flip)
         }
     }

@@ -30,7 +30,12 @@ public final class Generator {
     /// w_hist. Each entry is its own graph node, so gradients can be taken per layer (path length).
     public func ws(z: Tensor, histograms: Tensor, truncation psi: Float = 1, mixing: (z: Tensor, cutoff: Int)? = nil,
                    updateAverage: Bool = false) throws -> [Tensor] {
-        let w = try mapping.truncate(mapping(z, updateAverage: updateAverage), psi: psi)
+        try ws(w: mapping.truncate(mapping(z, updateAverage: updateAverage), psi: psi), histograms: histograms,
+               truncation: psi, mixing: mixing)
+    }
+
+    /// `ws(z:…)` for a given w = mapping(z) (already truncated): the mixing latent z2 is mapped and truncated here.
+    public func ws(w: Tensor, histograms: Tensor, truncation psi: Float = 1, mixing: (z: Tensor, cutoff: Int)? = nil) throws -> [Tensor] {
         let w2 = try mixing.map { try mapping.truncate(mapping($0.z), psi: psi) }
         let wHist = try histogramEncoder(histograms)
         let n = synthesis.numWs, first = synthesis.firstHistogramW

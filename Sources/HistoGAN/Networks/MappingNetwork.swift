@@ -28,11 +28,19 @@ public final class MappingNetwork {
         // x · rsqrt(mean(x²) + 1e-8) per sample.
         var x = try z * (z.map(.square).mean(axes: [1], keepDims: true) + 1e-8).map(.rsqrt)
         for layer in layers { x = try layer(x) }
-        if updateAverage {
-            let batchMean = try Autograd.withoutGrad { try x.detached().mean(axes: [0]) }
-            try x.backend.emaUpdate(wAverage.buffer, toward: batchMean.buffer, beta: 0.995, count: latentDim)
-        }
+        if updateAverage { try self.updateAverage(toward: Self.batchMean(x)) }
         return x
+    }
+
+    /// The mean of w over the batch, `[latentDim]`, without gradient (what `updateAverage` moves toward).
+    public static func batchMean(_ w: Tensor) throws -> Tensor {
+        try Autograd.withoutGrad { try w.detached().mean(axes: [0]) }
+    }
+
+    /// w_avg ← lerp(mean, w_avg, 0.995) for a batch mean `[latentDim]` (data-parallel training applies every
+    /// micro-batch's mean in order after the step's all-reduce).
+    public func updateAverage(toward mean: Tensor) throws {
+        try mean.backend.emaUpdate(wAverage.buffer, toward: mean.buffer, beta: 0.995, count: latentDim)
     }
 
     /// Truncation toward w_avg: `w_avg + ψ·(w − w_avg)`.

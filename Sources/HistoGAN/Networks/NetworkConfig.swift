@@ -110,6 +110,8 @@ public enum HistoGANError: Error, CustomStringConvertible, Sendable {
     case data(String)
     case checkpoint(String)
     case nonFinite(String)
+    /// A data-parallel run went wrong in a way every rank sees alike (e.g. replicas whose parameters differ).
+    case distributed(String)
 
     public var description: String {
         switch self {
@@ -117,6 +119,16 @@ public enum HistoGANError: Error, CustomStringConvertible, Sendable {
         case .data(let m): return "data: \(m)"
         case .checkpoint(let m): return "checkpoint: \(m)"
         case .nonFinite(let m): return m
+        case .distributed(let m): return "data-parallel run: \(m)"
+        }
+    }
+
+    /// True for errors that every rank of a data-parallel run raises alike (decided on all-reduced values), so the
+    /// ranks can stop together without MPI_Abort.
+    public var isRaisedByEveryRank: Bool {
+        switch self {
+        case .nonFinite, .distributed: return true
+        case .invalidConfig, .data, .checkpoint: return false
         }
     }
 }

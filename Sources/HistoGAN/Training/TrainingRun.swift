@@ -4,9 +4,17 @@ import Foundation
 /// A training run in a directory: `checkpoint.safetensors`, `log.jsonl` (one JSON object per log interval),
 /// `samples/step-NNNNNN.png` grids (fixed seeds × fixed target histograms from the data), and `options.json`.
 /// `resume` continues from the checkpoint exactly where it stopped.
+///
+/// Data parallel (a communicator of N ranks): every rank trains its share of each step's micro-batches and
+/// holds the same state; rank 0 alone writes files. Every `checksumInterval` steps the ranks compare a
+/// fingerprint of their parameters.
 public final class TrainingRun {
     public let directory: String
     public let trainer: Trainer
+    /// Steps between replica checks (data-parallel runs).
+    public let checksumInterval: Int
+    /// What the caller should tell the user about choices made here (e.g. a resumed run re-dealt over N ranks).
+    public private(set) var notes: [String] = []
     public let dataset: ImageDataset
     let prefetcher: BatchPrefetcher
     /// Histograms of every training image; each step's targets interpolate two of them.
@@ -16,11 +24,17 @@ public final class TrainingRun {
     let sampleTargetImages: [Float]
 
     /// Opens `directory` for `options` on `backend`; with `resume`, restores the checkpoint found there
-    /// (its options win, except `steps`, which may be raised to continue training).
-    public init(directory: String, options: TrainingOptions, dataset: ImageDataset, backend: any Backend, resume: Bool) throws {
+    /// (its options win, except `steps`, which may be raised to continue training, and `accumulate` when the
+    /// checkpoint's micro-batches cannot be shared by `communicator.size` ranks: then `options.accumulate` deals
+    /// the same global batch anew). `options.accumulate` counts the micro-batches of all ranks together.
+    public init(directory: String, options: TrainingOptions, dataset: ImageDataset, backend: any Backend, resume: Bool,
+                communicator: any Communicator = SingleProcessCommunicator(), checksumInterval: Int = 100,
+                bucketBytes: Int = 64 << 20) throws {
         self.directory = directory
         self.dataset = dataset
+        self.checksumInterval = max(1, checksumInterval)
         let checkpointPath = directory + "/" + Checkpoint.fileName
+        let root = communicator.isRoot
         var effective = options
         if resume {
             guard FileManager.default.fileExists(atPath: checkpointPath) else {
@@ -28,21 +42,40 @@ public final class TrainingRun {
             }
             effective = try Checkpoint.options(at: checkpointPath)
             effective.steps = options.steps
+            if effective.accumulate % communicator.size != 0 {
+                guard effective.batch % options.accumulate == 0, options.accumulate % communicator.size == 0 else {
+                    throw HistoGANError.invalidConfig("--resume on \(communicator.size) ranks: the checkpoint's --batch \(effective.batch) does not split into \(options.accumulate) micro-batches")
+                }
+                notes.append("the checkpoint's \(effective.accumulate) micro-batches per step do not split over \(communicator.size) ranks: "
+                             + "the batch of \(effective.batch) is now dealt as \(options.accumulate) micro-batches of \(effective.batch / options.accumulate)")
+                effective.accumulate = options.accumulate
+            }
         } else if FileManager.default.fileExists(atPath: checkpointPath) {
             throw HistoGANError.checkpoint("\(directory) already holds a checkpoint: pass --resume to continue it, or choose another --output")
         }
         guard dataset.resolution == effective.network.resolution else {
             throw HistoGANError.invalidConfig("dataset resolution \(dataset.resolution) differs from the run's \(effective.network.resolution)")
         }
-        trainer = try Trainer(options: effective, backend: backend)
+        trainer = try Trainer(options: effective, backend: backend, communicator: communicator, bucketBytes: bucketBytes)
         if resume {
             try Checkpoint.restore(trainer, from: checkpointPath)
-            try LogFile(path: directory + "/log.jsonl").dropRecords(after: trainer.step)
+            if root { try LogFile(path: directory + "/log.jsonl").dropRecords(after: trainer.step) }
+        }
+        if communicator.size > 1 {
+            // Every rank must run the same options and start from the same state.
+            var f = Fingerprint()
+            f.add(Array(try JSONEncoder.sorted.encode(effective)).map { Float($0) })
+            let all = try communicator.allGather(f.value)
+            guard Set(all).count == 1 else {
+                let differing = all.indices.filter { all[$0] != all[0] }.map(String.init).joined(separator: ", ")
+                throw HistoGANError.distributed("the training options of rank(s) \(differing) differ from rank 0's: start every rank with the same flags")
+            }
+            try trainer.verifyReplicas()
         }
         targetBank = try TargetHistogramBank(dataset: dataset, source: effective.targetSource, options: effective.histogram,
                                              backend: backend)
-        prefetcher = BatchPrefetcher(dataset: dataset, options: effective)
-        try FileManager.default.createDirectory(atPath: directory + "/samples", withIntermediateDirectories: true)
+        prefetcher = BatchPrefetcher(dataset: dataset, options: effective, microBatches: trainer.localMicroBatches)
+        if root { try FileManager.default.createDirectory(atPath: directory + "/samples", withIntermediateDirectories: true) }
         let r = effective.network.resolution
         let rows = min(4, dataset.count)
         let targetImages = dataset.batch((0..<rows).map { $0 * dataset.count / rows }, flips: [Bool](repeating: false, count: rows))
@@ -51,23 +84,25 @@ public final class TrainingRun {
             let images = try Tensor(targetImages, shape: [rows, 3, r, r], on: backend)
             return try Tensor.rgbuvHistogram((images + 1) * 0.5, options: effective.histogram)
         }
-        let optionsJSON = try JSONEncoder.pretty.encode(effective)
-        try AtomicFile.write(optionsJSON, to: directory + "/options.json")
+        if root { try AtomicFile.write(try JSONEncoder.pretty.encode(effective), to: directory + "/options.json") }
     }
 
-    /// Trains until `options.steps`, calling `report` after every step. Checkpoints every
+    /// Trains until `options.steps`, calling `report` after every step (on rank 0 only). Checkpoints every
     /// `checkpointInterval` steps and at the end; a NaN loss stops with the last checkpoint intact.
     public func run(report: (StepStats) -> Void) throws {
         let o = trainer.options
         let r = o.network.resolution
-        let log = try LogFile(path: directory + "/log.jsonl")
+        let communicator = trainer.communicator
+        let log = communicator.isRoot ? try LogFile(path: directory + "/log.jsonl") : nil
         while trainer.step < o.steps {
             let host = prefetcher.batches(step: trainer.step)
             let batches = try host.map { try Tensor($0, shape: [o.microBatch, 3, r, r], on: trainer.backend) }
-            let targets = try (0..<o.accumulate).map { k in
+            let targets = try trainer.localMicroBatches.map { k in
                 try targetBank.targets(targetBank.draws(step: trainer.step, k: k, size: o.microBatch, seed: o.seed), on: trainer.backend)
             }
             let stats = try trainer.trainStep(realBatches: batches, targets: targets)
+            if communicator.size > 1, stats.step % checksumInterval == 0 || stats.step == o.steps { try trainer.verifyReplicas() }
+            guard let log else { continue }
             report(stats)
             if stats.step % o.logInterval == 0 || stats.step == o.steps { try log.append(stats) }
             if stats.step % o.sampleInterval == 0 || stats.step == o.steps { try writeSamples() }
