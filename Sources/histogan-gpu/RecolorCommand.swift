@@ -43,8 +43,12 @@ struct RecolorFlags: ParsableArguments {
         case .projection:
             let projection = try ProjectionRecolorer(checkpoint: checkpoint, backend: backend,
                                                      options: ProjectionOptions(steps: steps, learningRate: lr, regularization: projectionReg))
-            let bar = ProgressBar(total: steps, plainInterval: max(1, steps / 4))
-            projection.progress = { done, _, loss in bar.update(done, rate: 0, extra: String(format: "projecting, L1 %.4f", loss)) }
+            let bar = ProgressBar(total: steps, plainInterval: max(1, steps / 4), unit: "steps/s")
+            var start = Date()
+            projection.progress = { done, _, loss in
+                if done == 1 { start = Date() }
+                bar.update(done, rate: Double(done) / max(1e-9, Date().timeIntervalSince(start)), extra: String(format: "projecting, L1 %.4f", loss))
+            }
             network = projection
         }
         return Recolorer(network: network, upsample: upsample, postTransfer: postTransfer, pyramidLevels: pyramidLevels)
@@ -144,10 +148,11 @@ struct EvaluateRecolorCommand: ParsableCommand {
         let goals = try ColorTarget.expandingDirectories(targets, flag: "--targets").flatMap {
             try ColorTarget.load($0, options: recolorer.network.histogramOptions, backend: backend)
         }
-        let bar = ProgressBar(total: images.count * goals.count, plainInterval: max(1, images.count * goals.count / 10))
+        let bar = ProgressBar(total: images.count * goals.count, plainInterval: max(1, images.count * goals.count / 10), unit: "pairs/s")
+        let start = Date()
         var report = try RecolorEvaluation.evaluate(recolorer: recolorer, method: flags.method.rawValue, inputs: images, targets: goals,
                                                     histogram: ColorControlOptions.paperHistogram(bins: bins),
-                                                    progress: { done, _ in bar.update(done, rate: 0, extra: "pairs") })
+                                                    progress: { done, _ in bar.update(done, rate: Double(done) / max(1e-9, Date().timeIntervalSince(start)), extra: "") })
         report.checkpoint = flags.checkpoint
         print(report.table())
         if let json {

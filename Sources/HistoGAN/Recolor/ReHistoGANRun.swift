@@ -164,24 +164,3 @@ public enum ReHistoGANCheckpoint {
         trainer.step = step
     }
 }
-
-/// Adam moments as checkpoint entries `prefix + name + ".m" / ".v"`.
-enum AdamState {
-    static func entries(_ adam: Adam, prefix: String) throws -> [String: SafeTensors.Entry] {
-        var tensors: [String: SafeTensors.Entry] = [:]
-        for (name, state) in try adam.state() {
-            tensors[prefix + name + ".m"] = SafeTensors.Entry(shape: [state.m.count], values: state.m)
-            tensors[prefix + name + ".v"] = SafeTensors.Entry(shape: [state.v.count], values: state.v)
-        }
-        return tensors
-    }
-
-    static func restore(_ adam: Adam, step: Int, from tensors: [String: SafeTensors.Entry], prefix: String,
-                        parameters: ParameterCollection) throws {
-        var moments: [String: (m: [Float], v: [Float])] = [:]
-        for p in parameters.parameters {
-            if let m = tensors[prefix + p.name + ".m"], let v = tensors[prefix + p.name + ".v"] { moments[p.name] = (m.values, v.values) }
-        }
-        try adam.restore(step: step, moments: moments, parameters: parameters)
-    }
-}

@@ -13,12 +13,8 @@ public struct Checkpoint {
         tensors.merge(try trainer.generator.parameters.snapshot(prefix: "G."), uniquingKeysWith: { a, _ in a })
         tensors.merge(try trainer.discriminator.parameters.snapshot(prefix: "D."), uniquingKeysWith: { a, _ in a })
         tensors.merge(try trainer.generatorEMA.parameters.snapshot(prefix: "G_ema."), uniquingKeysWith: { a, _ in a })
-        for (prefix, adam) in [("adamG.", trainer.adamG), ("adamD.", trainer.adamD)] {
-            for (name, state) in try adam.state() {
-                tensors[prefix + name + ".m"] = SafeTensors.Entry(shape: [state.m.count], values: state.m)
-                tensors[prefix + name + ".v"] = SafeTensors.Entry(shape: [state.v.count], values: state.v)
-            }
-        }
+        tensors.merge(try AdamState.entries(trainer.adamG, prefix: "adamG."), uniquingKeysWith: { a, _ in a })
+        tensors.merge(try AdamState.entries(trainer.adamD, prefix: "adamD."), uniquingKeysWith: { a, _ in a })
         let latent = trainer.options.network.latentDim
         tensors["G.mapping.w_avg"] = SafeTensors.Entry(shape: [latent], values: try trainer.generator.mapping.wAverage.array())
         tensors["G_ema.mapping.w_avg"] = SafeTensors.Entry(shape: [latent], values: try trainer.generatorEMA.mapping.wAverage.array())
@@ -50,14 +46,8 @@ public struct Checkpoint {
         try trainer.generator.parameters.load(tensors, prefix: "G.", source: path)
         try trainer.discriminator.parameters.load(tensors, prefix: "D.", source: path)
         try trainer.generatorEMA.parameters.load(tensors, prefix: "G_ema.", source: path)
-        for (prefix, adam, count, params) in [("adamG.", trainer.adamG, stepG, trainer.generator.parameters),
-                                              ("adamD.", trainer.adamD, stepD, trainer.discriminator.parameters)] {
-            var moments: [String: (m: [Float], v: [Float])] = [:]
-            for p in params.parameters {
-                if let m = tensors[prefix + p.name + ".m"], let v = tensors[prefix + p.name + ".v"] { moments[p.name] = (m.values, v.values) }
-            }
-            try adam.restore(step: count, moments: moments, parameters: params)
-        }
+        try AdamState.restore(trainer.adamG, step: stepG, from: tensors, prefix: "adamG.", parameters: trainer.generator.parameters)
+        try AdamState.restore(trainer.adamD, step: stepD, from: tensors, prefix: "adamD.", parameters: trainer.discriminator.parameters)
         let backend = trainer.backend
         for (key, net) in [("G.mapping.w_avg", trainer.generator), ("G_ema.mapping.w_avg", trainer.generatorEMA)] {
             guard let e = tensors[key] else { throw HistoGANError.checkpoint("\(path): missing \(key)") }
@@ -65,5 +55,27 @@ public struct Checkpoint {
         }
         trainer.step = step
         trainer.pathLengthMean = Float(bitPattern: pl)
+    }
+}
+
+/// Adam moments as checkpoint entries `prefix + name + ".m"` / `".v"` (HistoGAN and ReHistoGAN checkpoints).
+enum AdamState {
+    static func entries(_ adam: Adam, prefix: String) throws -> [String: SafeTensors.Entry] {
+        var tensors: [String: SafeTensors.Entry] = [:]
+        for (name, state) in try adam.state() {
+            tensors[prefix + name + ".m"] = SafeTensors.Entry(shape: [state.m.count], values: state.m)
+            tensors[prefix + name + ".v"] = SafeTensors.Entry(shape: [state.v.count], values: state.v)
+        }
+        return tensors
+    }
+
+    /// Restores `adam` at `step` with the moments of `parameters` found in `tensors`.
+    static func restore(_ adam: Adam, step: Int, from tensors: [String: SafeTensors.Entry], prefix: String,
+                        parameters: ParameterCollection) throws {
+        var moments: [String: (m: [Float], v: [Float])] = [:]
+        for p in parameters.parameters {
+            if let m = tensors[prefix + p.name + ".m"], let v = tensors[prefix + p.name + ".v"] { moments[p.name] = (m.values, v.values) }
+        }
+        try adam.restore(step: step, moments: moments, parameters: parameters)
     }
 }

@@ -8,10 +8,13 @@ public struct ProgressBar {
     let start = Date()
     let isTerminal = isatty(STDOUT_FILENO) != 0
     let plainInterval: Int
+    /// What `rate` counts per second (`img/s` for training).
+    let unit: String
 
-    public init(total: Int, plainInterval: Int = 10) {
+    public init(total: Int, plainInterval: Int = 10, unit: String = "img/s") {
         self.total = max(total, 1)
         self.plainInterval = max(plainInterval, 1)
+        self.unit = unit
     }
 
     /// The bar text for `done` of `total`, at `rate` items/s, with `extra` appended.
@@ -21,7 +24,7 @@ public struct ProgressBar {
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let elapsed = Date().timeIntervalSince(start)
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        return "[\(bar)] \(done)/\(total) \(String(format: "%.1f", rate)) img/s ETA \(ProgressBar.clock(eta)) \(extra)"
+        return "[\(bar)] \(done)/\(total) \(String(format: "%.1f", rate)) \(unit) ETA \(ProgressBar.clock(eta)) \(extra)"
     }
 
     /// Prints the bar (in place on a terminal).
