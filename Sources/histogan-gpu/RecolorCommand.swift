@@ -23,7 +23,7 @@ struct RecolorFlags: ParsableArguments {
     @Option(help: "Back to the input's size: pyramid (Laplacian-pyramid swapping: the network's colours, the input's details) or none (keep the network's resolution).")
     var upsample: RecolorUpsample = .pyramid
 
-    @Option(name: .customLong("pyramid-levels"), help: "Pyramid levels (default: as many as the sizes allow, like the official code).")
+    @Option(name: .customLong("pyramid-levels"), help: "Pyramid levels (1-16; default 5, as the official code).")
     var pyramidLevels: Int?
 
     @Option(name: .customLong("post-transfer"), help: "mkl: map the full-size input's colours toward the network's output by the MKL transfer (replaces the up-sampled output); none.")
@@ -60,9 +60,8 @@ struct RecolorCommand: ParsableCommand {
         commandName: "recolor",
         abstract: "Recolour real images toward target images or histograms (ReHistoGAN or projection), at the input's full size.",
         discussion: """
-        --input and --target take a file or a folder (every .png/.jpg/.jpeg directly inside); --target also takes .npy
-        histograms. One input and one target write the file --output; otherwise --output is a folder receiving
-        INPUT-TARGET.png for every pair.
+        --input and --target take a file or a folder (every .png/.jpg/.jpeg directly inside); --target also takes .npy histograms. One input and one target write the file --output; otherwise --output is a folder receiving INPUT-TARGET.png for every pair.
+
         Examples:
           histogan-gpu recolor --checkpoint rehisto/checkpoint.safetensors --input photo.jpg --target sunset.jpg --output out.png
           histogan-gpu recolor --checkpoint run/checkpoint.safetensors --method projection --steps 300 \\
@@ -116,8 +115,9 @@ struct EvaluateRecolorCommand: ParsableCommand {
         commandName: "evaluate-recolor",
         abstract: "Measure recolouring on held-out pairs: Hellinger distance to the target before/after and for the MKL transfer, and luminance SSIM.",
         discussion: """
-        Recolours every input toward every target. Histograms are the paper's (RGB-uv, inverse-quadratic kernel, σ 0.02),
-        measured on 8-bit images at full size. Example:
+        Recolours every input toward every target. Histograms are the paper's (RGB-uv, inverse-quadratic kernel, σ 0.02), measured on 8-bit images at full size.
+
+        Example:
           histogan-gpu evaluate-recolor --checkpoint rehisto/checkpoint.safetensors --inputs held-out/ --targets targets/ --json r.json
         """)
 

@@ -8,10 +8,8 @@ struct RecolorTrainCommand: ParsableCommand {
         commandName: "recolor-train",
         abstract: "Train ReHistoGAN (an encoder-decoder ending in HistoGAN's head) to recolour images toward target histograms.",
         discussion: """
-        Unsupervised on one folder of images: each step recolours a batch toward histograms interpolated from two other
-        training images. Writes RUN/checkpoint.safetensors (atomically), RUN/log.jsonl, RUN/options.json and
-        RUN/samples/step-NNNNNN.png (top row: targets; each row: an input, then recoloured toward each target).
-        --from-histogan seeds the head and histogram encoder from a trained HistoGAN (its network flags win).
+        Unsupervised on one folder of images: each step recolours a batch toward histograms interpolated from two other training images. Writes RUN/checkpoint.safetensors (atomically), RUN/log.jsonl, RUN/options.json and RUN/samples/step-NNNNNN.png (top row: targets; each row: an input, then recoloured toward each target). --from-histogan seeds the head and histogram encoder from a trained HistoGAN (its network flags win).
+
         Example: histogan-gpu recolor-train --data photos32 --output rehisto --resolution 32 --capacity 0.125 --latent 128 \\
                  --mapping-layers 4 --bins 32 --steps 2000
         """)

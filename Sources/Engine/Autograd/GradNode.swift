@@ -42,6 +42,14 @@ public enum Autograd {
         try $isRecording.withValue(false) { try body() }
     }
 
+    /// While a VJP runs inside `gradients`: which of its node's parents lead to a requested input (nil outside a
+    /// reverse pass = all). VJPs of ops with expensive per-input gradients (conv2d, matmul) skip the others,
+    /// e.g. D's weight gradients while G's loss is differentiated with respect to G's parameters.
+    @TaskLocal static var parentsNeeded: [Bool]?
+
+    /// Whether the VJP now running must return a gradient for its node's parent `index`.
+    static func needsGradient(_ index: Int) -> Bool { parentsNeeded.map { index < $0.count && $0[index] } ?? true }
+
     /// Runs `body` with recording on (e.g. a penalty that takes a gradient inside a no-grad evaluation).
     public static func withGrad<T>(_ body: () throws -> T) rethrows -> T {
         try $isRecording.withValue(true) { try body() }
@@ -63,15 +71,25 @@ public enum Autograd {
         }
         let order = topologicalOrder(root)
         let requested = Set(inputs.compactMap { $0.node.map(ObjectIdentifier.init) })
+        // Nodes from which a requested input is reachable (parents come first in `order`); the others'
+        // gradients are never computed.
+        var needed = Set<ObjectIdentifier>()
+        for node in order {
+            let id = ObjectIdentifier(node)
+            if requested.contains(id) || node.parents.contains(where: { $0.node.map { needed.contains(ObjectIdentifier($0)) } ?? false }) {
+                needed.insert(id)
+            }
+        }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): start]
         try $isRecording.withValue(createGraph) {
             for node in order.reversed() {
-                guard !node.isLeaf, let g = grads[ObjectIdentifier(node)] else { continue }
+                guard !node.isLeaf, needed.contains(ObjectIdentifier(node)), let g = grads[ObjectIdentifier(node)] else { continue }
                 // Intermediate gradients are freed once propagated, unless requested.
                 if !requested.contains(ObjectIdentifier(node)) { grads[ObjectIdentifier(node)] = nil }
-                let parentGrads = try node.backward(g)
-                for (parent, pg) in zip(node.parents, parentGrads) {
-                    guard let pnode = parent.node, let pg else { continue }
+                let mask = node.parents.map { $0.node.map { needed.contains(ObjectIdentifier($0)) } ?? false }
+                let parentGrads = try $parentsNeeded.withValue(mask) { try node.backward(g) }
+                for (k, (parent, pg)) in zip(node.parents, parentGrads).enumerated() {
+                    guard mask[k], let pnode = parent.node, let pg else { continue }
                     guard pg.shape == parent.shape else {
                         throw EngineError.shapeMismatch(op: "VJP of \(node.name)", detail: "gradient \(pg.shape) for input \(parent.shape)")
                     }

@@ -16,7 +16,7 @@ extension Tensor {
         let inputs = [self] + (bias.map { [$0] } ?? [])
         return y.recorded("biasAct", inputs) { g in
             let dx = try Tensor.biasActGradient(g, output: y, shape: s)
-            guard let bias else { return [dx] }
+            guard let bias, Autograd.needsGradient(1) else { return [dx] }
             let axes = (0..<dx.rank).filter { $0 != channelAxis }
             return [dx, try dx.sum(axes: axes).reshaped(bias.shape)]
         }

@@ -20,8 +20,10 @@ extension Tensor {
         let out = try Tensor.empty([s.batch, s.outChannels, s.outHeight, s.outWidth], on: x.backend)
         try Profiler.measure("conv2d", x.backend) { try x.backend.conv2d(s, input: x.buffer, weight: weight.buffer, output: out.buffer) }
         return out.recorded("conv2d", [x, weight]) { g in
-            [try conv2dGradInput(g, weight: weight, inputShape: x.shape, stride: stride, padding: padding, groups: groups),
-             try conv2dGradWeight(x, gradOutput: g, weightShape: weight.shape, stride: stride, padding: padding, groups: groups)]
+            [Autograd.needsGradient(0)
+                ? try conv2dGradInput(g, weight: weight, inputShape: x.shape, stride: stride, padding: padding, groups: groups) : nil,
+             Autograd.needsGradient(1)
+                ? try conv2dGradWeight(x, gradOutput: g, weightShape: weight.shape, stride: stride, padding: padding, groups: groups) : nil]
         }
     }
 
@@ -35,8 +37,9 @@ extension Tensor {
         let out = try Tensor.empty(inputShape, on: dy.backend)
         try Profiler.measure("conv2dGradInput", dy.backend) { try dy.backend.conv2dGradInput(s, gradOutput: dy.buffer, weight: weight.buffer, gradInput: out.buffer) }
         return out.recorded("conv2dGradInput", [dy, weight]) { g in
-            [try conv2d(g, weight: weight, stride: stride, padding: padding, groups: groups),
-             try conv2dGradWeight(g, gradOutput: dy, weightShape: weight.shape, stride: stride, padding: padding, groups: groups)]
+            [Autograd.needsGradient(0) ? try conv2d(g, weight: weight, stride: stride, padding: padding, groups: groups) : nil,
+             Autograd.needsGradient(1)
+                ? try conv2dGradWeight(g, gradOutput: dy, weightShape: weight.shape, stride: stride, padding: padding, groups: groups) : nil]
         }
     }
 
@@ -50,8 +53,9 @@ extension Tensor {
         let out = try Tensor.empty(weightShape, on: x.backend)
         try Profiler.measure("conv2dGradWeight", x.backend) { try x.backend.conv2dGradWeight(s, input: x.buffer, gradOutput: dy.buffer, gradWeight: out.buffer) }
         return out.recorded("conv2dGradWeight", [x, dy]) { g in
-            [try conv2dGradInput(dy, weight: g, inputShape: x.shape, stride: stride, padding: padding, groups: groups),
-             try conv2d(x, weight: g, stride: stride, padding: padding, groups: groups)]
+            [Autograd.needsGradient(0)
+                ? try conv2dGradInput(dy, weight: g, inputShape: x.shape, stride: stride, padding: padding, groups: groups) : nil,
+             Autograd.needsGradient(1) ? try conv2d(x, weight: g, stride: stride, padding: padding, groups: groups) : nil]
         }
     }
 }

@@ -70,18 +70,20 @@ extension Tensor {
         let out = try Tensor.empty(shape, on: a.backend)
         try Profiler.measure("binary", a.backend) { try a.backend.binary(op, a.broadcastView(to: shape), b.broadcastView(to: shape), out.buffer, shape: shape) }
         return out.recorded("\(op)", [a, b]) { g in
-            let (ga, gb) = try binaryVJP(op, a, b, g)
+            let (ga, gb) = try binaryVJP(op, a, b, g, needs: (Autograd.needsGradient(0), Autograd.needsGradient(1)))
             return [try ga?.summed(to: a.shape), try gb?.summed(to: b.shape)]
         }
     }
 
-    /// (∂/∂a, ∂/∂b) of `op(a, b)` times g, before summing over broadcast axes.
-    static func binaryVJP(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ g: Tensor) throws -> (Tensor?, Tensor?) {
+    /// (∂/∂a, ∂/∂b) of `op(a, b)` times g, before summing over broadcast axes; `needs` skips the products of a
+    /// side whose gradient nobody asked for (nil there).
+    static func binaryVJP(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ g: Tensor,
+                          needs: (a: Bool, b: Bool) = (true, true)) throws -> (Tensor?, Tensor?) {
         switch op {
         case .add: return (g, g)
-        case .sub: return (g, try g.map(.neg))
-        case .mul: return (try g * b, try g * a)
-        case .div: return (try g / b, try (g * a / (b * b)).map(.neg))
+        case .sub: return (g, needs.b ? try g.map(.neg) : nil)
+        case .mul: return (needs.a ? try g * b : nil, needs.b ? try g * a : nil)
+        case .div: return (needs.a ? try g / b : nil, needs.b ? try (g * a / (b * b)).map(.neg) : nil)
         case .pow:
             let y = try binary(.pow, a, b)
             return (try g * b * binary(.pow, a, b.map(.addScalar(-1))), try g * y * a.map(.log))

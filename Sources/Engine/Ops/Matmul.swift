@@ -21,9 +21,13 @@ extension Tensor {
         let broadcastB = batchB.isEmpty && !batchA.isEmpty
         return out.recorded("matmul", [a, b]) { g in
             // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ,  d op(B) = op(A)ᵀ·dC  (per batch item).
-            let bb = broadcastB && transposeA ? try b.expanded(to: batchA + b.shape) : b
-            let da = transposeA ? try matmul(bb, g, transposeA: transposeB, transposeB: true)
+            var da: Tensor?
+            if Autograd.needsGradient(0) {
+                let bb = broadcastB && transposeA ? try b.expanded(to: batchA + b.shape) : b
+                da = transposeA ? try matmul(bb, g, transposeA: transposeB, transposeB: true)
                                 : try matmul(g, b, transposeB: !transposeB)
+            }
+            guard Autograd.needsGradient(1) else { return [da, nil] }
             let db: Tensor
             if broadcastB && !transposeA {
                 // Fold the batch into rows: A as [batch·m, k], dC as [batch·m, n].
