@@ -51,7 +51,7 @@ struct RecolorTrainCommand: ParsableCommand {
     var advWeight: Float = 1
 
     @Option(name: .customLong("hist-alpha"), help: "α: weight of the histogram loss.")
-    var histAlpha: Float = 8
+    var histAlpha: Float = 16
 
     @Option(name: .customLong("hist-loss"), help: "Histogram loss over a batch: sample (α · mean Hellinger distance) or batch (the official: one norm / N).")
     var histLoss: HistogramLossReduction = .sample

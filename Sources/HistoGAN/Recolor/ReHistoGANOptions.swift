@@ -41,7 +41,7 @@ public struct ReHistoGANOptions: Codable, Sendable, Equatable {
     public init(network: NetworkConfig = NetworkConfig(resolution: 64, capacity: 0.125, latentDim: 128, mappingLayers: 4,
                                                        histogramBins: 32),
                 skipToHead: Bool = true, batch: Int = 8, steps: Int = 2_000, learningRate: Float = 0.002,
-                beta1: Float = 0, beta2: Float = 0.99, adversarialWeight: Float = 1, histogramAlpha: Float = 8,
+                beta1: Float = 0, beta2: Float = 0.99, adversarialWeight: Float = 1, histogramAlpha: Float = 16,
                 histogramLossReduction: HistogramLossReduction = .sample, reconstructionWeight: Float = 1.5,
                 varianceWeight: Float = 0.15, gradientPenaltyInterval: Int = 4, emaKimg: Double? = 10,
                 emaRampup: Double? = 0.05, histogram: HistogramOptions? = nil,
