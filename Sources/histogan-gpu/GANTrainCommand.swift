@@ -91,7 +91,7 @@ struct GANTrainCommand: ParsableCommand {
         let t = run.trainer
         print("\(t.options.network.model.rawValue): G \(t.generator.parameters.count) parameters, D \(t.discriminator.parameters.count)")
         if resume { print("resuming at step \(t.step)") }
-        let bar = ProgressBar(total: t.options.steps, plainInterval: t.options.logInterval)
+        let bar = ProgressBar(total: t.options.steps, plainInterval: t.options.logInterval, initial: t.step)
         let started = Date()
         let done = try run.run(deadline: timeLimit.map { started.addingTimeInterval($0 * 60) }) { s in
             bar.update(s.step, rate: s.imagesPerSecond, extra: String(format: "D %.3f G %.3f D(x) %.2f D(G(z)) %.2f", s.discriminatorLoss,

@@ -70,6 +70,15 @@ final class ClassicOpsTests: XCTestCase {
             let xt = try Tensor(x, shape: [x.count], on: backend)
             assertClose(try xt.sigmoid().array(), x.map { Self.sigmoid(Double($0)) }, tolerance: 1e-6, "\(backend.label) sigmoid")
             assertClose(try xt.tanh().array(), x.map { Foundation.tanh(Double($0)) }, tolerance: 1e-6, "\(backend.label) tanh")
+            // Fused kernels against their references composed of other primitives, values and gradients.
+            assertClose(try xt.sigmoid().array(), try xt.sigmoidReference().array(), tolerance: 1e-6, "\(backend.label) sigmoid vs reference")
+            assertClose(try xt.tanh().array(), try xt.tanhReference().array(), tolerance: 1e-6, "\(backend.label) tanh vs reference")
+            let leaf = xt.requiringGrad()
+            for (fused, reference) in [(try leaf.sigmoid(), try leaf.sigmoidReference()), (try leaf.tanh(), try leaf.tanhReference())] {
+                let a = try XCTUnwrap(Autograd.gradients(of: fused.sum(), wrt: [leaf])[0]).array()
+                let b = try XCTUnwrap(Autograd.gradients(of: reference.sum(), wrt: [leaf])[0]).array()
+                assertClose(a, b, tolerance: 1e-5, "\(backend.label) fused vs reference gradient")
+            }
             let loss = try Tensor.binaryCrossEntropy(logits: xt, targets: Tensor(t, shape: [t.count], on: backend)).array()
             assertClose(loss, zip(x, t).map { Self.bce(Double($0), Double($1)) }, tolerance: 1e-6, "\(backend.label) BCE")
             XCTAssertTrue(loss.allSatisfy(\.isFinite), "\(backend.label): BCE not finite at |logit| 100")

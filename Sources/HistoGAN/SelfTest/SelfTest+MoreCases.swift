@@ -12,6 +12,7 @@ extension SelfTest {
         ("relu", .relu, -2...2), ("sign", .sign, -2...2), ("reciprocal", .reciprocal, 0.2...3),
         ("leaky_relu 0.2", .leakyReLU(alpha: 0.2), -2...2), ("scale 1.7", .scale(1.7), -2...2),
         ("add 0.3", .addScalar(0.3), -2...2), ("pow 1.5", .powScalar(1.5), 0.1...3), ("step 0.1", .step(threshold: 0.1), -2...2),
+        ("sigmoid", .sigmoid, -20...20), ("tanh", .tanh, -4...4),
     ]
 
     static let elementwiseCases: [SelfTestCase] = {

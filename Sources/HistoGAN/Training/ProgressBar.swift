@@ -8,10 +8,13 @@ public struct ProgressBar {
     let start = Date()
     let isTerminal = isatty(STDOUT_FILENO) != 0
     let plainInterval: Int
+    /// Items already done when the bar started (a resumed run), left out of the rate behind the ETA.
+    let initial: Int
 
-    public init(total: Int, plainInterval: Int = 10) {
+    public init(total: Int, plainInterval: Int = 10, initial: Int = 0) {
         self.total = max(total, 1)
         self.plainInterval = max(plainInterval, 1)
+        self.initial = initial
     }
 
     /// The bar text for `done` of `total`, at `rate` items/s, with `extra` appended.
@@ -20,7 +23,7 @@ public struct ProgressBar {
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let elapsed = Date().timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let eta = done > initial ? elapsed / Double(done - initial) * Double(total - done) : 0
         return "[\(bar)] \(done)/\(total) \(String(format: "%.1f", rate)) img/s ETA \(ProgressBar.clock(eta)) \(extra)"
     }
 
