@@ -116,6 +116,20 @@ final class ClassicOpsTests: XCTestCase {
                                                   beta: Tensor(beta, shape: [c], on: backend), running: (batch!.mean, batch!.variance))
             XCTAssertNil(none)
             assertClose(try yi.array(), try y.array(), tolerance: 1e-6, "\(backend.label) batchNorm inference")
+            // The fused kernels against the reference composed of other primitives, values and gradients.
+            let xl = try Tensor(x, shape: [n, c, h, w], on: backend).requiringGrad()
+            let gl = try Tensor(gamma, shape: [c], on: backend).requiringGrad(), bl = try Tensor(beta, shape: [c], on: backend).requiringGrad()
+            let probe = try Tensor((0..<x.count).map { Float($0 % 7) - 3 }, shape: [n, c, h, w], on: backend)
+            for stats in [nil, (batch!.mean, try batch!.variance * 1.5)] {
+                let fused = try Tensor.batchNorm(xl, gamma: gl, beta: bl, running: stats).output
+                let reference = try Tensor.batchNormReference(xl, gamma: gl, beta: bl, running: stats)
+                assertClose(try fused.array(), try reference.array(), tolerance: 1e-5, "\(backend.label) batchNorm vs reference")
+                let a = try Autograd.gradients(of: (fused * probe).sum(), wrt: [xl, gl, bl])
+                let b = try Autograd.gradients(of: (reference * probe).sum(), wrt: [xl, gl, bl])
+                for (ga, gb) in zip(a, b) {
+                    assertClose(try XCTUnwrap(ga).array(), try XCTUnwrap(gb).array(), tolerance: 1e-4, "\(backend.label) batchNorm gradient vs reference")
+                }
+            }
             let x2 = Array(x[0..<(4 * c)])
             let (y2, _) = try Tensor.batchNorm(Tensor(x2, shape: [4, c], on: backend), gamma: Tensor(gamma, shape: [c], on: backend),
                                                beta: Tensor(beta, shape: [c], on: backend))
@@ -180,6 +194,40 @@ final class ClassicOpsTests: XCTestCase {
     }
 
     // MARK: - Parity (OpenCL vs CPU, values and gradients)
+
+    /// batch_norm.cl against the CPU backend on raw buffers, outputs poisoned with NaN (and one extra element that
+    /// must stay NaN), channels not a multiple of the work-group, rows longer than it.
+    func testBatchNormKernelsOpenCLMatchCPU() throws {
+        let cl = try TestBackends.requireOpenCL()
+        var rng = TestRNG(seed: 8)
+        for s in [BatchNormShape(outer: 3, channels: 5, inner: 37, epsilon: 1e-5), BatchNormShape(outer: 65, channels: 3, inner: 1, epsilon: 1e-3),
+                  BatchNormShape(outer: 1, channels: 7, inner: 129, epsilon: 0)] {
+            let x = rng.floats(s.count, -2, 5), g = rng.floats(s.channels, 0.5, 2), b = rng.floats(s.channels)
+            var results: [[[Float]]] = []
+            for backend in [cl, TestBackends.cpu] {
+                let mean = try backend.poisoned(s.channels + 1), variance = try backend.poisoned(s.channels + 1), y = try backend.poisoned(s.count + 1)
+                let xb = try backend.buffer(x)
+                try backend.batchNormStatistics(s, x: xb, mean: mean, variance: variance)
+                try backend.batchNormApply(s, x: xb, mean: mean, variance: variance, gamma: try backend.buffer(g), beta: try backend.buffer(b), y: y)
+                let outs = [try backend.array(mean), try backend.array(variance), try backend.array(y)]
+                for o in outs { XCTAssertTrue(o.last!.isNaN, "\(backend.label) \(s): wrote past the output") }
+                results.append(outs.map { Array($0.dropLast()) })
+            }
+            // Double reference of the statistics.
+            var refMean: [Double] = [], refVar: [Double] = []
+            for ch in 0..<s.channels {
+                let v = (0..<s.outer).flatMap { o in (0..<s.inner).map { Double(x[(o * s.channels + ch) * s.inner + $0]) } }
+                let m = v.reduce(0, +) / Double(v.count)
+                refMean.append(m)
+                refVar.append(v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count))
+            }
+            for r in results {
+                assertClose(r[0], refMean, tolerance: 1e-5, "\(s) mean")
+                assertClose(r[1], refVar, tolerance: 1e-5, "\(s) variance")
+            }
+            for (a, b) in zip(results[0], results[1]) { assertClose(a, b, tolerance: 1e-5, "OpenCL vs CPU \(s)") }
+        }
+    }
 
     func testOpenCLMatchesCPU() throws {
         let cl = try TestBackends.requireOpenCL()
