@@ -171,4 +171,20 @@ extension SelfTest {
             },
         ]
     }
+
+    // MARK: - batch_norm.cl
+
+    /// Statistics and normalisation of x `[outer, channels, inner]`: rows longer than the 64-wide work-group,
+    /// a batch of 65 single values per channel.
+    static let batchNormCases: [SelfTestCase] = [(3, 5, 37, true), (65, 3, 1, false)].map { outer, channels, inner, quick in
+        SelfTestCase(family: "batch_norm", shape: dims([outer, channels, inner]), quick: quick) { ctx in
+            let s = BatchNormShape(outer: outer, channels: channels, inner: inner, epsilon: 1e-5)
+            let x = try ctx.input(s.count, seed: 90, in: -2...5)
+            let mean = try ctx.poisoned(channels), variance = try ctx.poisoned(channels), y = try ctx.poisoned(s.count)
+            try ctx.backend.batchNormStatistics(s, x: x, mean: mean, variance: variance)
+            try ctx.backend.batchNormApply(s, x: x, mean: mean, variance: variance, gamma: try ctx.input(channels, seed: 91, in: 0.5...2),
+                                           beta: try ctx.input(channels, seed: 92), y: y)
+            return try ctx.read(mean, variance, y)
+        }
+    }
 }
