@@ -49,16 +49,10 @@ struct GANGenerateCommand: ParsableCommand {
             let k = config.labelCount
             if let tags {
                 let wanted = tags.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-                let indices = try wanted.map { tag -> Int in
-                    guard let i = config.labelNames.firstIndex(of: tag) else {
-                        throw ValidationError("--tags: '\(tag)' is not one of \(config.labelNames.joined(separator: ", "))")
-                    }
-                    return i
+                do { conditions = try ClassicSampling.tagConditions(wanted, config: config, count: count) } catch {
+                    throw ValidationError("--tags: \(error)")
                 }
-                var row = [Float](repeating: 0, count: k)
-                for i in indices { row[i] = 1 }
-                conditions = Array((0..<count).map { _ in row }.joined())
-                requested = Array(repeating: tags, count: count)
+                requested = [tags]
             } else {
                 if let c = `class`, !(0..<k).contains(c) {
                     throw ValidationError("--class \(c): the checkpoint has classes 0..<\(k) (\(config.labelNames.joined(separator: ", ")))")

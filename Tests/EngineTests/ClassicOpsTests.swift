@@ -95,6 +95,12 @@ final class ClassicOpsTests: XCTestCase {
             let xt = try Tensor(x, shape: [3, k], on: backend)
             let ref = Self.logSoftmax(x, classes: k)
             assertClose(try xt.logSoftmax().array(), ref, tolerance: 1e-6, "\(backend.label) logSoftmax")
+            assertClose(try xt.logSoftmaxReference().array(), ref, tolerance: 1e-6, "\(backend.label) logSoftmaxReference")
+            let leaf = xt.requiringGrad()
+            let probe = try Tensor((0..<x.count).map { Float($0 % 5) - 2 }, shape: [3, k], on: backend)
+            let a = try XCTUnwrap(Autograd.gradients(of: (leaf.logSoftmax() * probe).sum(), wrt: [leaf])[0]).array()
+            let b = try XCTUnwrap(Autograd.gradients(of: (leaf.logSoftmaxReference() * probe).sum(), wrt: [leaf])[0]).array()
+            assertClose(a, b, tolerance: 1e-5, "\(backend.label) logSoftmax gradient vs reference")
             let ce = try Tensor.crossEntropy(logits: xt, targets: Tensor.oneHot([2, 0, 6], classes: k, on: backend)).item()
             XCTAssertEqual(Double(ce), -(ref[2] + ref[k] + ref[2 * k + 6]) / 3, accuracy: 1e-5, "\(backend.label) cross-entropy")
         }
@@ -194,6 +200,26 @@ final class ClassicOpsTests: XCTestCase {
     }
 
     // MARK: - Parity (OpenCL vs CPU, values and gradients)
+
+    /// log_softmax.cl against the CPU backend and a Double reference on raw buffers, output poisoned, rows of 1 and 13.
+    func testLogSoftmaxKernelOpenCLMatchesCPU() throws {
+        let cl = try TestBackends.requireOpenCL()
+        var rng = TestRNG(seed: 9)
+        for (rows, classes) in [(67, 13), (5, 1), (1, 300)] {
+            let x = rng.floats(rows * classes, -40, 40)
+            var outs: [[Float]] = []
+            for backend in [cl, TestBackends.cpu] {
+                let y = try backend.poisoned(rows * classes + 1)
+                try backend.logSoftmax(rows: rows, classes: classes, x: try backend.buffer(x), y: y)
+                let all = try backend.array(y)
+                XCTAssertTrue(all.last!.isNaN, "\(backend.label): logSoftmax wrote past the output")
+                outs.append(Array(all.dropLast()))
+            }
+            let ref = Self.logSoftmax(x, classes: classes)
+            for o in outs { assertClose(o, ref, tolerance: 1e-6, "logSoftmax [\(rows), \(classes)]") }
+            assertClose(outs[0], outs[1], tolerance: 1e-6, "OpenCL vs CPU logSoftmax [\(rows), \(classes)]")
+        }
+    }
 
     /// batch_norm.cl against the CPU backend on raw buffers, outputs poisoned with NaN (and one extra element that
     /// must stay NaN), channels not a multiple of the work-group, rows longer than it.

@@ -59,6 +59,12 @@ final class ClassicGANTests: XCTestCase {
         XCTAssertEqual(tagged.labelKind, .tags)
         XCTAssertEqual(tagged.labelNames, ["band0", "band1", "band2", "even", "odd"])
         XCTAssertEqual(tagged.conditions([0]), [1, 0, 0, 1, 0])
+        let tagConfig = ClassicGANConfig(model: .cgan, resolution: 8, channels: 3, labelCount: 5, labelKind: .tags,
+                                         labelNames: tagged.labelNames)
+        XCTAssertEqual(try ClassicSampling.tagConditions(["even", "band1"], config: tagConfig, count: 2), [0, 1, 0, 1, 0, 0, 1, 0, 1, 0])
+        XCTAssertThrowsError(try ClassicSampling.tagConditions(["blue"], config: tagConfig, count: 1)) {
+            XCTAssertTrue("\($0)".contains("'blue'") && "\($0)".contains("band0"), "\($0)")
+        }
         try "file,label\nimg0.png,band0\n".write(toFile: csv, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try LabelledDataset.folder(dir, resolution: 8, labelsCSV: csv)) {
             XCTAssertTrue("\($0)".contains("no label for 5 image(s)"), "\($0)")

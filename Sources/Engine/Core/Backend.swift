@@ -117,6 +117,11 @@ public protocol Backend: AnyObject, Sendable {
     func batchNormApply(_ shape: BatchNormShape, x: any Buffer, mean: any Buffer, variance: any Buffer,
                         gamma: any Buffer, beta: any Buffer, y: any Buffer) throws
 
+    // MARK: - Log-softmax (log_softmax.cl)
+
+    /// `y[r, k] = x[r, k] − m_r − log Σ_j exp(x[r, j] − m_r)`, `m_r = max_j x[r, j]`, for x, y `[rows, classes]`.
+    func logSoftmax(rows: Int, classes: Int, x: any Buffer, y: any Buffer) throws
+
     // MARK: - Random numbers (random.cl)
 
     /// Fills `out[0..<count]` from Philox4x32-10 keyed by `seed`, element `i` taken from counter block

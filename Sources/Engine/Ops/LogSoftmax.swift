@@ -1,9 +1,25 @@
-// Log-softmax and cross-entropy over the last axis, composed of reduce / elementwise primitives.
+// Log-softmax over the last axis: a fused kernel (`Backend.logSoftmax`, log_softmax.cl) with a VJP written with
+// Engine ops, and `logSoftmaxReference` composed of reduce / elementwise primitives; cross-entropy and one-hot.
 
 extension Tensor {
-    /// `log softmax(x)` over the last axis: `y = (x − m) − log Σ_j exp(x_j − m)` with `m = max_j x_j` (detached:
-    /// the result does not depend on m, so subtracting it only keeps exp from overflowing). x `[..., K]`.
+    /// `log softmax(x)` over the last axis, `y = (x − m) − log Σ_j exp(x_j − m)` with `m = max_j x_j`, in one kernel.
+    /// x `[..., K]`. VJP: `dx = g − softmax(x)·Σ_k g_k`, with softmax(x) = exp(logSoftmax(x)) recorded, so the
+    /// gradient can be differentiated again.
     public func logSoftmax() throws -> Tensor {
+        guard rank >= 1, shape[rank - 1] > 0 else {
+            throw EngineError.shapeMismatch(op: "logSoftmax", detail: "shape \(shape) has no classes")
+        }
+        let classes = shape[rank - 1], rows = count / classes
+        let y = try Tensor.empty(shape, on: backend)
+        try Profiler.measure("logSoftmax", backend) { try backend.logSoftmax(rows: rows, classes: classes, x: buffer, y: y.buffer) }
+        let x = self
+        return y.recorded("logSoftmax", [x]) { g in
+            [try g - x.logSoftmax().map(.exp) * g.sum(axes: [x.rank - 1], keepDims: true)]
+        }
+    }
+
+    /// Reference for `logSoftmax` composed of other primitives (max detached: the result does not depend on it).
+    public func logSoftmaxReference() throws -> Tensor {
         guard rank >= 1, shape[rank - 1] > 0 else {
             throw EngineError.shapeMismatch(op: "logSoftmax", detail: "shape \(shape) has no classes")
         }

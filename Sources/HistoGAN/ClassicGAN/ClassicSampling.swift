@@ -37,6 +37,19 @@ public enum ClassicSampling {
         return out
     }
 
+    /// Multi-hot rows requesting the tags named in `tags` (one row, repeated `count` times); throws naming an unknown
+    /// tag and the ones the model knows.
+    public static func tagConditions(_ tags: [String], config: ClassicGANConfig, count: Int) throws -> [Float] {
+        var row = [Float](repeating: 0, count: config.labelCount)
+        for tag in tags {
+            guard let i = config.labelNames.firstIndex(of: tag) else {
+                throw HistoGANError.invalidConfig("tag '\(tag)' is not one of \(config.labelNames.joined(separator: ", "))")
+            }
+            row[i] = 1
+        }
+        return Array((0..<count).map { _ in row }.joined())
+    }
+
     /// `[C, R, R]` planes in [−1, 1] as RGB images in [0, 1] (grey replicated).
     public static func images(_ values: [Float], channels: Int, resolution r: Int) throws -> [Image] {
         let plane = r * r, size = channels * plane

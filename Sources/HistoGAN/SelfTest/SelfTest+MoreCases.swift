@@ -187,4 +187,15 @@ extension SelfTest {
             return try ctx.read(mean, variance, y)
         }
     }
+
+    // MARK: - log_softmax.cl
+
+    /// Rows of 10 (a classifier's logits, spread wide) and 67 rows of 1 (log-softmax of one class is 0).
+    static let logSoftmaxCases: [SelfTestCase] = [(13, 10, true), (67, 1, false)].map { rows, classes, quick in
+        SelfTestCase(family: "log_softmax", shape: dims([rows, classes]), quick: quick) { ctx in
+            let x = try ctx.input(rows * classes, seed: 93, in: -30...30), y = try ctx.poisoned(rows * classes)
+            try ctx.backend.logSoftmax(rows: rows, classes: classes, x: x, y: y)
+            return try ctx.read(y)
+        }
+    }
 }
