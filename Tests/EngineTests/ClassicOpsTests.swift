@@ -199,6 +199,29 @@ final class ClassicOpsTests: XCTestCase {
         }
     }
 
+    /// The fused ops' VJPs are recorded with Engine ops, so their gradients have gradients: finite differences of the
+    /// first gradient (taken with `createGraph`) against its autograd gradient.
+    func testSecondDerivativesByFiniteDifferences() throws {
+        var rng = TestRNG(seed: 10)
+        for backend in TestBackends.all {
+            let probe5 = try Tensor(rng.floats(15), shape: [3, 5], on: backend)
+            try checkGradients(on: backend, [GradInput(values: rng.floats(15, -2, 2), shape: [3, 5])], tolerance: 5e-3, "logSoftmax double backward") { t in
+                let x = t[0].requiresGrad ? t[0] : t[0].requiringGrad()
+                // Recording on even inside the finite-difference evaluations (which run without gradients).
+                return try Autograd.withGrad { try XCTUnwrap(Autograd.gradients(of: (x.logSoftmax() * probe5).sum(), wrt: [x], createGraph: true)[0]) }
+            }
+            let probe = try Tensor(rng.floats(24), shape: [4, 2, 3, 1], on: backend)
+            let gamma = try Tensor([0.7, 1.3], shape: [2], on: backend), beta = try Tensor([0.1, -0.2], shape: [2], on: backend)
+            try checkGradients(on: backend, [GradInput(values: rng.floats(24, -2, 2), shape: [4, 2, 3, 1])], tolerance: 1e-2, "batchNorm double backward") { t in
+                let x = t[0].requiresGrad ? t[0] : t[0].requiringGrad()
+                return try Autograd.withGrad {
+                    let y = try Tensor.batchNorm(x, gamma: gamma, beta: beta).output
+                    return try XCTUnwrap(Autograd.gradients(of: (y * probe).sum(), wrt: [x], createGraph: true)[0])
+                }
+            }
+        }
+    }
+
     // MARK: - Parity (OpenCL vs CPU, values and gradients)
 
     /// log_softmax.cl against the CPU backend and a Double reference on raw buffers, output poisoned, rows of 1 and 13.
