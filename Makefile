@@ -27,7 +27,7 @@ clean:
 DEMO ?= demo
 DEMO_STEPS ?= 900
 BIN = .build/release/histogan-gpu
-DEBS = ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libpng-dev libturbojpeg0-dev openmpi-bin libopenmpi-dev
+DEBS = ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libpng-dev libturbojpeg0-dev openmpi-bin libopenmpi-dev dataset-fashion-mnist
 
 .PHONY: deps demo demo-recolor
 

@@ -24,6 +24,8 @@ inline float unary_op(const int op, const float x, const float k) {
     case 13: return x + k;
     case 14: return pow(x, k);
     case 15: return x > k ? 1.0f : 0.0f;
+    case 16: return x >= 0.0f ? 1.0f / (1.0f + exp(-x)) : exp(x) / (1.0f + exp(x));   // sigmoid, stable
+    case 17: return tanh(x);
     default: return NAN;
     }
 }

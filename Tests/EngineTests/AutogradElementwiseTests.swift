@@ -10,6 +10,7 @@ final class AutogradElementwiseTests: XCTestCase {
             (.neg, -2...2), (.sqrt, 0.5...3), (.rsqrt, 0.5...3), (.exp, -2...2), (.log, 0.5...3), (.square, -2...2),
             (.abs, 0.2...2), (.softplus, -3...3), (.relu, 0.2...2), (.reciprocal, 0.5...3), (.leakyReLU(alpha: 0.2), 0.1...2),
             (.scale(-1.5), -2...2), (.addScalar(3), -2...2), (.powScalar(2.5), 0.5...2),
+            (.sigmoid, -4...4), (.tanh, -2...2),
         ]
         for backend in TestBackends.all {
             for (op, range) in cases {

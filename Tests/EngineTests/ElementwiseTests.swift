@@ -13,6 +13,7 @@ final class ElementwiseTests: XCTestCase {
         (.reciprocal, { 1 / $0 }, 0.5...3), (.leakyReLU(alpha: 0.2), { $0 > 0 ? $0 : 0.2 * $0 }, -3...3),
         (.scale(2.5), { $0 * 2.5 }, -3...3), (.addScalar(-1.25), { $0 - 1.25 }, -3...3),
         (.powScalar(3), { $0 * $0 * $0 }, -2...2), (.step(threshold: 0.5), { $0 > 0.5 ? 1 : 0 }, -3...3),
+        (.sigmoid, { 1 / (1 + Foundation.exp(-$0)) }, -30...30), (.tanh, { Foundation.tanh($0) }, -5...5),
     ]
 
     func testUnaryMatchesReference() throws {

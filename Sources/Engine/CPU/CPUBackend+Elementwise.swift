@@ -36,6 +36,8 @@ extension CPUBackend {
         case .addScalar(let k): unaryLoop(K.AddScalar(k: k), src, dst, count)
         case .powScalar(let p): unaryLoop(K.PowScalar(p: p), src, dst, count)
         case .step(let t): unaryLoop(K.Step(t: t), src, dst, count)
+        case .sigmoid: unaryLoop(K.Sigmoid(), src, dst, count)
+        case .tanh: unaryLoop(K.Tanh(), src, dst, count)
         }
     }
 

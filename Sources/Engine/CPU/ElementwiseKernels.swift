@@ -77,6 +77,15 @@ enum UnaryKernels {
     struct Softplus: UnaryKernel {
         @inline(__always) func scalar(_ x: Float) -> Float { Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x))) }
     }
+    /// e^x / (1 + e^x) for negative x, so e^−x never overflows.
+    struct Sigmoid: UnaryKernel {
+        @inline(__always) func scalar(_ x: Float) -> Float {
+            x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
+        }
+    }
+    struct Tanh: UnaryKernel {
+        @inline(__always) func scalar(_ x: Float) -> Float { Foundation.tanh(x) }
+    }
     struct Relu: UnaryKernel {
         @inline(__always) func scalar(_ x: Float) -> Float { Swift.max(x, 0) }
         @inline(__always) func vector(_ x: Float8) -> Float8 { x.replacing(with: 0, where: x .<= 0) }

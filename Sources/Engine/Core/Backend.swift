@@ -108,6 +108,20 @@ public protocol Backend: AnyObject, Sendable {
     func rgbuvHistogramBackward(_ shape: HistogramShape, image: any Buffer, histogram: any Buffer,
                                 gradOutput: any Buffer, gradImage: any Buffer) throws
 
+    // MARK: - Batch normalisation (batch_norm.cl)
+
+    /// Per-channel `mean[c]` and biased variance `variance[c] = Σ (x − mean[c])² / n` of x `[outer, channels,
+    /// inner]` over the outer and inner axes (n = outer·inner).
+    func batchNormStatistics(_ shape: BatchNormShape, x: any Buffer, mean: any Buffer, variance: any Buffer) throws
+    /// `y = (x − mean[c])·rsqrt(variance[c] + eps)·gamma[c] + beta[c]` over x `[outer, channels, inner]`.
+    func batchNormApply(_ shape: BatchNormShape, x: any Buffer, mean: any Buffer, variance: any Buffer,
+                        gamma: any Buffer, beta: any Buffer, y: any Buffer) throws
+
+    // MARK: - Log-softmax (log_softmax.cl)
+
+    /// `y[r, k] = x[r, k] − m_r − log Σ_j exp(x[r, j] − m_r)`, `m_r = max_j x[r, j]`, for x, y `[rows, classes]`.
+    func logSoftmax(rows: Int, classes: Int, x: any Buffer, y: any Buffer) throws
+
     // MARK: - Random numbers (random.cl)
 
     /// Fills `out[0..<count]` from Philox4x32-10 keyed by `seed`, element `i` taken from counter block

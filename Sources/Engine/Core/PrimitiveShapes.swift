@@ -43,6 +43,10 @@ public enum UnaryOp: Sendable, Hashable {
     case powScalar(Float)
     /// x > t ? 1 : 0
     case step(threshold: Float)
+    /// 1 / (1 + e^−x), evaluated without overflow for either sign of x
+    case sigmoid
+    /// tanh(x)
+    case tanh
 
     /// Stable code shared by the CPU switch and the OpenCL kernel's `switch`.
     public var code: Int32 {
@@ -63,6 +67,8 @@ public enum UnaryOp: Sendable, Hashable {
         case .addScalar: 13
         case .powScalar: 14
         case .step: 15
+        case .sigmoid: 16
+        case .tanh: 17
         }
     }
 

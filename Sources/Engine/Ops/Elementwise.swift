@@ -58,6 +58,10 @@ extension Tensor {
         case .scale(let k): return try g * k
         case .addScalar: return g
         case .powScalar(let p): return try g * x.map(.powScalar(p - 1)) * p
+        case .sigmoid:
+            let y = try x.map(.sigmoid)
+            return try g * y * (y.map(.neg) + 1)
+        case .tanh: return try g * (x.map(.tanh).map(.square).map(.neg) + 1)
         }
     }
 

@@ -9,7 +9,7 @@ extension SelfTest {
     /// Every case, grouped by family in `.cl` file order.
     public static let cases: [SelfTestCase] =
         gemmCases + conv2dCases + modconvCases + upfirdn2dCases + biasActCases + elementwiseCases
-        + reduceCases + layoutCases + randomCases + optimizerCases + histogramCases
+        + reduceCases + layoutCases + randomCases + optimizerCases + histogramCases + batchNormCases + logSoftmaxCases
 
     /// `[a,b,c]`.
     static func dims(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ",") + "]" }

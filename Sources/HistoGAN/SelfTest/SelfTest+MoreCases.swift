@@ -12,6 +12,7 @@ extension SelfTest {
         ("relu", .relu, -2...2), ("sign", .sign, -2...2), ("reciprocal", .reciprocal, 0.2...3),
         ("leaky_relu 0.2", .leakyReLU(alpha: 0.2), -2...2), ("scale 1.7", .scale(1.7), -2...2),
         ("add 0.3", .addScalar(0.3), -2...2), ("pow 1.5", .powScalar(1.5), 0.1...3), ("step 0.1", .step(threshold: 0.1), -2...2),
+        ("sigmoid", .sigmoid, -20...20), ("tanh", .tanh, -4...4),
     ]
 
     static let elementwiseCases: [SelfTestCase] = {
@@ -169,5 +170,32 @@ extension SelfTest {
                 return try ctx.read(dx)
             },
         ]
+    }
+
+    // MARK: - batch_norm.cl
+
+    /// Statistics and normalisation of x `[outer, channels, inner]`: rows longer than the 64-wide work-group,
+    /// a batch of 65 single values per channel.
+    static let batchNormCases: [SelfTestCase] = [(3, 5, 37, true), (65, 3, 1, false)].map { outer, channels, inner, quick in
+        SelfTestCase(family: "batch_norm", shape: dims([outer, channels, inner]), quick: quick) { ctx in
+            let s = BatchNormShape(outer: outer, channels: channels, inner: inner, epsilon: 1e-5)
+            let x = try ctx.input(s.count, seed: 90, in: -2...5)
+            let mean = try ctx.poisoned(channels), variance = try ctx.poisoned(channels), y = try ctx.poisoned(s.count)
+            try ctx.backend.batchNormStatistics(s, x: x, mean: mean, variance: variance)
+            try ctx.backend.batchNormApply(s, x: x, mean: mean, variance: variance, gamma: try ctx.input(channels, seed: 91, in: 0.5...2),
+                                           beta: try ctx.input(channels, seed: 92), y: y)
+            return try ctx.read(mean, variance, y)
+        }
+    }
+
+    // MARK: - log_softmax.cl
+
+    /// Rows of 10 (a classifier's logits, spread wide) and 67 rows of 1 (log-softmax of one class is 0).
+    static let logSoftmaxCases: [SelfTestCase] = [(13, 10, true), (67, 1, false)].map { rows, classes, quick in
+        SelfTestCase(family: "log_softmax", shape: dims([rows, classes]), quick: quick) { ctx in
+            let x = try ctx.input(rows * classes, seed: 93, in: -30...30), y = try ctx.poisoned(rows * classes)
+            try ctx.backend.logSoftmax(rows: rows, classes: classes, x: x, y: y)
+            return try ctx.read(y)
+        }
     }
 }

@@ -10,10 +10,13 @@ public struct ProgressBar {
     let plainInterval: Int
     /// What `rate` counts per second (`img/s` for training).
     let unit: String
+    /// Items already done when the bar started (a resumed run), left out of the rate behind the ETA.
+    let initial: Int
 
-    public init(total: Int, plainInterval: Int = 10, unit: String = "img/s") {
+    public init(total: Int, plainInterval: Int = 10, initial: Int = 0, unit: String = "img/s") {
         self.total = max(total, 1)
         self.plainInterval = max(plainInterval, 1)
+        self.initial = initial
         self.unit = unit
     }
 
@@ -23,7 +26,7 @@ public struct ProgressBar {
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let elapsed = Date().timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let eta = done > initial ? elapsed / Double(done - initial) * Double(total - done) : 0
         return "[\(bar)] \(done)/\(total) \(String(format: "%.1f", rate)) \(unit) ETA \(ProgressBar.clock(eta)) \(extra)"
     }
 
