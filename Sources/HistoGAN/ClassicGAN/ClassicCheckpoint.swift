@@ -14,12 +14,8 @@ public enum ClassicCheckpoint {
                             ("D.", trainer.discriminator.parameters), ("D.", trainer.discriminator.buffers)] {
             tensors.merge(try c.snapshot(prefix: prefix), uniquingKeysWith: { a, _ in a })
         }
-        for (prefix, adam) in [("adamG.", trainer.adamG), ("adamD.", trainer.adamD)] {
-            for (name, state) in try adam.state() {
-                tensors[prefix + name + ".m"] = SafeTensors.Entry(shape: [state.m.count], values: state.m)
-                tensors[prefix + name + ".v"] = SafeTensors.Entry(shape: [state.v.count], values: state.v)
-            }
-        }
+        tensors.merge(try AdamState.entries(trainer.adamG, prefix: "adamG."), uniquingKeysWith: { a, _ in a })
+        tensors.merge(try AdamState.entries(trainer.adamD, prefix: "adamD."), uniquingKeysWith: { a, _ in a })
         let options = String(decoding: try JSONEncoder.sorted.encode(trainer.options), as: UTF8.self)
         let metadata = ["format": format, "options": options, "step": String(trainer.step),
                         "adamG.step": String(trainer.adamG.step), "adamD.step": String(trainer.adamD.step)]
@@ -45,14 +41,8 @@ public enum ClassicCheckpoint {
             throw HistoGANError.checkpoint("\(path): missing or unreadable training counters")
         }
         try loadNetworks(generator: trainer.generator, discriminator: trainer.discriminator, from: tensors, path: path)
-        for (prefix, adam, count, params) in [("adamG.", trainer.adamG, stepG, trainer.generator.parameters),
-                                              ("adamD.", trainer.adamD, stepD, trainer.discriminator.parameters)] {
-            var moments: [String: (m: [Float], v: [Float])] = [:]
-            for p in params.parameters {
-                if let m = tensors[prefix + p.name + ".m"], let v = tensors[prefix + p.name + ".v"] { moments[p.name] = (m.values, v.values) }
-            }
-            try adam.restore(step: count, moments: moments, parameters: params)
-        }
+        try AdamState.restore(trainer.adamG, step: stepG, from: tensors, prefix: "adamG.", parameters: trainer.generator.parameters)
+        try AdamState.restore(trainer.adamD, step: stepD, from: tensors, prefix: "adamD.", parameters: trainer.discriminator.parameters)
         trainer.step = step
     }
 

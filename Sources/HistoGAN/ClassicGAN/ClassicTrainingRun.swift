@@ -13,16 +13,11 @@ public final class ClassicTrainingRun {
     public init(directory: String, options: ClassicGANOptions, dataset: LabelledDataset, backend: any Backend, resume: Bool) throws {
         self.directory = directory
         self.dataset = dataset
-        let checkpointPath = directory + "/" + Checkpoint.fileName
+        let checkpointPath = try Checkpoint.runCheckpoint(in: directory, resume: resume)
         var effective = options
         if resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                throw HistoGANError.checkpoint("--resume: no \(Checkpoint.fileName) in \(directory)")
-            }
             effective = try ClassicCheckpoint.options(at: checkpointPath)
             effective.steps = options.steps
-        } else if FileManager.default.fileExists(atPath: checkpointPath) {
-            throw HistoGANError.checkpoint("\(directory) already holds a checkpoint: pass --resume to continue it, or choose another --output")
         }
         let net = effective.network
         guard dataset.resolution == net.resolution, dataset.channels == net.channels else {

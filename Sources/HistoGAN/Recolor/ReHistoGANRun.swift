@@ -19,16 +19,11 @@ public final class ReHistoGANRun {
                 fromHistoGAN: String? = nil) throws {
         self.directory = directory
         self.dataset = dataset
-        let checkpointPath = directory + "/" + Checkpoint.fileName
+        let checkpointPath = try Checkpoint.runCheckpoint(in: directory, resume: resume)
         var effective = options
         if resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                throw HistoGANError.checkpoint("--resume: no \(Checkpoint.fileName) in \(directory)")
-            }
             effective = try ReHistoGANCheckpoint.options(at: checkpointPath)
             effective.steps = options.steps
-        } else if FileManager.default.fileExists(atPath: checkpointPath) {
-            throw HistoGANError.checkpoint("\(directory) already holds a checkpoint: pass --resume to continue it, or choose another --output")
         }
         guard dataset.resolution == effective.network.resolution else {
             throw HistoGANError.invalidConfig("dataset resolution \(dataset.resolution) differs from the run's \(effective.network.resolution)")

@@ -7,6 +7,18 @@ import Foundation
 public struct Checkpoint {
     public static let fileName = "checkpoint.safetensors"
 
+    /// The checkpoint of the run in `directory` (every kind of run: HistoGAN, ReHistoGAN, classic GANs), checked
+    /// against `--resume`: it must exist to resume, and must not exist otherwise (a new run never overwrites one).
+    public static func runCheckpoint(in directory: String, resume: Bool) throws -> String {
+        let path = directory + "/" + fileName
+        let exists = FileManager.default.fileExists(atPath: path)
+        if resume && !exists { throw HistoGANError.checkpoint("--resume: no \(fileName) in \(directory)") }
+        if !resume && exists {
+            throw HistoGANError.checkpoint("\(directory) already holds a checkpoint: pass --resume to continue it, or choose another --output")
+        }
+        return path
+    }
+
     /// Saves `trainer` to `directory/checkpoint.safetensors`.
     public static func save(_ trainer: Trainer, to directory: String) throws {
         var tensors: [String: SafeTensors.Entry] = [:]

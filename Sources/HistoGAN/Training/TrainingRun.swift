@@ -33,13 +33,10 @@ public final class TrainingRun {
         self.directory = directory
         self.dataset = dataset
         self.checksumInterval = max(1, checksumInterval)
-        let checkpointPath = directory + "/" + Checkpoint.fileName
+        let checkpointPath = try Checkpoint.runCheckpoint(in: directory, resume: resume)
         let root = communicator.isRoot
         var effective = options
         if resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                throw HistoGANError.checkpoint("--resume: no \(Checkpoint.fileName) in \(directory)")
-            }
             effective = try Checkpoint.options(at: checkpointPath)
             effective.steps = options.steps
             if effective.accumulate % communicator.size != 0 {
@@ -50,8 +47,6 @@ public final class TrainingRun {
                              + "the batch of \(effective.batch) is now dealt as \(options.accumulate) micro-batches of \(effective.batch / options.accumulate)")
                 effective.accumulate = options.accumulate
             }
-        } else if FileManager.default.fileExists(atPath: checkpointPath) {
-            throw HistoGANError.checkpoint("\(directory) already holds a checkpoint: pass --resume to continue it, or choose another --output")
         }
         guard dataset.resolution == effective.network.resolution else {
             throw HistoGANError.invalidConfig("dataset resolution \(dataset.resolution) differs from the run's \(effective.network.resolution)")
