@@ -40,6 +40,12 @@ final class RecolorerTests: XCTestCase {
         XCTAssertThrowsError(try Recolorer(network: network).recolor(Self.photo(width: 5, height: 40), name: "tiny.png", target: target)) {
             XCTAssertTrue("\($0)".contains("tiny.png"), "\($0)")
         }
+        // A greyscale input recolours through the network, but the MKL post transfer refuses it by name.
+        let grey = try Image(width: 20, height: 20, fill: (0.5, 0.5, 0.5))
+        XCTAssertNoThrow(try Recolorer(network: network).recolor(grey, name: "grey.png", target: target))
+        XCTAssertThrowsError(try Recolorer(network: network, postTransfer: .mkl).recolor(grey, name: "grey.png", target: target)) {
+            XCTAssertTrue("\($0)".contains("grey.png is greyscale"), "\($0)")
+        }
         let wrongBins = ColorTarget(histogram: [Float](repeating: 0.01, count: 3 * 16 * 16), image: nil, name: "big.npy")
         XCTAssertThrowsError(try Recolorer(network: network).recolor(input, name: "in.png", target: wrongBins)) {
             XCTAssertTrue("\($0)".contains("big.npy"), "\($0)")

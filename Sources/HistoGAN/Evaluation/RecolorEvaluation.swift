@@ -98,7 +98,8 @@ public enum RecolorEvaluation {
             let inputHistogram = try measure(input.image)
             for (t, target) in targets.enumerated() {
                 let output = try recolorer.recolor(input.image, name: input.name, target: target).output.quantized8()
-                let mkl = try ColorTransferMKL.transfer(input.image, toward: target.image!).quantized8()
+                let mkl = try ColorTransferMKL.transfer(input.image, toward: target.image!, inputName: input.name,
+                                                         targetName: target.name).quantized8()
                 let reference = output.width == input.image.width && output.height == input.image.height
                     ? input.image : try ImageResize.resized(input.image, width: output.width, height: output.height)
                 pairs.append(RecolorPairResult(

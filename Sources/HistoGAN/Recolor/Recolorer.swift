@@ -96,7 +96,9 @@ public struct Recolorer {
         let targets = try Tensor(target.histogram, shape: [1, 3, bins, bins], on: network.backend)
         let out = try network.recolor(networkInput(image), targets: targets).array()
         let small = try Image(width: r, height: r, pixels: out.map { min(1, max(0, ($0 + 1) / 2)) })
-        if postTransfer == .mkl { return (try ColorTransferMKL.transfer(image, toward: small), small) }
+        if postTransfer == .mkl {
+            return (try ColorTransferMKL.transfer(image, toward: small, inputName: name, targetName: "the network's output"), small)
+        }
         switch upsample {
         case .pyramid: return (try PyramidUpsampling.upsample(small, original: image, levels: pyramidLevels), small)
         case .none: return (small, small)
