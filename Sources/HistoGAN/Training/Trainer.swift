@@ -125,7 +125,9 @@ public final class Trainer {
         let doPL = options.pathLengthWeight > 0 && step % options.pathLengthInterval == 0
         let doR1 = step % options.r1Interval == 0
         let startPathLengthMean = pathLengthMean
-        var reports: [Float] = [], meanWs: [Float] = []   // per local micro-batch, in order
+        // Per local micro-batch, in order: its 5 reports and its batch-mean w, kept on the device and read in one
+        // transfer after the last micro-batch (a read waits for the queue to drain; one per loss would stall it).
+        var pendingReports: [Tensor] = [], pendingMeanWs: [Tensor] = []
         // Each micro-batch's gradient is summed on its own, then added to the others in order, as the ranks' are.
         let all = ParameterCollection(g.parameters + d.parameters)
         for (j, real) in realBatches.enumerated() { try all.accumulatingSeparately {
@@ -133,11 +135,11 @@ public final class Trainer {
             guard target.shape == [n, 3, options.histogram.bins, options.histogram.bins] else {
                 throw HistoGANError.invalidConfig("targets of micro-batch \(k): \(target.shape), expected [\(n), 3, \(options.histogram.bins), \(options.histogram.bins)]")
             }
-            var report = [Float](repeating: 0, count: Self.reportCount)
+            var report: [Tensor?] = [Tensor?](repeating: nil, count: Self.reportCount)
 
             // Gmain: adversarial + histogram loss.
             let (ws, w) = try mixedWs(n: n, histograms: target, phase: 2, k: k)
-            meanWs += try MappingNetwork.batchMean(w).array()
+            pendingMeanWs.append(try Autograd.withoutGrad { try MappingNetwork.batchMean(w).detached() })
             let fake = try generator.synthesis(ws, noise: noise(phase: 2, k: k))
             let logits = try discriminator(fake)
             let adv = options.loss == .hinge ? try logits.mean().map(.neg) : try logits.map(.neg).map(.softplus).mean()
@@ -145,8 +147,8 @@ public final class Trainer {
                                               target: target, alpha: options.histogramAlpha,
                                               reduction: options.histogramLossReduction)
             let lossG = try adv + hist
-            report[0] = try lossG.item()
-            report[1] = try hist.item()
+            report[0] = lossG.detached()
+            report[1] = hist.detached()
             try g.backward(lossG)
 
             // Greg: path-length regularisation on a shrunk batch.
@@ -178,7 +180,7 @@ public final class Trainer {
                 }
                 let penalty = try (lengths + (-own)).map(.square).mean()
                 let lossPL = try penalty * (options.pathLengthWeight * Float(options.pathLengthInterval))
-                report[4] = try penalty.item()
+                report[4] = penalty.detached()
                 try g.backward(lossPL)
             }
 
@@ -195,7 +197,7 @@ public final class Trainer {
                 lossD = try fakeLogits.map(.softplus).mean() + realLogits.map(.neg).map(.softplus).mean()
             }
             var totalD = lossD
-            report[2] = try lossD.item()
+            report[2] = lossD.detached()
 
             // Dreg: R1 (or the hinge variant's gradient penalty) on reals, lazily.
             if doR1 {
@@ -208,12 +210,17 @@ public final class Trainer {
                 } else {
                     penalty = try norms.mean() * (options.effectiveR1Gamma / 2 * Float(options.r1Interval))
                 }
-                report[3] = try norms.mean().item()
+                report[3] = try Autograd.withoutGrad { try norms.mean().detached() }
                 totalD = try totalD + penalty
             }
             try d.backward(totalD)
-            reports += report
+            pendingReports.append(try Autograd.withoutGrad {
+                try Tensor.concat(report.map { try ($0 ?? Tensor.zeros([1], on: backend)).reshaped([1]) }, axis: 0)
+            })
         } }
+        let host = try Autograd.withoutGrad { try Tensor.concat(pendingReports + pendingMeanWs, axis: 0).array() }
+        let reports = Array(host[..<(pendingReports.count * Self.reportCount)])
+        let meanWs = Array(host[(pendingReports.count * Self.reportCount)...])
 
         // One bucketed all-reduce carries the gradients of G and D and every rank's reports (each in its own slot).
         let perRank = reports + meanWs
