@@ -14,13 +14,9 @@ public enum ClassicCheckpoint {
                             ("D.", trainer.discriminator.parameters), ("D.", trainer.discriminator.buffers)] {
             tensors.merge(try c.snapshot(prefix: prefix), uniquingKeysWith: { a, _ in a })
         }
-        tensors.merge(try AdamState.entries(trainer.adamG, prefix: "adamG."), uniquingKeysWith: { a, _ in a })
-        tensors.merge(try AdamState.entries(trainer.adamD, prefix: "adamD."), uniquingKeysWith: { a, _ in a })
-        let options = String(decoding: try JSONEncoder.sorted.encode(trainer.options), as: UTF8.self)
-        let metadata = ["format": format, "options": options, "step": String(trainer.step),
-                        "adamG.step": String(trainer.adamG.step), "adamD.step": String(trainer.adamD.step)]
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try SafeTensors.write(tensors, metadata: metadata, to: directory + "/" + Checkpoint.fileName)
+        try GANState.write(tensors, adamG: trainer.adamG, adamD: trainer.adamD, format: format,
+                           options: String(decoding: try JSONEncoder.sorted.encode(trainer.options), as: UTF8.self),
+                           step: trainer.step, to: directory)
     }
 
     /// The options stored in a classic-GAN checkpoint.
@@ -36,13 +32,9 @@ public enum ClassicCheckpoint {
     /// Restores every tensor and counter of `trainer` from `path` (bit-exact).
     public static func restore(_ trainer: ClassicTrainer, from path: String) throws {
         let (tensors, metadata) = try SafeTensors.read(path)
-        guard metadata["format"] == format, let step = metadata["step"].flatMap(Int.init),
-              let stepG = metadata["adamG.step"].flatMap(Int.init), let stepD = metadata["adamD.step"].flatMap(Int.init) else {
-            throw HistoGANError.checkpoint("\(path): missing or unreadable training counters")
-        }
+        let step = try GANState.restore(tensors, metadata: metadata, format: format, path: path, adamG: trainer.adamG,
+                                        g: trainer.generator.parameters, adamD: trainer.adamD, d: trainer.discriminator.parameters)
         try loadNetworks(generator: trainer.generator, discriminator: trainer.discriminator, from: tensors, path: path)
-        try AdamState.restore(trainer.adamG, step: stepG, from: tensors, prefix: "adamG.", parameters: trainer.generator.parameters)
-        try AdamState.restore(trainer.adamD, step: stepD, from: tensors, prefix: "adamD.", parameters: trainer.discriminator.parameters)
         trainer.step = step
     }
 

@@ -114,20 +114,16 @@ public enum ReHistoGANCheckpoint {
         var tensors = try trainer.generator.parameters.snapshot(prefix: "G.")
         if let ema = trainer.generatorEMA { tensors.merge(try ema.parameters.snapshot(prefix: "G_ema."), uniquingKeysWith: { a, _ in a }) }
         tensors.merge(try trainer.discriminator.parameters.snapshot(prefix: "D."), uniquingKeysWith: { a, _ in a })
-        tensors.merge(try AdamState.entries(trainer.adamG, prefix: "adamG."), uniquingKeysWith: { a, _ in a })
-        tensors.merge(try AdamState.entries(trainer.adamD, prefix: "adamD."), uniquingKeysWith: { a, _ in a })
-        let options = String(decoding: try JSONEncoder().encode(trainer.options), as: UTF8.self)
-        let metadata = ["format": format, "options": options, "step": String(trainer.step),
-                        "adamG.step": String(trainer.adamG.step), "adamD.step": String(trainer.adamD.step)]
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try SafeTensors.write(tensors, metadata: metadata, to: directory + "/" + Checkpoint.fileName)
+        try GANState.write(tensors, adamG: trainer.adamG, adamD: trainer.adamD, format: format,
+                           options: String(decoding: try JSONEncoder().encode(trainer.options), as: UTF8.self),
+                           step: trainer.step, to: directory)
     }
 
     /// The options of a ReHistoGAN checkpoint; a clear error for a HistoGAN one or any other file.
     public static func options(at path: String) throws -> ReHistoGANOptions {
         let metadata = try SafeTensors.read(path).metadata
         guard metadata["format"] == format else {
-            let hint = metadata["format"] == "histogan-gpu/1" ? " (it is a HistoGAN checkpoint: use --method projection)" : ""
+            let hint = metadata["format"] == Checkpoint.format ? " (it is a HistoGAN checkpoint: use --method projection)" : ""
             throw HistoGANError.checkpoint("\(path): not a ReHistoGAN checkpoint\(hint)")
         }
         guard let json = metadata["options"], let options = try? JSONDecoder().decode(ReHistoGANOptions.self, from: Data(json.utf8)) else {
@@ -147,15 +143,11 @@ public enum ReHistoGANCheckpoint {
 
     public static func restore(_ trainer: ReHistoGANTrainer, from path: String) throws {
         let (tensors, metadata) = try SafeTensors.read(path)
-        guard metadata["format"] == format, let step = metadata["step"].flatMap(Int.init),
-              let stepG = metadata["adamG.step"].flatMap(Int.init), let stepD = metadata["adamD.step"].flatMap(Int.init) else {
-            throw HistoGANError.checkpoint("\(path): missing or unreadable ReHistoGAN training counters")
-        }
+        let step = try GANState.restore(tensors, metadata: metadata, format: format, path: path, adamG: trainer.adamG,
+                                        g: trainer.generator.parameters, adamD: trainer.adamD, d: trainer.discriminator.parameters)
         try trainer.generator.parameters.load(tensors, prefix: "G.", source: path)
         if let ema = trainer.generatorEMA { try ema.parameters.load(tensors, prefix: "G_ema.", source: path) }
         try trainer.discriminator.parameters.load(tensors, prefix: "D.", source: path)
-        try AdamState.restore(trainer.adamG, step: stepG, from: tensors, prefix: "adamG.", parameters: trainer.generator.parameters)
-        try AdamState.restore(trainer.adamD, step: stepD, from: tensors, prefix: "adamD.", parameters: trainer.discriminator.parameters)
         trainer.step = step
     }
 }
