@@ -56,6 +56,12 @@ struct ProfileCommand: ParsableCommand {
         for o in profile.ops {
             print("\(o.op.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%9.1f %9.2f %5.1f%%", o.calls, o.milliseconds, o.share * 100))")
         }
+        if !profile.kernels.isEmpty {
+            print("kernel                             launches/step  device ms")
+            for k in profile.kernels {
+                print("\(k.kernel.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%9.1f %10.2f", k.launches, k.milliseconds))")
+            }
+        }
         if let json {
             do { try JSONEncoder.histogan.encode(profile).write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
                 throw ValidationError("--json \(json): cannot write: \(error.localizedDescription)")

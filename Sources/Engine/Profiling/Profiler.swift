@@ -14,8 +14,11 @@ public final class Profiler: @unchecked Sendable {
 
     /// Accumulated times of one key.
     public struct Entry: Sendable, Codable {
+        /// Tensor-op calls timed under this key (0 for a key that names an OpenCL kernel).
         public var calls = 0
         public var wallSeconds = 0.0
+        /// OpenCL kernel launches and their device time (profiling events) under this key.
+        public var launches = 0
         public var kernelSeconds = 0.0
     }
 
@@ -48,9 +51,9 @@ public final class Profiler: @unchecked Sendable {
         profiler.add(Key(scope: scope, phase: phase, op: name)) { $0.calls += 1; $0.wallSeconds += seconds }
     }
 
-    /// Adds a kernel's device time (OpenCL profiling events) to the current key.
-    static func addKernelTime(_ seconds: Double, op: String) {
-        current?.add(Key(scope: scope, phase: phase, op: op)) { $0.kernelSeconds += seconds }
+    /// Adds one launch of kernel `kernel` and its device time (OpenCL profiling events) under the current scope.
+    static func addKernelTime(_ seconds: Double, op kernel: String) {
+        current?.add(Key(scope: scope, phase: phase, op: kernel)) { $0.launches += 1; $0.kernelSeconds += seconds }
     }
 
     func add(_ key: Key, _ update: (inout Entry) -> Void) {

@@ -29,6 +29,9 @@ public struct TrainingProfile: Codable, Sendable {
     public var layers: [Layer]
     /// The same time summed by op (`conv2d`, `binary`, ...) over all layers, largest first.
     public var ops: [Op]
+    /// OpenCL kernels by name (`conv2d_fwd`, `adam_step`, ...): launches and device time per profiled step,
+    /// largest time first; empty on the CPU backend.
+    public var kernels: [Kernel] = []
 
     /// One op's total over all layers and both phases (averaged over the profiled steps).
     public struct Op: Codable, Sendable {
@@ -38,6 +41,15 @@ public struct TrainingProfile: Codable, Sendable {
         public var milliseconds: Double
         /// milliseconds / step time.
         public var share: Double
+    }
+
+    /// One OpenCL kernel's launches and device time (averaged over the profiled steps).
+    public struct Kernel: Codable, Sendable {
+        public var kernel: String
+        /// Launches per step.
+        public var launches: Double
+        /// Σ device time (profiling events) per step.
+        public var milliseconds: Double
     }
 
     /// Steps that hold every regulariser on its schedule once per period: lcm(R1 interval, path-length interval)
@@ -95,9 +107,16 @@ public struct TrainingProfile: Codable, Sendable {
         let step = Date().timeIntervalSince(start) / Double(steps)
         var byLayer: [String: (f: Double, b: Double, k: Double)] = [:]
         var byOp: [String: (calls: Int, seconds: Double)] = [:]
+        var byKernel: [String: (launches: Int, seconds: Double)] = [:]
         for (key, entry) in profiler.records {
-            byOp[key.op, default: (0, 0)].calls += entry.calls
-            byOp[key.op, default: (0, 0)].seconds += entry.wallSeconds
+            if entry.calls > 0 {
+                byOp[key.op, default: (0, 0)].calls += entry.calls
+                byOp[key.op, default: (0, 0)].seconds += entry.wallSeconds
+            }
+            if entry.launches > 0 {
+                byKernel[key.op, default: (0, 0)].launches += entry.launches
+                byKernel[key.op, default: (0, 0)].seconds += entry.kernelSeconds
+            }
             let name = key.scope.isEmpty ? "(losses, histogram, optimizer, other ops)" : key.scope
             var v = byLayer[name] ?? (0, 0, 0)
             if key.phase == "backward" { v.b += entry.wallSeconds } else { v.f += entry.wallSeconds }
@@ -113,8 +132,11 @@ public struct TrainingProfile: Codable, Sendable {
         let ops = byOp.map { name, v in
             Op(op: name, calls: Double(v.calls) / n, milliseconds: v.seconds / n * 1000, share: v.seconds / n / step)
         }.sorted { $0.milliseconds > $1.milliseconds }
+        let kernels = byKernel.map { name, v in
+            Kernel(kernel: name, launches: Double(v.launches) / n, milliseconds: v.seconds / n * 1000)
+        }.sorted { $0.milliseconds > $1.milliseconds }
         return TrainingProfile(device: trainer.backend.info.selector, resolution: r, batch: o.batch, steps: steps,
                                stepMilliseconds: step * 1000, unprofiledStepMilliseconds: plain * 1000, plainSteps: plainSteps,
-                               launchesPerStep: launches, layers: layers, ops: ops)
+                               launchesPerStep: launches, layers: layers, ops: ops, kernels: kernels)
     }
 }
