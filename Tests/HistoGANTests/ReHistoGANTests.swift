@@ -151,12 +151,12 @@ final class ReHistoGANTests: XCTestCase {
         XCTAssertTrue([last!.adversarialLoss, last!.histogramLoss, last!.reconstructionLoss, last!.discriminatorLoss].allSatisfy(\.isFinite))
 
         let first = try ReHistoGANTrainer(options: Self.options(), backend: backend)
-        for _ in 0..<2 { try step(first) }
+        for _ in 0..<2 { _ = try step(first) }
         try ReHistoGANCheckpoint.save(first, to: directory)
         let resumed = try ReHistoGANTrainer(options: Self.options(), backend: backend)
         try ReHistoGANCheckpoint.restore(resumed, from: directory + "/" + Checkpoint.fileName)
         XCTAssertEqual(resumed.step, 2)
-        try step(resumed)
+        _ = try step(resumed)
         let all = { (t: ReHistoGANTrainer) in
             t.generator.parameters.parameters + t.generatorEMA!.parameters.parameters + t.discriminator.parameters.parameters
         }

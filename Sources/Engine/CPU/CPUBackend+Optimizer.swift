@@ -3,10 +3,15 @@
 extension CPUBackend {
     /// `g = grad·gradScale`, `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
     /// `p -= lr·(m / bc1) / (sqrt(v / bc2) + eps)` with `bc = 1 - β^step`, in Float like the kernel.
-    public func adamStep(_ step: AdamStep, param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) throws {
-        try step.validate([param, grad, m, v], count: count)
-        let pp = try ptr(param, "adamStep"), pg = try ptr(grad, "adamStep")
-        let pm = try ptr(m, "adamStep"), pv = try ptr(v, "adamStep")
+    public func adamStep(_ step: AdamStep, _ slots: [AdamSlot]) throws {
+        try step.validate(slots)
+        for slot in slots { try adamStep(step, slot) }
+    }
+
+    private func adamStep(_ step: AdamStep, _ slot: AdamSlot) throws {
+        let count = slot.count
+        let pp = try ptr(slot.param, "adamStep"), pg = try ptr(slot.grad, "adamStep")
+        let pm = try ptr(slot.m, "adamStep"), pv = try ptr(slot.v, "adamStep")
         let lr = step.learningRate, b1 = step.beta1, b2 = step.beta2, eps = step.epsilon, scale = step.gradScale
         let bc1 = step.biasCorrection1, bc2 = step.biasCorrection2
         parallelFor(count, grain: 1 << 14) { r in
@@ -32,10 +37,15 @@ extension CPUBackend {
         }
     }
 
-    /// `ema = param + (ema - param)·beta`.
-    public func emaUpdate(_ ema: any Buffer, toward param: any Buffer, beta: Float, count: Int) throws {
-        try checkCount("emaUpdate", [ema, param], count: count)
-        let pe = try ptr(ema, "emaUpdate"), pp = try ptr(param, "emaUpdate")
+    /// `ema = param + (ema - param)·beta` for each slot.
+    public func emaUpdate(_ slots: [EMASlot], beta: Float) throws {
+        try validate(slots)
+        for slot in slots { try emaUpdate(slot, beta: beta) }
+    }
+
+    private func emaUpdate(_ slot: EMASlot, beta: Float) throws {
+        let count = slot.count
+        let pe = try ptr(slot.ema, "emaUpdate"), pp = try ptr(slot.param, "emaUpdate")
         parallelFor(count, grain: 1 << 15) { r in
             var i = r.lowerBound
             while i + 8 <= r.upperBound {

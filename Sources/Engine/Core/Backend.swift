@@ -130,10 +130,24 @@ public protocol Backend: AnyObject, Sendable {
 
     // MARK: - Optimizer (optimizer.cl)
 
-    /// One fused Adam step over `count` parameters (see `AdamStep`). Updates param, m, v in place.
-    func adamStep(_ step: AdamStep, param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) throws
-    /// EMA update in place: `ema = param + (ema - param)·beta` (NVlabs `p.lerp(ema, beta)`).
-    func emaUpdate(_ ema: any Buffer, toward param: any Buffer, beta: Float, count: Int) throws
+    /// One fused Adam step (see `AdamStep`) over the first `count` elements of every slot; updates param, m, v
+    /// in place. OpenCL runs up to 16 tensors per launch.
+    func adamStep(_ step: AdamStep, _ slots: [AdamSlot]) throws
+    /// EMA update in place for every slot: `ema = param + (ema - param)·beta` (NVlabs `p.lerp(ema, beta)`).
+    /// OpenCL runs up to 16 tensors per launch.
+    func emaUpdate(_ slots: [EMASlot], beta: Float) throws
+}
+
+extension Backend {
+    /// `adamStep` of one tensor.
+    public func adamStep(_ step: AdamStep, param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) throws {
+        try adamStep(step, [AdamSlot(param: param, grad: grad, m: m, v: v, count: count)])
+    }
+
+    /// `emaUpdate` of one tensor.
+    public func emaUpdate(_ ema: any Buffer, toward param: any Buffer, beta: Float, count: Int) throws {
+        try emaUpdate([EMASlot(ema: ema, param: param, count: count)], beta: beta)
+    }
 }
 
 extension Backend {

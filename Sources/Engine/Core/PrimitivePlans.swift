@@ -116,15 +116,20 @@ struct CopyPlan {
 // MARK: - Argument checks
 
 extension AdamStep {
-    /// Throws `shapeMismatch` unless `step ≥ 1` and every buffer holds `count` elements.
-    func validate(_ buffers: [any Buffer], count: Int) throws {
+    /// Throws `shapeMismatch` unless `step ≥ 1` and every slot's buffers hold its `count` elements.
+    func validate(_ slots: [AdamSlot]) throws {
         guard step >= 1 else {
             throw EngineError.shapeMismatch(op: "adamStep", detail: "step \(step) < 1 (bias correction needs a 1-based step)")
         }
-        guard count >= 0, buffers.allSatisfy({ $0.count >= count }) else {
-            throw EngineError.shapeMismatch(op: "adamStep", detail: "count \(count) with buffers of \(buffers.map(\.count))")
+        for (k, s) in slots.enumerated() {
+            try checkCount("adamStep slot \(k)", [s.param, s.grad, s.m, s.v], count: s.count)
         }
     }
+}
+
+/// Throws `shapeMismatch` unless every EMA slot's buffers hold its `count` elements.
+func validate(_ slots: [EMASlot]) throws {
+    for (k, s) in slots.enumerated() { try checkCount("emaUpdate slot \(k)", [s.ema, s.param], count: s.count) }
 }
 
 /// Throws `shapeMismatch` naming `op` unless `0 ≤ count` and every buffer holds `count` elements.

@@ -248,6 +248,26 @@ public enum RandomDistribution: Int32, Sendable, Hashable, CaseIterable {
 
 /// One Adam step (bias-corrected): `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
 /// `p -= lr · (m / (1-β1^t)) / (sqrt(v / (1-β2^t)) + eps)`.
+/// One tensor of a multi-tensor Adam step: its first `count` elements of param, grad and the moments m, v.
+public struct AdamSlot {
+    public var param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer
+    public var count: Int
+
+    public init(param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) {
+        self.param = param; self.grad = grad; self.m = m; self.v = v; self.count = count
+    }
+}
+
+/// One tensor of a multi-tensor EMA update: the first `count` elements of `ema`, moved toward `param`.
+public struct EMASlot {
+    public var ema: any Buffer, param: any Buffer
+    public var count: Int
+
+    public init(ema: any Buffer, param: any Buffer, count: Int) {
+        self.ema = ema; self.param = param; self.count = count
+    }
+}
+
 public struct AdamStep: Sendable, Hashable {
     public var learningRate: Float, beta1: Float, beta2: Float, epsilon: Float
     /// 1-based step number used for bias correction.

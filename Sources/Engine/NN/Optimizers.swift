@@ -1,4 +1,5 @@
-/// Adam over a parameter collection, one fused kernel launch per parameter (`Backend.adamStep`).
+/// Adam over a parameter collection: one multi-tensor `Backend.adamStep` per backend (OpenCL: one launch per 16
+/// parameters).
 public final class Adam {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float
@@ -19,15 +20,17 @@ public final class Adam {
         step += 1
         let config = AdamStep(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: step,
                               gradScale: gradScale)
+        var slots: [(backend: any Backend, slot: AdamSlot)] = []
         for p in parameters.parameters {
             guard let g = p.grad else { continue }
             let backend = p.value.backend
             let state = try moments[p.name] ?? (Tensor.zeros(p.shape, on: backend), Tensor.zeros(p.shape, on: backend))
             moments[p.name] = state
-            try backend.adamStep(config, param: p.value.buffer, grad: g.buffer, m: state.m.buffer, v: state.v.buffer,
-                                 count: p.value.count)
-            p.zeroGrad()
+            slots.append((backend, AdamSlot(param: p.value.buffer, grad: g.buffer, m: state.m.buffer, v: state.v.buffer,
+                                            count: p.value.count)))
         }
+        for (backend, group) in groupedByBackend(slots) { try backend.adamStep(config, group) }
+        parameters.zeroGrad()
     }
 
     /// Moments by parameter name (for checkpoints).
@@ -48,14 +51,20 @@ public final class Adam {
 
 /// Exponential moving average of parameters: `ema = p + (ema − p)·β` (NVlabs `p.lerp(ema, β)`).
 public enum EMA {
-    /// Updates each parameter of `ema` toward the same-named parameter of `source`.
+    /// Updates each parameter of `ema` toward the same-placed parameter of `source` (one multi-tensor
+    /// `Backend.emaUpdate` per backend).
     public static func update(_ ema: ParameterCollection, toward source: ParameterCollection, beta: Float) throws {
+        guard ema.parameters.count == source.parameters.count else {
+            throw EngineError.shapeMismatch(op: "EMA", detail: "\(ema.parameters.count) parameters vs \(source.parameters.count)")
+        }
+        var slots: [(backend: any Backend, slot: EMASlot)] = []
         for (e, p) in zip(ema.parameters, source.parameters) {
             guard e.shape == p.shape else {
                 throw EngineError.shapeMismatch(op: "EMA", detail: "\(e.name) \(e.shape) vs \(p.name) \(p.shape)")
             }
-            try e.value.backend.emaUpdate(e.value.buffer, toward: p.value.buffer, beta: beta, count: e.value.count)
+            slots.append((e.value.backend, EMASlot(ema: e.value.buffer, param: p.value.buffer, count: e.value.count)))
         }
+        for (backend, group) in groupedByBackend(slots) { try backend.emaUpdate(group, beta: beta) }
     }
 
     /// β for a half-life of `halfLifeImages` images at `batchSize` images per step: 0.5^(batch/halfLife).
@@ -65,3 +74,14 @@ public enum EMA {
 }
 
 import Foundation
+
+/// `items` grouped by backend (identity), groups and items in first-seen order.
+private func groupedByBackend<T>(_ items: [(backend: any Backend, slot: T)]) -> [(any Backend, [T])] {
+    var groups: [(any Backend, [T])] = []
+    for item in items {
+        if let k = groups.firstIndex(where: { $0.0 === item.backend }) { groups[k].1.append(item.slot) } else {
+            groups.append((item.backend, [item.slot]))
+        }
+    }
+    return groups
+}

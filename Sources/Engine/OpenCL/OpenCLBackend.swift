@@ -86,6 +86,8 @@ enum KernelArg {
     case ulong(UInt64)
     /// Eight ints (`int8` in OpenCL C), padded with `pad`.
     case int8([Int32], pad: Int32 = 0)
+    /// Sixteen ints (`int16` in OpenCL C), padded with `pad`.
+    case int16([Int32], pad: Int32 = 0)
     /// Local (work-group shared) memory of this many bytes.
     case local(Int)
 
@@ -221,6 +223,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 case let .int8(values, pad):
                     var v = (values + [Int32](repeating: pad, count: max(0, 8 - values.count))).prefix(8).map { $0 }
                     status = clSetKernelArg(kernel, cl_uint(i), 32, &v)
+                case let .int16(values, pad):
+                    var v = (values + [Int32](repeating: pad, count: max(0, 16 - values.count))).prefix(16).map { $0 }
+                    status = clSetKernelArg(kernel, cl_uint(i), 64, &v)
                 case let .local(bytes): status = clSetKernelArg(kernel, cl_uint(i), bytes, nil)
                 }
                 try check(status, "clSetKernelArg(\(i))", kernel: name)

@@ -47,6 +47,8 @@ public struct KernelBenchmark: Sendable {
         record(try reduceSum(count: elems))
         record(try randomNormal(count: elems))
         record(try adam(count: quick ? 1 << 18 : 1 << 25))
+        let generator = NetworkConfig(resolution: quick ? 32 : 256, capacity: quick ? 0.25 : 1)
+        for perTensor in [true, false] { record(try adamOverGenerator(generator, perTensor: perTensor)) }
         let histogram = HistogramBenchmark(backend: backend, batch: 4, size: quick ? 64 : 256, bins: 64, minimumSeconds: minimumSeconds)
         _ = try histogram.run(progress: record)
         return results
@@ -138,6 +140,27 @@ public struct KernelBenchmark: Sendable {
         }
         return BenchmarkResult(kernel: "adam step", shape: "\(count)", milliseconds: ms,
                                gigabytesPerSecond: Double(4 * 7 * count) / ms / 1e6, iterations: iters)
+    }
+
+    /// Adam over the parameter tensors of a generator with `config`: one `adamStep` call per tensor (one launch
+    /// each) or one multi-tensor call (16 tensors per OpenCL launch).
+    func adamOverGenerator(_ config: NetworkConfig, perTensor: Bool) throws -> BenchmarkResult {
+        let counts = try Generator(config: config, backend: backend, seed: 1).parameters.parameters.map(\.value.count)
+        let slots = try counts.enumerated().map { k, c in
+            AdamSlot(param: try Tensor.random([c], seed: UInt64(20 + k), on: backend).buffer,
+                     grad: try Tensor.random([c], seed: UInt64(200 + k), on: backend).buffer,
+                     m: try Tensor.zeros([c], on: backend).buffer, v: try Tensor.zeros([c], on: backend).buffer, count: c)
+        }
+        var step = 0
+        let (ms, iters) = try time {
+            step += 1
+            let config = AdamStep(learningRate: 0.002, step: step)
+            if perTensor { for s in slots { try backend.adamStep(config, [s]) } } else { try backend.adamStep(config, slots) }
+        }
+        let total = counts.reduce(0, +)
+        return BenchmarkResult(kernel: perTensor ? "adam G, per tensor" : "adam G, multi-tensor",
+                               shape: String(format: "%d tensors %.2fM", counts.count, Double(total) / 1e6), milliseconds: ms,
+                               gigabytesPerSecond: Double(4 * 7 * total) / ms / 1e6, iterations: iters)
     }
 
     // MARK: - Timing

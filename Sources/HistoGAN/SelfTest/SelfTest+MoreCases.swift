@@ -131,6 +131,28 @@ extension SelfTest {
             return try ctx.read(p, m, v)
         }
     } + [
+        // 21 tensors: two launches of the multi-tensor kernel (16 per launch), sizes across work-group edges.
+        SelfTestCase(family: "adam", shape: "21 tensors of 1…300") { ctx in
+            let counts = (0..<21).map { [1, 300, 17, 64, 65, 3, 255][$0 % 7] }
+            var slots: [AdamSlot] = []
+            for (k, c) in counts.enumerated() {
+                let seed = UInt64(60 + 4 * k)
+                slots.append(AdamSlot(param: try ctx.input(c, seed: seed), grad: try ctx.input(c, seed: seed + 1),
+                                      m: try ctx.input(c, seed: seed + 2, in: -0.1...0.1),
+                                      v: try ctx.input(c, seed: seed + 3, in: 0...0.2), count: c))
+            }
+            try ctx.backend.adamStep(AdamStep(learningRate: 0.01, beta1: 0.5, step: 3, gradScale: 0.25), slots)
+            return try slots.flatMap { try ctx.read($0.param, $0.m, $0.v) }
+        },
+        SelfTestCase(family: "ema", shape: "21 tensors of 1…300") { ctx in
+            let counts = (0..<21).map { [300, 1, 129, 2, 64, 33, 7][$0 % 7] }
+            var slots: [EMASlot] = []
+            for (k, c) in counts.enumerated() {
+                slots.append(EMASlot(ema: try ctx.input(c, seed: UInt64(200 + 2 * k)), param: try ctx.input(c, seed: UInt64(201 + 2 * k)), count: c))
+            }
+            try ctx.backend.emaUpdate(slots, beta: 0.9)
+            return try slots.flatMap { try ctx.read($0.ema) }
+        },
         SelfTestCase(family: "ema", shape: "1003 β 0.999") { ctx in
             let e = try ctx.input(1003, seed: 54), p = try ctx.input(1003, seed: 55)
             try ctx.backend.emaUpdate(e, toward: p, beta: 0.999, count: 1003)
