@@ -72,7 +72,24 @@ final class AutogradElementwiseTests: XCTestCase {
                 try checkGradients(on: backend, [a, shared], "matmul broadcast B tA=\(ta) tB=\(tb)") {
                     try Tensor.matmul($0[0], $0[1], transposeA: ta, transposeB: tb)
                 }
+                try checkGradients(on: backend, [a, shared], "matmul alpha -0.37 tA=\(ta) tB=\(tb)") {
+                    try Tensor.matmul($0[0], $0[1], transposeA: ta, transposeB: tb, alpha: -0.37)
+                }
             }
+        }
+    }
+
+    /// `alpha` scales the product: against a Double loop, batch of 2 with a broadcast B.
+    func testMatmulAlphaMatchesNaiveProduct() throws {
+        var rng = TestRNG(seed: 24)
+        let a = rng.floats(2 * 3 * 4), b = rng.floats(4 * 5)
+        var want = [Double](repeating: 0, count: 2 * 3 * 5)
+        for t in 0..<2 { for i in 0..<3 { for j in 0..<5 { for k in 0..<4 {
+            want[(t * 3 + i) * 5 + j] += -0.37 * Double(a[(t * 3 + i) * 4 + k]) * Double(b[k * 5 + j])
+        } } } }
+        for backend in TestBackends.all {
+            let y = try Tensor.matmul(try Tensor(a, shape: [2, 3, 4], on: backend), try Tensor(b, shape: [4, 5], on: backend), alpha: -0.37)
+            assertClose(try y.array(), want, tolerance: 1e-6, "\(backend.label) matmul alpha")
         }
     }
 

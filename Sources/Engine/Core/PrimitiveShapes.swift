@@ -246,8 +246,6 @@ public enum RandomDistribution: Int32, Sendable, Hashable, CaseIterable {
     case normal = 1
 }
 
-/// One Adam step (bias-corrected): `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
-/// `p -= lr · (m / (1-β1^t)) / (sqrt(v / (1-β2^t)) + eps)`.
 /// One tensor of a multi-tensor Adam step: its first `count` elements of param, grad and the moments m, v.
 public struct AdamSlot {
     public var param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer
@@ -268,6 +266,8 @@ public struct EMASlot {
     }
 }
 
+/// One Adam step (bias-corrected): `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
+/// `p -= lr · (m / (1-β1^t)) / (sqrt(v / (1-β2^t)) + eps)`.
 public struct AdamStep: Sendable, Hashable {
     public var learningRate: Float, beta1: Float, beta2: Float, epsilon: Float
     /// 1-based step number used for bias correction.

@@ -53,12 +53,8 @@ public struct FullyConnected {
     }
 
     func forward(_ x: Tensor) throws -> Tensor {
-        let gain = lrMultiplier / Float(inFeatures).squareRoot()
-        // x·(w·g)ᵀ = (x·wᵀ)·g: scale whichever is smaller, the weight [out, in] or the output [rows, out]
-        // (for the usual small batch the output, which spares two passes over a large weight).
-        let rows = x.count / max(inFeatures, 1)
-        let y = rows < inFeatures ? try Tensor.matmul(x, weight.value, transposeB: true) * gain
-                                  : try Tensor.matmul(x, weight.value * gain, transposeB: true)
+        // x·(w·g)ᵀ = g·(x·wᵀ): the equalized-lr gain is the GEMM's alpha (no pass over the weight or the output).
+        let y = try Tensor.matmul(x, weight.value, transposeB: true, alpha: lrMultiplier / Float(inFeatures).squareRoot())
         let b = try bias.map { lrMultiplier == 1 ? $0.value : try $0.value * lrMultiplier }
         if b == nil && activation == .linear { return y }
         return try y.biasAct(bias: b, activation: activation)
