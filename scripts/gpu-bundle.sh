@@ -13,5 +13,5 @@ for lib in libOpenCL.so.1 libpng16.so.16 libturbojpeg.so.0 libz.so.1; do
     path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
     [ -n "$path" ] && cp -L "$path" .gpu/lib/
 done
-cp scripts/gpu-run.sh scripts/torch_reference.py .gpu/
+cp scripts/gpu-run.sh scripts/torch_reference.py scripts/gpu_summary.py .gpu/
 ls -la .gpu .gpu/lib

@@ -1,20 +1,62 @@
 #!/usr/bin/env bash
 # Run on the lent GPU machine from the repository root (after scripts/gpu-bundle.sh here, carrying .gpu):
 #   bash .gpu/gpu-run.sh
-# Registers NVIDIA's OpenCL ICD, then writes devices, selftest (every kernel family against the CPU backend,
-# before anything is timed), bench, profile, PyTorch reference kernel timings and PyTorch's time for our
-# training step (torch_reference.py --step) as JSON into $OUT (or ./gpu-out).
+# Registers NVIDIA's OpenCL ICD, then runs, each under its own time limit (a hang costs that stage only):
+#   devices; selftest (every kernel family against the CPU backend, before anything is timed); bench;
+#   PyTorch's kernel timings and its time for our training step (torch_reference.py); profile at 256 px.
+# Writes three files to $OUT (the device tool brings back at most 8): summary.json (scripts/gpu_summary.py:
+# the ratios of docs/gpu/summary.json), gpu-run.log (everything printed) and gpu-run.tar.gz (every raw file).
+#
+# Rehearsal on a machine without a GPU (checks the plumbing, not the numbers):
+#   GPU_RUN_DEVICE=opencl TORCH_DEVICE=cpu GPU_RUN_QUICK=1 OUT=/tmp/gpu-out bash scripts/gpu-run.sh
 set -uo pipefail
 OUT="${OUT:-gpu-out}"; mkdir -p "$OUT"
-mkdir -p /tmp/icd && echo /usr/lib/libnvidia-opencl.so.1 > /tmp/icd/nvidia.icd && export OCL_ICD_VENDORS=/tmp/icd
-[ -e /usr/lib/libnvidia-opencl.so.1 ] || { f=$(ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/local/nvidia/lib64/libnvidia-opencl.so.1 2>/dev/null | head -1); [ -n "$f" ] && echo "$f" > /tmp/icd/nvidia.icd; }
-export LD_LIBRARY_PATH="$PWD/.gpu/lib:${LD_LIBRARY_PATH:-}"
-B=.gpu/histogan-gpu
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/nvidia-smi.txt"
-$B devices --json | tee "$OUT/devices.json"
-$B selftest --device opencl --json "$OUT/selftest.json" 2>&1 | tee "$OUT/selftest.txt"
-$B bench --device opencl --seconds 1 --json "$OUT/bench-opencl.json" 2>&1 | tee "$OUT/bench-opencl.txt"
-$B profile --device opencl --resolution 256 --capacity 1 --batch 4 --steps 3 --plain-steps 16 --json "$OUT/profile-256.json" 2>&1 | tee "$OUT/profile-256.txt"
-python3 .gpu/torch_reference.py --json "$OUT/torch.json" 2>&1 | tee "$OUT/torch.txt"
+DEVICE="${GPU_RUN_DEVICE:-opencl}"; TORCH_DEVICE="${TORCH_DEVICE:-cuda}"; QUICK="${GPU_RUN_QUICK:-0}"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+B="${HISTOGAN_BIN:-$HERE/histogan-gpu}"
+[ -x "$B" ] || B="$(cd "$HERE/.." && pwd)/.build/release/histogan-gpu"
+RUN="$(mktemp -d)"; LOG="$OUT/gpu-run.log"; : > "$LOG"
+START=$(date +%s)
+
+# NVIDIA's OpenCL driver: the first libnvidia-opencl.so.1 found, registered through a private ICD directory.
+if [ "$TORCH_DEVICE" = cuda ]; then
+    icd=$(ls /usr/lib/libnvidia-opencl.so.1 /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 \
+             /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/local/nvidia/lib/libnvidia-opencl.so.1 2>/dev/null | head -1)
+    [ -n "$icd" ] || icd=$(find /usr /usr/local/nvidia /opt -name 'libnvidia-opencl.so.1' 2>/dev/null | head -1)
+    mkdir -p /tmp/icd && echo "${icd:-libnvidia-opencl.so.1}" > /tmp/icd/nvidia.icd && export OCL_ICD_VENDORS=/tmp/icd
+    echo "NVIDIA OpenCL driver: ${icd:-not found, trying the default search path}" | tee -a "$LOG"
+fi
+[ -d "$HERE/lib" ] && export LD_LIBRARY_PATH="$HERE/lib:${LD_LIBRARY_PATH:-}"
+
+# stage NAME SECONDS COMMAND...: runs COMMAND under `timeout`, output to $RUN/NAME.txt and the log.
+stage() {
+    local name=$1 limit=$2; shift 2
+    local t0=$(date +%s)
+    echo "=== $name (limit ${limit}s, at +$((t0 - START))s): $*" | tee -a "$LOG"
+    timeout --kill-after=5 "$limit" "$@" > "$RUN/$name.txt" 2>&1
+    local rc=$?
+    cat "$RUN/$name.txt" >> "$LOG"; tail -n 5 "$RUN/$name.txt"
+    echo "=== $name: exit $rc after $(( $(date +%s) - t0 ))s" | tee -a "$LOG"
+}
+
+if [ "$QUICK" = 1 ]; then
+    BENCH=(--quick --seconds 0.2); PROFILE=(--resolution 32 --capacity 0.25 --batch 4 --steps 1 --plain-steps 4)
+    STEP=(--resolution 32 --capacity 0.25 --batch 4 --steps 20)
+else
+    BENCH=(--seconds 1); PROFILE=(--resolution 256 --capacity 1 --batch 4 --steps 2 --plain-steps 16)
+    STEP=(--resolution 256 --capacity 1 --batch 4 --steps 20)
+fi
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$RUN/nvidia-smi.txt" 2>&1
+stage devices 60 "$B" devices --json
+sed -n '/^\[/,$p' "$RUN/devices.txt" > "$RUN/devices.json"
+stage selftest 120 "$B" selftest --device "$DEVICE" --json "$RUN/selftest.json"
+stage bench 150 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
+stage torch 50 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --json "$RUN/torch.json"
 # Our full training step in PyTorch (same network, regularisers, batch; fp32, TF32 off): mean over one 16-step period.
-python3 .gpu/torch_reference.py --step --device cuda --resolution 256 --capacity 1 --batch 4 --json "$OUT/torch-step.json" 2>&1 | tee "$OUT/torch-step.txt"
+stage torch-step 60 python3 "$HERE/torch_reference.py" --step --device "$TORCH_DEVICE" "${STEP[@]}" --json "$RUN/torch-step.json"
+stage profile 180 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
+
+python3 "$HERE/gpu_summary.py" "$RUN" > "$OUT/summary.json" 2>> "$LOG"
+cat "$OUT/summary.json" | tee -a "$LOG"
+tar -czf "$OUT/gpu-run.tar.gz" -C "$RUN" .
+echo "done in $(( $(date +%s) - START ))s; $OUT: summary.json gpu-run.log gpu-run.tar.gz" | tee -a "$LOG"

@@ -1,6 +1,6 @@
 """PyTorch reference timings on the lent GPU for the shapes `histogan-gpu bench` uses (fp32, TF32 off).
 
-Usage: python3 torch_reference.py --json torch.json                       (kernel timings, CUDA only)
+Usage: python3 torch_reference.py --json torch.json                       (kernel timings; --device cpu rehearses)
        python3 torch_reference.py --step --device cuda --resolution 256 --capacity 1 --batch 4 --json step.json
 --step: one full HistoGAN training step of *our* network (see `step_main`), mirrored from the Swift sources.
 Times: torch.matmul (1024^3, 4096^3); modulated 3x3 conv via F.conv2d(groups=batch) at 64x64x512,
@@ -16,12 +16,17 @@ torch.backends.cudnn.allow_tf32 = False
 dev = "cuda"
 
 
+def device_sync():
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
 def timed(fn, seconds=1.0):
-    fn(); torch.cuda.synchronize()
+    fn(); device_sync()
     n, start = 0, time.perf_counter()
     while True:
         fn(); n += 1
-        torch.cuda.synchronize()
+        device_sync()
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             return elapsed * 1000 / n
@@ -486,7 +491,10 @@ def main():
     args = p.parse_args()
     if args.step:
         return step_main(args)
-    r = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__}
+    # Kernel timings: CUDA on the lent GPU; --device cpu only to rehearse the device run (scripts/gpu-run.sh).
+    global dev
+    dev = args.device
+    r = {"device": torch.cuda.get_device_name(0) if dev == "cuda" else "cpu", "torch": torch.__version__}
     for n in (1024, 4096):
         a = torch.randn(n, n, device=dev); b = torch.randn(n, n, device=dev)
         ms = timed(lambda: a @ b)

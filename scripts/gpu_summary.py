@@ -1,0 +1,95 @@
+"""The one-page result of a device run (scripts/gpu-run.sh): docs/gpu/summary.json.
+
+Usage: python3 gpu_summary.py RUN_DIR > summary.json
+RUN_DIR holds what gpu-run.sh wrote: nvidia-smi.txt, devices.json, selftest.json, bench-opencl.json,
+profile-256.json, torch.json (PyTorch kernel timings) and torch-step.json (PyTorch's time for our training step).
+Every ratio compares two numbers measured in the same run on the same card; a ratio whose inputs are missing
+is null, with the reason under "missing".
+"""
+import json, math, os, sys
+from datetime import date
+
+DEFINITIONS = {
+    "gemm_vs_cublas": "our 4096^3 fp32 GEMM throughput / torch.matmul (cuBLAS, TF32 off) throughput; goal >= 0.8",
+    "modconv_vs_cudnn": "geometric mean over 4x512x64x64, 4x256x128x128, 4x128x256x256 of cuDNN grouped 3x3 conv ms "
+                        "(F.conv2d, groups = batch, TF32 off) / our modulated conv ms (weight modulation included); goal >= 1.0",
+    "histogram_speedup_vs_official": "official RGBuvHistBlock fwd+bwd ms (PyTorch, sampling, 64 bins, 4x3x256x256) / ours; goal >= 100",
+    "step_vs_pytorch": "our training step ms / PyTorch's for the same network, batch and regulariser schedule "
+                       "(256 px, capacity 1, batch 4, mean over one 16-step period, fp32, TF32 off); goal <= 0.5",
+    "launches_per_step": "OpenCL kernel launches per training step (mean over the same period)",
+}
+
+
+def load(run, name, missing):
+    path = os.path.join(run, name)
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as e:
+        missing[name] = f"{type(e).__name__}: {e}"
+        return None
+
+
+def ours(bench, kernel, shape):
+    for r in (bench or {}).get("results", []):
+        if r.get("kernel") == kernel and r.get("shape") == shape:
+            return r["milliseconds"]
+    return None
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def main(run):
+    missing = {}
+    bench = load(run, "bench-opencl.json", missing)
+    torch_k = load(run, "torch.json", missing)
+    profile = load(run, "profile-256.json", missing)
+    torch_step = load(run, "torch-step.json", missing)
+    selftest = load(run, "selftest.json", missing)
+    devices = load(run, "devices.json", missing)
+    t = torch_k or {}
+    ms = lambda key: (t.get(key) or {}).get("ms")
+
+    gemm = ratio(ms("matmul_4096"), ours(bench, "gemm", "4096x4096x4096"))
+    conv = []
+    for res, ch in ((64, 512), (128, 256), (256, 128)):
+        conv.append(ratio(ms(f"modconv_{res}x{ch}"), ours(bench, "modconv3x3 fwd", f"4x{ch}x{res}x{res}")))
+    modconv = math.exp(sum(math.log(r) for r in conv) / 3) if all(conv) else None
+    hist = ratio(ms("rgbuv_hist_fwdbwd_sampling"), ours(bench, "rgbuv histogram fwd+bwd sampling", "4x3x256x256 b64"))
+    step_ours = (profile or {}).get("unprofiledStepMilliseconds")
+    step = ratio(step_ours, (torch_step or {}).get("step_ms"))
+    gpu = next((d for d in (devices or []) if d.get("kind") == "opencl" and d.get("deviceType") == "GPU"), None)
+    try:
+        with open(os.path.join(run, "nvidia-smi.txt")) as fh:
+            smi = fh.read().strip().splitlines()[-1]
+    except (OSError, IndexError):
+        smi = None
+
+    summary = {
+        "device": (gpu or {}).get("name") or (t.get("device")) or smi,
+        "driver": (gpu or {}).get("driverVersion"),
+        "nvidia_smi": smi,
+        "date": date.today().isoformat(),
+        "selftest": None if selftest is None else {"passed": selftest.get("passed"), "failed": selftest.get("failed"),
+                                                    "device": selftest.get("deviceName")},
+        "gemm_vs_cublas": gemm,
+        "modconv_vs_cudnn": modconv,
+        "modconv_vs_cudnn_per_shape": conv,
+        "histogram_speedup_vs_official": hist,
+        "step_vs_pytorch": step,
+        "step_ms": {"ours": step_ours, "pytorch_same_network": (torch_step or {}).get("step_ms"),
+                    "official_histogan_anchor": 149.0},
+        "launches_per_step": (profile or {}).get("launchesPerStep"),
+        "definitions": DEFINITIONS,
+        "missing": missing,
+    }
+    json.dump(summary, sys.stdout, indent=2, sort_keys=True)
+    print()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])
