@@ -20,10 +20,13 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
     public var mbstdGroup: Int
     /// How the synthesis network's up-sampling convolutions run (see `UpsampleConv`).
     public var upsampleConv: UpsampleConv
+    /// How the synthesis network's modulated convolutions run (see `ModconvMode`); the parameters are the same
+    /// either way, so checkpoints are interchangeable.
+    public var modconv: ModconvMode
 
     public init(resolution: Int = 256, capacity: Double = 1, latentDim: Int = 512, mappingLayers: Int = 8,
                 histogramBins: Int = 64, convClamp: Float? = 256, histogramInput: HistogramInput = .sqrtNormalized,
-                mbstdGroup: Int = 4, upsampleConv: UpsampleConv = .transposed) {
+                mbstdGroup: Int = 4, upsampleConv: UpsampleConv = .transposed, modconv: ModconvMode = .defaultMode) {
         self.resolution = resolution
         self.capacity = capacity
         self.latentDim = latentDim
@@ -33,10 +36,11 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
         self.histogramInput = histogramInput
         self.mbstdGroup = mbstdGroup
         self.upsampleConv = upsampleConv
+        self.modconv = modconv
     }
 
     enum CodingKeys: String, CodingKey {
-        case resolution, capacity, latentDim, mappingLayers, histogramBins, convClamp, histogramInput, mbstdGroup, upsampleConv
+        case resolution, capacity, latentDim, mappingLayers, histogramBins, convClamp, histogramInput, mbstdGroup, upsampleConv, modconv
     }
 
     /// Decodes a config; checkpoints written before `histogramInput` existed read as `.raw`, which is what
@@ -52,6 +56,7 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
         histogramInput = try c.decodeIfPresent(HistogramInput.self, forKey: .histogramInput) ?? .raw
         mbstdGroup = try c.decodeIfPresent(Int.self, forKey: .mbstdGroup) ?? 4
         upsampleConv = try c.decodeIfPresent(UpsampleConv.self, forKey: .upsampleConv) ?? .firThenConv
+        modconv = try c.decodeIfPresent(ModconvMode.self, forKey: .modconv) ?? .defaultMode
     }
 
     /// Feature channels at resolution r: `min(16384 / r, 512) · capacity`, at least 4.
@@ -102,6 +107,11 @@ public enum UpsampleConv: String, Codable, Sendable, CaseIterable {
     /// FIR up-sampling to 2x, then a padded 3x3 convolution at 2x: 4x the multiply-adds and a different outer
     /// 1-px ring (checkpoints from before `transposed` existed were trained this way).
     case firThenConv = "fir-then-conv"
+}
+
+extension ModconvMode {
+    /// The synthesis network's default (chosen by measurement, docs/benchmarks.md "Split modulated convolution").
+    public static let defaultMode: ModconvMode = .fused
 }
 
 /// Errors of the HistoGAN layer; each names the file, flag or setting at fault.
