@@ -120,19 +120,33 @@ final class ScaledConv2dTests: XCTestCase {
             let a = GradInput(values: rng.floats(n * c, -1.5, 1.5), shape: [n, c])
             let b = GradInput(values: rng.floats(n * o, 0.5, 1.5), shape: [n, o])
             let probe = try Tensor(rng.floats(n * o * 12), shape: [n, o, 3, 4], on: backend)
+            let f: ([Tensor]) throws -> Tensor = { try Tensor.scaledConv2d($0[0], weight: $0[1], inScale: $0[2], outScale: $0[3], padding: 1) }
+            try Self.assertRecordedMatchesFused(backend, [x, w, a, b], probe, "scaledConv2d", f)
             try checkGradients(on: backend, [x, w, a, b], tolerance: 5e-3, "scaledConv2d double backward") { t in
-                try Self.firstGradients(t, probe) { try Tensor.scaledConv2d($0[0], weight: $0[1], inScale: $0[2], outScale: $0[3], padding: 1) }
+                try Self.firstGradients(t, probe, f)
             }
             let dy = GradInput(values: rng.floats(n * o * 6), shape: [n, o, 2, 3])
             let aUp = GradInput(values: rng.floats(n * c, 0.5, 1.5), shape: [n, c])
             let bUp = GradInput(values: rng.floats(n * o, -1.5, 1.5), shape: [n, o])
             let probeUp = try Tensor(rng.floats(n * c * 5 * 7), shape: [n, c, 5, 7], on: backend)
+            let fUp: ([Tensor]) throws -> Tensor = {
+                try Tensor.scaledConv2dGradInput($0[0], weight: $0[1], inputShape: [n, c, 5, 7], inScale: $0[2], outScale: $0[3], stride: 2)
+            }
+            try Self.assertRecordedMatchesFused(backend, [dy, w, aUp, bUp], probeUp, "scaledConv2dGradInput", fUp)
             try checkGradients(on: backend, [dy, w, aUp, bUp], tolerance: 5e-3, "scaledConv2dGradInput double backward") { t in
-                try Self.firstGradients(t, probeUp) {
-                    try Tensor.scaledConv2dGradInput($0[0], weight: $0[1], inputShape: [n, c, 5, 7], inScale: $0[2], outScale: $0[3], stride: 2)
-                }
+                try Self.firstGradients(t, probeUp, fUp)
             }
         }
+    }
+
+    /// The recorded (composed) VJP gives the same first gradients as the fused one, which
+    /// `testGradientsByFiniteDifferences` checks against finite differences.
+    static func assertRecordedMatchesFused(_ backend: any Backend, _ inputs: [GradInput], _ probe: Tensor, _ what: String,
+                                           _ f: ([Tensor]) throws -> Tensor) throws {
+        let t = try inputs.map { try Tensor($0.values, shape: $0.shape, on: backend).requiringGrad() }
+        let fused = try Autograd.gradients(of: (f(t) * probe).sum(), wrt: t).map { try XCTUnwrap($0).array() }
+        let recorded = try firstGradients(t, probe, f).array()
+        assertClose(recorded, fused.flatMap { $0 }, tolerance: 1e-5, "\(backend.label) \(what): recorded VJP vs fused VJP")
     }
 
     /// ∂(Σ probe·f(t))/∂t for every t, taken with `createGraph` and flattened into one vector (recording on even
