@@ -39,7 +39,7 @@ final class ModconvModeTests: XCTestCase {
         }
     }
 
-    func testConfigWithoutModconvDecodesToDefaultAndRoundTrips() throws {
+    func testConfigWithoutModconvDecodesAsFusedAndRoundTrips() throws {
         var config = NetworkTests.small
         config.modconv = .split
         let data = try JSONEncoder().encode(config)
@@ -47,6 +47,7 @@ final class ModconvModeTests: XCTestCase {
         var dict = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         dict.removeValue(forKey: "modconv")
         let old = try JSONSerialization.data(withJSONObject: dict)
-        XCTAssertEqual(try JSONDecoder().decode(NetworkConfig.self, from: old).modconv, ModconvMode.defaultMode)
+        XCTAssertEqual(try JSONDecoder().decode(NetworkConfig.self, from: old).modconv, .fused)
+        XCTAssertEqual(NetworkConfig().modconv, .split)
     }
 }
