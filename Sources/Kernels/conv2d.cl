@@ -20,6 +20,14 @@
 //                    columns (VM, VN in {1, 2, 4}); tile TM = RY*VM*CM rows, TN = RX*VN*CN columns
 // Optional: UNROLL_K   fully unroll the K-step (set on GPUs; CPU drivers such as PoCL compile much
 //                      faster without it and vectorise across work-items anyway)
+//           IN_SCALE   per-(sample, input channel) scale inScale `[N, C]`, an extra kernel argument:
+//                      fwd and grad-weight multiply each gathered x[n, c] by inScale[n, c] in the load,
+//                      grad-input multiplies dx[n, c] by it in the store
+//           OUT_SCALE  per-(sample, output channel) scale outScale `[N, O]`, an extra kernel argument after
+//                      inScale: fwd multiplies y[n, o] by it in the store, grad-input and grad-weight
+//                      multiply each gathered dy[n, o] by it in the load
+// With both, the three kernels are the forward, grad-input and grad-weight of
+// y[n, o] = outScale[n, o]·Σ_{c, k} w[o, c, k]·inScale[n, c]·x[n, c, …] (the non-fused StyleGAN2 modconv).
 
 #define NT (RX * RY)
 #define TM (RY * VM * CM)
@@ -129,26 +137,49 @@ inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *
 #define CF_K(t) (lid / TN + (t) * (NT / TN))
 #define CF_COL (lid % TN)
 
+// The optional scale arguments and their factors (1 when the option is off).
+#ifdef IN_SCALE
+#define IN_SCALE_ARG , __global const float *inScale
+#define IN_FACTOR(i) inScale[i]
+#else
+#define IN_SCALE_ARG
+#define IN_FACTOR(i) 1.0f
+#endif
+#ifdef OUT_SCALE
+#define OUT_SCALE_ARG , __global const float *outScale
+#define OUT_FACTOR(i) outScale[i]
+#else
+#define OUT_SCALE_ARG
+#define OUT_FACTOR(i) 1.0f
+#endif
+
 // MARK: - forward
 
 inline float load_w_fwd(__global const float *wg, const int m, const int k, const int Og, const int K) {
     return (m < Og && k < K) ? wg[m * K + k] : 0.0f;
 }
 
-// x[c, iy0 + ky, ix0 + kx] for k = (c, ky, kx), 0 outside the image or past K.
-inline float load_x_fwd(__global const float *xg, const int k, const bool colValid, const int iy0, const int ix0,
-                        const int K, const int H, const int W) {
+// x[c, iy0 + ky, ix0 + kx]·sc[c] for k = (c, ky, kx), 0 outside the image or past K (sc: this sample's
+// and group's inScale row; not read without IN_SCALE).
+inline float load_x_fwd(__global const float *xg, __global const float *sc, const int k, const bool colValid,
+                        const int iy0, const int ix0, const int K, const int H, const int W) {
     if (!colValid || k >= K) return 0.0f;
     const int c = k / KK, r = k % KK;
     const int iy = iy0 + r / KW, ix = ix0 + r % KW;
+#ifdef IN_SCALE
+    return ((unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W) ? xg[(c * H + iy) * W + ix] * sc[c] : 0.0f;
+#else
     return ((unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W) ? xg[(c * H + iy) * W + ix] : 0.0f;
+#endif
 }
 
 // y[n, g·Og + o, oy, ox] = Σ_{c, ky, kx} w[g·Og + o, c, ky, kx] · x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]
+// (times outScale[n, g·Og + o] and with x times inScale[n, g·Cg + c] under OUT_SCALE / IN_SCALE).
 // Launch: global (tilesCols·NT, tilesRows, G), local (NT, 1, 1).
 __kernel void conv2d_fwd(__global const float *x, __global const float *w, __global float *y,
                          const int N, const int C, const int H, const int W, const int O,
-                         const int outH, const int outW, const int G, const int padH, const int padW) {
+                         const int outH, const int outW, const int G, const int padH, const int padW
+                         IN_SCALE_ARG OUT_SCALE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
     const int g = get_group_id(2);
     const int Cg = C / G, Og = O / G, K = Cg * KK, P = outH * outW, cols = N * P;
@@ -163,9 +194,14 @@ __kernel void conv2d_fwd(__global const float *x, __global const float *w, __glo
     const int bn = colValid ? col / P : 0, bp = colValid ? col % P : 0;
     const int iy0 = (bp / outW) * STRIDE - padH, ix0 = (bp % outW) * STRIDE - padW;
     __global const float *xg = x + ((size_t)bn * C + (size_t)g * Cg) * H * W;
+#ifdef IN_SCALE
+    __global const float *sc = inScale + (size_t)bn * C + (size_t)g * Cg;
+#else
+    __global const float *sc = x;
+#endif
 
 #define LOAD_A(t, kt) load_w_fwd(wg, m0 + KF_ROW(t), (kt) + KF_K, Og, K)
-#define LOAD_B(t, kt) load_x_fwd(xg, (kt) + CF_K(t), colValid, iy0, ix0, K, H, W)
+#define LOAD_B(t, kt) load_x_fwd(xg, sc, (kt) + CF_K(t), colValid, iy0, ix0, K, H, W)
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
@@ -181,7 +217,7 @@ __kernel void conv2d_fwd(__global const float *x, __global const float *w, __glo
         __global float *yc = y + ((size_t)sn * O + (size_t)g * Og) * P + p;
         for (int i = 0; i < WM; i++) {
             const int m = m0 + TILE_ROW(i, ty);
-            if (m < Og) yc[(size_t)m * P] = acc[i * WN + j];
+            if (m < Og) yc[(size_t)m * P] = acc[i * WN + j] * OUT_FACTOR((size_t)sn * O + (size_t)g * Og + m);
         }
     }
 }
@@ -213,23 +249,29 @@ inline float load_w_gi(__global const float *wg, const Phase f, const int c, con
     return wg[(o * Cg + c) * KK + ky * KW + kx];
 }
 
-// dy[n, g·Og + o, oyb + jy − tky, oxb + jx − tkx] for k = (o, tky, tkx), 0 outside dy.
-inline float load_dy_gi(__global const float *dyg, const Phase f, const int k, const bool colValid, const int jy, const int jx,
-                        const int K, const int outH, const int outW) {
+// dy[n, g·Og + o, oyb + jy − tky, oxb + jx − tkx]·so[o] for k = (o, tky, tkx), 0 outside dy (so: this
+// sample's and group's outScale row; not read without OUT_SCALE).
+inline float load_dy_gi(__global const float *dyg, __global const float *so, const Phase f, const int k, const bool colValid,
+                        const int jy, const int jx, const int K, const int outH, const int outW) {
     if (!colValid || k >= K) return 0.0f;
     const int taps = f.nky * f.nkx;
     const int o = k / taps, r = k % taps;
     const int oy = f.oyb + jy - r / f.nkx, ox = f.oxb + jx - r % f.nkx;
+#ifdef OUT_SCALE
+    return ((unsigned)oy < (unsigned)outH && (unsigned)ox < (unsigned)outW) ? dyg[(o * outH + oy) * outW + ox] * so[o] : 0.0f;
+#else
     return ((unsigned)oy < (unsigned)outH && (unsigned)ox < (unsigned)outW) ? dyg[(o * outH + oy) * outW + ox] : 0.0f;
+#endif
 }
 
 // dx[n, g·Cg + c, iy, ix] = Σ_{o, ky, kx : iy = oy·S − padH + ky, ix = ox·S − padW + kx} w[g·Og + o, c, ky, kx] · dy[n, g·Og + o, oy, ox]
 // for the pixels of stride phase (py, px); every pixel of the phase is written (0 when no tap reaches it).
+// Under OUT_SCALE dy[n, o] is multiplied by outScale[n, o], under IN_SCALE dx[n, c] by inScale[n, c].
 // Launch once per phase: global (tilesCols·NT, tilesRows, G), local (NT, 1, 1), cols = N·phH·phW.
 __kernel void conv2d_grad_input(__global const float *dy, __global const float *w, __global float *dx,
                                 const int N, const int C, const int H, const int W, const int O,
                                 const int outH, const int outW, const int G, const int padH, const int padW,
-                                const int py, const int px) {
+                                const int py, const int px IN_SCALE_ARG OUT_SCALE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
     const int g = get_group_id(2);
     const int Cg = C / G, Og = O / G, P = outH * outW;
@@ -246,9 +288,14 @@ __kernel void conv2d_grad_input(__global const float *dy, __global const float *
     const int bn = colValid ? col / phP : 0, bp = colValid ? col % phP : 0;
     const int jy = bp / phW, jx = bp % phW;
     __global const float *dyg = dy + ((size_t)bn * O + (size_t)g * Og) * P;
+#ifdef OUT_SCALE
+    __global const float *so = outScale + (size_t)bn * O + (size_t)g * Og;
+#else
+    __global const float *so = dy;
+#endif
 
 #define LOAD_A(t, kt) load_w_gi(wg, f, m0 + KF_ROW(t), (kt) + KF_K, Cg, K)
-#define LOAD_B(t, kt) load_dy_gi(dyg, f, (kt) + CF_K(t), colValid, jy, jx, K, outH, outW)
+#define LOAD_B(t, kt) load_dy_gi(dyg, so, f, (kt) + CF_K(t), colValid, jy, jx, K, outH, outW)
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
@@ -265,39 +312,51 @@ __kernel void conv2d_grad_input(__global const float *dy, __global const float *
         __global float *dxc = dx + ((size_t)sn * C + (size_t)g * Cg) * H * W + iy * W + ix;
         for (int i = 0; i < WM; i++) {
             const int m = m0 + TILE_ROW(i, ty);
-            if (m < Cg) dxc[(size_t)m * H * W] = acc[i * WN + j];
+            if (m < Cg) dxc[(size_t)m * H * W] = acc[i * WN + j] * IN_FACTOR((size_t)sn * C + (size_t)g * Cg + m);
         }
     }
 }
 
 // MARK: - grad-weight
 
-// dy[n, g·Og + o, p] for k = (n, p).
-inline float load_dy_gw(__global const float *dyg, const int m, const int k, const int kEnd, const int Og,
-                        const int O, const int P) {
+// dy[n, g·Og + o, p]·so[n·O + o] for k = (n, p) (so: outScale offset to the group; not read without OUT_SCALE).
+inline float load_dy_gw(__global const float *dyg, __global const float *so, const int m, const int k, const int kEnd,
+                        const int Og, const int O, const int P) {
     if (m >= Og || k >= kEnd) return 0.0f;
     const int n = k / P, p = k % P;
+#ifdef OUT_SCALE
+    return dyg[((size_t)n * O + m) * P + p] * so[(size_t)n * O + m];
+#else
     return dyg[((size_t)n * O + m) * P + p];
+#endif
 }
 
-// x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx] for k = (n, oy, ox) and column q = (c, ky, kx).
-inline float load_x_gw(__global const float *xg, const int q, const int k, const int kEnd, const int Kc,
-                       const int C, const int H, const int W, const int outW, const int P, const int padH, const int padW) {
+// x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]·sc[n·C + c] for k = (n, oy, ox) and column q = (c, ky, kx)
+// (sc: inScale offset to the group; not read without IN_SCALE).
+inline float load_x_gw(__global const float *xg, __global const float *sc, const int q, const int k, const int kEnd,
+                       const int Kc, const int C, const int H, const int W, const int outW, const int P,
+                       const int padH, const int padW) {
     if (q >= Kc || k >= kEnd) return 0.0f;
     const int n = k / P, p = k % P;
     const int c = q / KK, r = q % KK;
     const int iy = (p / outW) * STRIDE - padH + r / KW, ix = (p % outW) * STRIDE - padW + r % KW;
+#ifdef IN_SCALE
+    return ((unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W)
+        ? xg[(((size_t)n * C + c) * H + iy) * W + ix] * sc[(size_t)n * C + c] : 0.0f;
+#else
     return ((unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W) ? xg[(((size_t)n * C + c) * H + iy) * W + ix] : 0.0f;
+#endif
 }
 
 // dw[g·Og + o, c, ky, kx] = Σ_{n, oy, ox} dy[n, g·Og + o, oy, ox] · x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]
 // over the K range of split s = group_id(2) / G: [s·kChunk, (s+1)·kChunk) ∩ [0, N·P). The result of
 // split s goes to out + s·splitStride (splitStride 0 when there is one split and out is dw).
+// Under IN_SCALE / OUT_SCALE x[n, c] and dy[n, o] are multiplied by inScale[n, c] and outScale[n, o].
 // Launch: global (tilesCols·NT, tilesRows, G·splits), local (NT, 1, 1).
 __kernel void conv2d_grad_weight(__global const float *x, __global const float *dy, __global float *out,
                                  const int N, const int C, const int H, const int W, const int O,
                                  const int outH, const int outW, const int G, const int padH, const int padW,
-                                 const int kChunk, const int splitStride) {
+                                 const int kChunk, const int splitStride IN_SCALE_ARG OUT_SCALE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
     const int g = get_group_id(2) % G, split = get_group_id(2) / G;
     const int Cg = C / G, Og = O / G, Kc = Cg * KK, P = outH * outW;
@@ -306,9 +365,19 @@ __kernel void conv2d_grad_weight(__global const float *x, __global const float *
 
     __global const float *dyg = dy + (size_t)g * Og * P;
     __global const float *xg = x + (size_t)g * Cg * H * W;
+#ifdef IN_SCALE
+    __global const float *sc = inScale + (size_t)g * Cg;
+#else
+    __global const float *sc = x;
+#endif
+#ifdef OUT_SCALE
+    __global const float *so = outScale + (size_t)g * Og;
+#else
+    __global const float *so = dy;
+#endif
 
-#define LOAD_A(t, kt) load_dy_gw(dyg, m0 + KF_ROW(t), (kt) + KF_K, kEnd, Og, O, P)
-#define LOAD_B(t, kt) load_x_gw(xg, n0 + KF_ROW(t), (kt) + KF_K, kEnd, Kc, C, H, W, outW, P, padH, padW)
+#define LOAD_A(t, kt) load_dy_gw(dyg, so, m0 + KF_ROW(t), (kt) + KF_K, kEnd, Og, O, P)
+#define LOAD_B(t, kt) load_x_gw(xg, sc, n0 + KF_ROW(t), (kt) + KF_K, kEnd, Kc, C, H, W, outW, P, padH, padW)
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (KF_K * LDB + KF_ROW(t))
     K_LOOP()

@@ -25,6 +25,9 @@ struct NetworkFlags: ParsableArguments {
     @Option(name: .customLong("upsample-conv"), help: "Up-sampling convolutions: transposed (NVlabs: stride-2 transposed conv, then FIR) or fir-then-conv (FIR up, then a 3x3 conv at 2x; 4x the work).")
     var upsampleConv: UpsampleConv = .transposed
 
+    @Option(name: .customLong("modconv"), help: "Modulated convolutions: fused (per-sample weights, grouped conv; NVlabs fused_modconv) or split (styles and demodulation on the activations, one conv with the shared weight). Same parameters either way.")
+    var modconv: ModconvMode = .defaultMode
+
     func validate() throws {
         guard [8, 16, 32, 64, 128, 256, 512, 1024].contains(resolution) else {
             throw ValidationError("--resolution \(resolution): must be a power of two from 8 to 1024 (32-256 are the tested sizes)")
@@ -36,9 +39,11 @@ struct NetworkFlags: ParsableArguments {
 
     var config: NetworkConfig {
         NetworkConfig(resolution: resolution, capacity: capacity, latentDim: latent, mappingLayers: mappingLayers, histogramBins: bins,
-                      histogramInput: histInput, upsampleConv: upsampleConv)
+                      histogramInput: histInput, upsampleConv: upsampleConv,
+                      modconv: modconv)
     }
 }
 
 extension HistogramInput: ExpressibleByArgument {}
 extension UpsampleConv: ExpressibleByArgument {}
+extension ModconvMode: ExpressibleByArgument {}

@@ -69,6 +69,21 @@ public protocol Backend: AnyObject, Sendable {
     /// `dw = ∂(Σ dy·conv2d(x, w))/∂w`.
     func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws
 
+    // MARK: - Scaled convolution (conv2d.cl with -D IN_SCALE / -D OUT_SCALE)
+
+    /// `y[n,o] = outScale[n,o]·Σ_{c,ky,kx} w[o,c,ky,kx]·inScale[n,c]·x[n,c,…]` (the non-fused StyleGAN2 modconv);
+    /// a nil scale is 1. inScale `[N, C]`, outScale `[N, O]`, other shapes as `conv2d`.
+    func scaledConv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
+                      outScale: (any Buffer)?, output: any Buffer) throws
+    /// `dx[n,c] = inScale[n,c]·conv2dGradInput(outScale[n,o]·dy[n,o], w)[n,c]`: the input gradient of
+    /// `scaledConv2d` with the same scales. inScale `[N, C]`, outScale `[N, O]`.
+    func scaledConv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
+                               outScale: (any Buffer)?, gradInput: any Buffer) throws
+    /// `dw = conv2dGradWeight(inScale[n,c]·x[n,c], outScale[n,o]·dy[n,o])`, summed over the batch: the weight
+    /// gradient of `scaledConv2d` with the same scales. inScale `[N, C]`, outScale `[N, O]`.
+    func scaledConv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, inScale: (any Buffer)?,
+                                outScale: (any Buffer)?, gradWeight: any Buffer) throws
+
     // MARK: - Modulated convolution weights (modconv.cl)
 
     /// StyleGAN2 weight modulation: `w'[n,o,i,k] = w[o,i,k]·s[n,i]·d[n,o]` with

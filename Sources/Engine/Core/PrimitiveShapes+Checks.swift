@@ -13,6 +13,18 @@ extension Conv2dShape {
     }
 }
 
+extension Conv2dShape {
+    /// Checks that the optional scales of a scaled convolution hold `[N, C]` (inScale) and `[N, O]` (outScale) floats.
+    public func validateScales(_ op: String, inScale: (any Buffer)?, outScale: (any Buffer)?) throws {
+        if let inScale, inScale.count < batch * inChannels {
+            throw EngineError.shapeMismatch(op: op, detail: "inScale buffer holds \(inScale.count) floats, \(self) needs \(batch * inChannels)")
+        }
+        if let outScale, outScale.count < batch * outChannels {
+            throw EngineError.shapeMismatch(op: op, detail: "outScale buffer holds \(outScale.count) floats, \(self) needs \(batch * outChannels)")
+        }
+    }
+}
+
 extension ModulateShape {
     /// Checks positivity and that each `(name, buffer, floats needed)` is large enough.
     public func validate(_ op: String, _ buffers: [(String, any Buffer, Int)]) throws {

@@ -122,16 +122,19 @@ public struct ModulatedConv2d {
     /// With `up` = 2: NVlabs' transposed convolution + FIR (`Tensor.modulatedConv2dUp2`) instead of FIR
     /// up-sampling followed by a 3x3 convolution at 2x.
     public let transposedUp: Bool
+    /// Fused (per-sample weights, grouped conv) or split (scaled activations, shared weight) modconv.
+    public let mode: ModconvMode
     let filter: Tensor?
     let kernel: Int, inChannels: Int
 
     public init(_ name: String, in inChannels: Int, out outChannels: Int, kernel: Int, wDim: Int, demodulate: Bool = true,
-                up: Int = 1, transposedUp: Bool = true, init rng: inout ParameterInitializer) throws {
+                up: Int = 1, transposedUp: Bool = true, mode: ModconvMode = .fused, init rng: inout ParameterInitializer) throws {
         affine = try FullyConnected("\(name).affine", in: wDim, out: inChannels, biasInit: 1, init: &rng)
         weight = Parameter(name: "\(name).weight", value: try rng.normal([outChannels, inChannels, kernel, kernel]))
         self.demodulate = demodulate
         self.up = up
         self.transposedUp = transposedUp
+        self.mode = mode
         self.kernel = kernel
         self.inChannels = inChannels
         filter = up > 1 ? try Tensor.firFilter([1, 3, 3, 1], on: rng.backend) : nil
@@ -157,7 +160,8 @@ public struct ModulatedConv2d {
         if styleGain != 1 { styles = try styles * styleGain }
         var input = x
         if up == 2, transposedUp, let filter {
-            return try Tensor.modulatedConv2dUp2(x, weight: weight.value, styles: styles, filter: filter, demodulate: demodulate)
+            return try Tensor.modulatedConv2dUp2(x, weight: weight.value, styles: styles, filter: filter, demodulate: demodulate,
+                                                 mode: mode)
         }
         if up > 1, let filter {
             // NVlabs upsample2d: pad ((f + up − 1)/2, (f − up)/2) so the output is exactly H·up.
@@ -165,6 +169,6 @@ public struct ModulatedConv2d {
             let (p0, p1) = ((f + up - 1) / 2, (f - up) / 2)
             input = try Tensor.upfirdn2d(x, filter: filter, up: up, padding: (p0, p1, p0, p1), gain: Float(up * up))
         }
-        return try Tensor.modulatedConv2d(input, weight: weight.value, styles: styles, demodulate: demodulate)
+        return try Tensor.modulatedConv2d(input, weight: weight.value, styles: styles, demodulate: demodulate, mode: mode)
     }
 }

@@ -35,7 +35,9 @@ public struct KernelBenchmark: Sendable {
         let gemmSizes = quick ? [128, 256] : [1024, 4096]
         for n in gemmSizes { record(try gemm(n)) }
         let modconvShapes = quick ? [(16, 64), (32, 32)] : [(64, 512), (128, 256), (256, 128)]
-        for (res, ch) in modconvShapes { record(try modconv(resolution: res, channels: ch, batch: 4)) }
+        for (res, ch) in modconvShapes {
+            for mode in ModconvMode.allCases { record(try modconv(resolution: res, channels: ch, batch: 4, mode: mode)) }
+        }
         let convShape = quick ? (16, 32) : (64, 256)
         record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: true))
         record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: false))
@@ -65,15 +67,17 @@ public struct KernelBenchmark: Sendable {
                                gflops: shape.flops / ms / 1e6, iterations: iters)
     }
 
-    /// Modulate + demodulate weights, then the grouped 3x3 convolution (groups = batch).
-    func modconv(resolution r: Int, channels c: Int, batch: Int) throws -> BenchmarkResult {
+    /// StyleGAN2 modulated 3x3 convolution forward. `.fused`: modulate + demodulate weights, then the grouped
+    /// convolution (groups = batch); `.split`: demodulation coefficients, then one scaled convolution with the
+    /// shared weight. GFLOP/s counts the convolution's multiply-adds only.
+    func modconv(resolution r: Int, channels c: Int, batch: Int, mode: ModconvMode) throws -> BenchmarkResult {
         let x = try Tensor.random([batch, c, r, r], seed: 3, on: backend)
         let w = try Tensor.random([c, c, 3, 3], seed: 4, on: backend)
         let s = try Tensor.random([batch, c], seed: 5, on: backend)
         let conv = Conv2dShape(batch: 1, inChannels: batch * c, outChannels: batch * c, height: r, width: r,
                                kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: batch)
-        let (ms, iters) = try time { _ = try Tensor.modulatedConv2d(x, weight: w, styles: s) }
-        return BenchmarkResult(kernel: "modconv3x3 fwd", shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms,
+        let (ms, iters) = try time { _ = try Tensor.modulatedConv2d(x, weight: w, styles: s, mode: mode) }
+        return BenchmarkResult(kernel: "modconv3x3 \(mode.rawValue) fwd", shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms,
                                gflops: conv.flops / ms / 1e6, iterations: iters)
     }
 

@@ -20,10 +20,13 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
     public var mbstdGroup: Int
     /// How the synthesis network's up-sampling convolutions run (see `UpsampleConv`).
     public var upsampleConv: UpsampleConv
+    /// How the synthesis network's modulated convolutions run (see `ModconvMode`); the parameters are the same
+    /// either way, so checkpoints are interchangeable.
+    public var modconv: ModconvMode
 
     public init(resolution: Int = 256, capacity: Double = 1, latentDim: Int = 512, mappingLayers: Int = 8,
                 histogramBins: Int = 64, convClamp: Float? = 256, histogramInput: HistogramInput = .sqrtNormalized,
-                mbstdGroup: Int = 4, upsampleConv: UpsampleConv = .transposed) {
+                mbstdGroup: Int = 4, upsampleConv: UpsampleConv = .transposed, modconv: ModconvMode = .defaultMode) {
         self.resolution = resolution
         self.capacity = capacity
         self.latentDim = latentDim
@@ -33,14 +36,16 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
         self.histogramInput = histogramInput
         self.mbstdGroup = mbstdGroup
         self.upsampleConv = upsampleConv
+        self.modconv = modconv
     }
 
     enum CodingKeys: String, CodingKey {
-        case resolution, capacity, latentDim, mappingLayers, histogramBins, convClamp, histogramInput, mbstdGroup, upsampleConv
+        case resolution, capacity, latentDim, mappingLayers, histogramBins, convClamp, histogramInput, mbstdGroup, upsampleConv, modconv
     }
 
     /// Decodes a config; checkpoints written before `histogramInput` existed read as `.raw`, which is what
-    /// their encoder was trained on.
+    /// their encoder was trained on, and those written before `modconv` existed as `.fused` (the same function
+    /// of the same parameters as `.split`; `.fused` reproduces their images bit for bit).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         resolution = try c.decode(Int.self, forKey: .resolution)
@@ -52,6 +57,7 @@ public struct NetworkConfig: Codable, Sendable, Hashable {
         histogramInput = try c.decodeIfPresent(HistogramInput.self, forKey: .histogramInput) ?? .raw
         mbstdGroup = try c.decodeIfPresent(Int.self, forKey: .mbstdGroup) ?? 4
         upsampleConv = try c.decodeIfPresent(UpsampleConv.self, forKey: .upsampleConv) ?? .firThenConv
+        modconv = try c.decodeIfPresent(ModconvMode.self, forKey: .modconv) ?? .fused
     }
 
     /// Feature channels at resolution r: `min(16384 / r, 512) · capacity`, at least 4.
@@ -102,6 +108,13 @@ public enum UpsampleConv: String, Codable, Sendable, CaseIterable {
     /// FIR up-sampling to 2x, then a padded 3x3 convolution at 2x: 4x the multiply-adds and a different outer
     /// 1-px ring (checkpoints from before `transposed` existed were trained this way).
     case firThenConv = "fir-then-conv"
+}
+
+extension ModconvMode {
+    /// The default of new networks and of `--modconv`: `.split`, 3–5% less time per training step than `.fused` on both
+    /// the CPU backend and OpenCL on PoCL at 32 px, measured side by side (docs/benchmarks.md, "Split modulated
+    /// convolution"), and NVlabs' training setting.
+    public static let defaultMode: ModconvMode = .split
 }
 
 /// Errors of the HistoGAN layer; each names the file, flag or setting at fault.

@@ -55,9 +55,10 @@ public struct SynthesisLayer {
     public let noiseStrength: Parameter
     let clamp: Float?
 
-    init(_ name: String, in i: Int, out o: Int, wDim: Int, up: Int, transposedUp: Bool = true, clamp: Float?,
-         init rng: inout ParameterInitializer) throws {
-        conv = try ModulatedConv2d(name, in: i, out: o, kernel: 3, wDim: wDim, up: up, transposedUp: transposedUp, init: &rng)
+    init(_ name: String, in i: Int, out o: Int, wDim: Int, up: Int, transposedUp: Bool = true, modconv: ModconvMode = .fused,
+         clamp: Float?, init rng: inout ParameterInitializer) throws {
+        conv = try ModulatedConv2d(name, in: i, out: o, kernel: 3, wDim: wDim, up: up, transposedUp: transposedUp, mode: modconv,
+                                   init: &rng)
         bias = Parameter(name: "\(name).bias", value: try rng.constant([o], 0))
         noiseStrength = Parameter(name: "\(name).noise_strength", value: try rng.constant([1], 0))
         self.clamp = clamp
@@ -86,8 +87,8 @@ public struct ToRGBLayer {
     let clamp: Float?
     let inChannels: Int
 
-    init(_ name: String, in i: Int, wDim: Int, clamp: Float?, init rng: inout ParameterInitializer) throws {
-        conv = try ModulatedConv2d(name, in: i, out: 3, kernel: 1, wDim: wDim, demodulate: false, init: &rng)
+    init(_ name: String, in i: Int, wDim: Int, modconv: ModconvMode = .fused, clamp: Float?, init rng: inout ParameterInitializer) throws {
+        conv = try ModulatedConv2d(name, in: i, out: 3, kernel: 1, wDim: wDim, demodulate: false, mode: modconv, init: &rng)
         bias = Parameter(name: "\(name).bias", value: try rng.constant([3], 0))
         self.clamp = clamp
         inChannels = i
@@ -123,9 +124,11 @@ public final class SynthesisNetwork {
             let outCh = config.channels(at: r)
             let conv0 = r == 4 ? nil : try SynthesisLayer("synthesis.b\(r).conv0", in: inCh, out: outCh, wDim: w, up: 2,
                                                           transposedUp: config.upsampleConv == .transposed,
-                                                          clamp: config.convClamp, init: &rng)
-            let conv1 = try SynthesisLayer("synthesis.b\(r).conv1", in: outCh, out: outCh, wDim: w, up: 1, clamp: config.convClamp, init: &rng)
-            let toRGB = try ToRGBLayer("synthesis.b\(r).torgb", in: outCh, wDim: w, clamp: config.convClamp, init: &rng)
+                                                          modconv: config.modconv, clamp: config.convClamp, init: &rng)
+            let conv1 = try SynthesisLayer("synthesis.b\(r).conv1", in: outCh, out: outCh, wDim: w, up: 1, modconv: config.modconv,
+                                           clamp: config.convClamp, init: &rng)
+            let toRGB = try ToRGBLayer("synthesis.b\(r).torgb", in: outCh, wDim: w, modconv: config.modconv, clamp: config.convClamp,
+                                       init: &rng)
             blocks.append((r, conv0, conv1, toRGB))
         }
         upFilter = try Tensor.firFilter([1, 3, 3, 1], on: rng.backend)

@@ -113,11 +113,15 @@ public final class ReHistoGANGenerator {
             let (i, o, w) = (config.channels(at: hr / 2), config.channels(at: hr), config.latentDim)
             head.append((hr,
                          try SynthesisLayer("synthesis.b\(hr).conv0", in: i, out: o, wDim: w, up: 2,
-                                            transposedUp: config.upsampleConv == .transposed, clamp: config.convClamp, init: &rng),
-                         try SynthesisLayer("synthesis.b\(hr).conv1", in: o, out: o, wDim: w, up: 1, clamp: config.convClamp, init: &rng),
-                         try ToRGBLayer("synthesis.b\(hr).torgb", in: o, wDim: w, clamp: config.convClamp, init: &rng)))
+                                            transposedUp: config.upsampleConv == .transposed, modconv: config.modconv,
+                                            clamp: config.convClamp, init: &rng),
+                         try SynthesisLayer("synthesis.b\(hr).conv1", in: o, out: o, wDim: w, up: 1, modconv: config.modconv,
+                                            clamp: config.convClamp, init: &rng),
+                         try ToRGBLayer("synthesis.b\(hr).torgb", in: o, wDim: w, modconv: config.modconv, clamp: config.convClamp,
+                                        init: &rng)))
             if skipToHead {
-                skips.append(try ModulatedConv2d("rehisto.skip\(hr)", in: ec(hr), out: o, kernel: 3, wDim: w, init: &rng))
+                skips.append(try ModulatedConv2d("rehisto.skip\(hr)", in: ec(hr), out: o, kernel: 3, wDim: w, mode: config.modconv,
+                                                 init: &rng))
             }
         }
         self.head = head

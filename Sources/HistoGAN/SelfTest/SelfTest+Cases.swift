@@ -8,7 +8,7 @@ import Foundation
 extension SelfTest {
     /// Every case, grouped by family in `.cl` file order.
     public static let cases: [SelfTestCase] =
-        gemmCases + conv2dCases + modconvCases + upfirdn2dCases + biasActCases + elementwiseCases
+        gemmCases + conv2dCases + scaledConv2dCases + modconvCases + upfirdn2dCases + biasActCases + elementwiseCases
         + reduceCases + layoutCases + randomCases + optimizerCases + histogramCases + batchNormCases + logSoftmaxCases
 
     /// `[a,b,c]`.
@@ -68,6 +68,45 @@ extension SelfTest {
                 let x = try ctx.input(s.inputCount, seed: 4), dy = try ctx.input(s.outputCount, seed: 6)
                 let dw = try ctx.poisoned(s.weightCount)
                 try ctx.backend.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw)
+                return try ctx.read(dw)
+            },
+        ]
+    }
+
+    // MARK: - conv2d.cl with -D IN_SCALE / -D OUT_SCALE (split modulated convolution)
+
+    /// (shape, inScale, outScale): both options, each alone, and the stride-2 form of the up-sampling layer.
+    static let scaledConv2dShapes: [(Conv2dShape, inScale: Bool, outScale: Bool, quick: Bool)] = [
+        (Conv2dShape(batch: 3, inChannels: 5, outChannels: 7, height: 5, width: 6, kernelH: 3, kernelW: 3, padH: 1, padW: 1), true, true, true),
+        (Conv2dShape(batch: 3, inChannels: 7, outChannels: 5, height: 11, width: 13, kernelH: 3, kernelW: 3, stride: 2), true, true, false),
+        (Conv2dShape(batch: 2, inChannels: 6, outChannels: 3, height: 7, width: 5, kernelH: 3, kernelW: 3, padH: 1, padW: 1), true, false, false),
+        (Conv2dShape(batch: 3, inChannels: 5, outChannels: 3, height: 9, width: 10, kernelH: 1, kernelW: 1), false, true, false),
+    ]
+
+    static let scaledConv2dCases: [SelfTestCase] = scaledConv2dShapes.flatMap { s, hasIn, hasOut, quick in
+        let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * " + dims([s.outChannels, s.inChannels, s.kernelH, s.kernelW])
+            + " s\(s.stride) p\(s.padH)" + (hasIn ? " IN_SCALE" : "") + (hasOut ? " OUT_SCALE" : "")
+        @Sendable func scales(_ ctx: SelfTestContext) throws -> (in: (any Buffer)?, out: (any Buffer)?) {
+            (hasIn ? try ctx.input(s.batch * s.inChannels, seed: 10, in: -1.5...1.5) : nil,
+             hasOut ? try ctx.input(s.batch * s.outChannels, seed: 11, in: 0.3...1.5) : nil)
+        }
+        return [
+            SelfTestCase(family: "conv2d scaled fwd", shape: desc, quick: quick) { ctx in
+                let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5), sc = try scales(ctx)
+                let y = try ctx.poisoned(s.outputCount)
+                try ctx.backend.scaledConv2d(s, input: x, weight: w, inScale: sc.in, outScale: sc.out, output: y)
+                return try ctx.read(y)
+            },
+            SelfTestCase(family: "conv2d scaled grad-input", shape: desc, quick: quick) { ctx in
+                let dy = try ctx.input(s.outputCount, seed: 6), w = try ctx.input(s.weightCount, seed: 5), sc = try scales(ctx)
+                let dx = try ctx.poisoned(s.inputCount)
+                try ctx.backend.scaledConv2dGradInput(s, gradOutput: dy, weight: w, inScale: sc.in, outScale: sc.out, gradInput: dx)
+                return try ctx.read(dx)
+            },
+            SelfTestCase(family: "conv2d scaled grad-weight", shape: desc, quick: quick) { ctx in
+                let x = try ctx.input(s.inputCount, seed: 4), dy = try ctx.input(s.outputCount, seed: 6), sc = try scales(ctx)
+                let dw = try ctx.poisoned(s.weightCount)
+                try ctx.backend.scaledConv2dGradWeight(s, input: x, gradOutput: dy, inScale: sc.in, outScale: sc.out, gradWeight: dw)
                 return try ctx.read(dw)
             },
         ]
