@@ -110,3 +110,57 @@ __kernel void modulate_bwd_styles(__global const float *w, __global const float 
     acc = group_sum(acc, red);
     if (lid == 0) ds[item] = acc;
 }
+
+// MARK: - demodulation coefficients alone (the split modconv: activations are scaled, weights are not)
+//
+// d[n, o] = rsqrt(Σ_{i,k} (w[o,i,k]·s[n,i])² + eps), as modulate_fwd computes it. Backward with gd = ∂L/∂d
+// and t = gd·d³:  ds[n, i] = −s[n,i]·Σ_{o,k} t[n,o]·w[o,i,k]²;  dw[o,i,k] = −w[o,i,k]·Σ_n t[n,o]·s[n,i]².
+
+// One work-group of WG per (n, o) row. Launch: global (N·O·WG), local (WG).
+__kernel void demodulate_fwd(__global const float *w, __global const float *s, __global float *d,
+                             const int O, const int I, const int K, const float eps) {
+    __local float red[WG];
+    const int row = get_group_id(0), lid = get_local_id(0);
+    const int n = row / O, o = row % O, len = I * K;
+    __global const float *wr = w + (size_t)o * len;
+    __global const float *sr = s + (size_t)n * I;
+    float sum = 0.0f;
+    for (int e = lid; e < len; e += WG) {
+        const float u = wr[e] * sr[e / K];
+        sum = mad(u, u, sum);
+    }
+    sum = group_sum(sum, red);
+    if (lid == 0) d[row] = rsqrt(sum + eps);
+}
+
+// ds[n, i], one work-group of WG per (n, i). Launch: global (N·I·WG), local (WG).
+__kernel void demodulate_bwd_styles(__global const float *w, __global const float *s, __global const float *d,
+                                    __global const float *gd, __global float *ds, const int O, const int I, const int K) {
+    __local float red[WG];
+    const int item = get_group_id(0), lid = get_local_id(0);
+    const int n = item / I, i = item % I, len = I * K;
+    float acc = 0.0f;
+    for (int e = lid; e < O * K; e += WG) {
+        const int o = e / K, k = e % K, row = n * O + o;
+        const float dv = d[row], wv = w[(size_t)o * len + i * K + k];
+        acc = mad(gd[row] * dv * dv * dv * wv, wv, acc);
+    }
+    acc = group_sum(acc, red);
+    if (lid == 0) ds[item] = -s[item] * acc;
+}
+
+// dw[o, i, k], one work-item per weight element. Launch: global (O·I·K).
+__kernel void demodulate_bwd_weight(__global const float *w, __global const float *s, __global const float *d,
+                                    __global const float *gd, __global float *dw, const int N, const int O,
+                                    const int I, const int K) {
+    const int idx = get_global_id(0), len = I * K;
+    if (idx >= O * len) return;
+    const int o = idx / len, i = (idx % len) / K;
+    float acc = 0.0f;
+    for (int n = 0; n < N; n++) {
+        const int row = n * O + o;
+        const float dv = d[row], sv = s[n * I + i];
+        acc = mad(gd[row] * dv * dv * dv * sv, sv, acc);
+    }
+    dw[idx] = -w[idx] * acc;
+}

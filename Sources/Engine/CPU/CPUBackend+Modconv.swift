@@ -95,6 +95,52 @@ extension CPUBackend {
         }
     }
 
+    /// The demodulation coefficients alone: d[n,o] = rsqrt(Σ_{i,k} (w·s)² + ε), as `modulateWeights` computes them.
+    public func demodulation(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, coefficients: any Buffer) throws {
+        try shape.validateDemodulation("demodulation", weight: weight, styles: styles, coefficients: coefficients)
+        let w = try ptr(weight, "demodulation"), s = try ptr(styles, "demodulation"), d = try ptr(coefficients, "demodulation")
+        let O = shape.outChannels, I = shape.inChannels, K = shape.kernelSize, row = I * K
+        parallelFor(shape.batch * O, grain: max(1, 4096 / row)) { rows in
+            var u = [Float](repeating: 0, count: row)
+            for r in rows {
+                let n = r / O, o = r % O
+                for i in 0..<I { for k in 0..<K { u[i * K + k] = w[o * row + i * K + k] * s[n * I + i] } }
+                d[r] = u.withUnsafeBufferPointer { Self.demodulation($0.baseAddress!, count: row, epsilon: shape.epsilon) }
+            }
+        }
+    }
+
+    /// With t = gd·d³: ds[n,i] = −s[n,i]·Σ_{o,k} t[n,o]·w[o,i,k]², dw[o,i,k] = −w[o,i,k]·Σ_n t[n,o]·s[n,i]².
+    public func demodulationBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, coefficients: any Buffer,
+                                     gradCoefficients: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws {
+        try shape.validateDemodulation("demodulationBackward", weight: weight, styles: styles, coefficients: coefficients,
+                                       gradients: (gradCoefficients, gradWeight, gradStyles))
+        let op = "demodulationBackward"
+        let w = try ptr(weight, op), s = try ptr(styles, op), d = try ptr(coefficients, op), gd = try ptr(gradCoefficients, op)
+        let dw = try ptr(gradWeight, op), ds = try ptr(gradStyles, op)
+        let N = shape.batch, O = shape.outChannels, I = shape.inChannels, K = shape.kernelSize, row = I * K
+        let t = (0..<(N * O)).map { r in gd[r] * d[r] * d[r] * d[r] }
+        parallelFor(O, grain: max(1, 4096 / (N * row))) { channels in
+            for o in channels {
+                for i in 0..<I {
+                    var acc: Float = 0
+                    for n in 0..<N { acc += t[n * O + o] * s[n * I + i] * s[n * I + i] }
+                    for k in 0..<K { dw[o * row + i * K + k] = -w[o * row + i * K + k] * acc }
+                }
+            }
+        }
+        parallelFor(N * I, grain: max(1, 4096 / (O * K))) { items in
+            for item in items {
+                let n = item / I, i = item % I
+                var acc: Float = 0
+                for o in 0..<O {
+                    for k in 0..<K { let wv = w[o * row + i * K + k]; acc += t[n * O + o] * wv * wv }
+                }
+                ds[item] = -s[item] * acc
+            }
+        }
+    }
+
     /// `rsqrt(Σ u² + epsilon)` over `count` floats.
     static func demodulation(_ u: UnsafePointer<Float>, count: Int, epsilon: Float) -> Float {
         var acc = SIMD8<Float>(), e = 0

@@ -94,6 +94,13 @@ public protocol Backend: AnyObject, Sendable {
     /// `gradModulated` `[N, O, I, K]`.
     func modulateWeightsBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer,
                                  gradModulated: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws
+    /// The demodulation coefficients alone (split modconv): `d[n,o] = rsqrt(Σ_{i,k} (w[o,i,k]·s[n,i])² + ε)`.
+    /// weight `[O, I, K]`, styles `[N, I]`, coefficients `[N, O]`.
+    func demodulation(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, coefficients: any Buffer) throws
+    /// Gradients of `demodulation` given its output d and `gradCoefficients` gd, with t = gd·d³:
+    /// `ds[n,i] = −s[n,i]·Σ_{o,k} t[n,o]·w[o,i,k]²`, `dw[o,i,k] = −w[o,i,k]·Σ_n t[n,o]·s[n,i]²`.
+    func demodulationBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, coefficients: any Buffer,
+                              gradCoefficients: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws
 
     // MARK: - FIR resampling (upfirdn2d.cl)
 

@@ -51,4 +51,16 @@ extension ModulateShape {
                                                  ("gradModulated", gradModulated, modulatedCount),
                                                  ("gradWeight", gradWeight, weightCount), ("gradStyles", gradStyles, batch * inChannels)])
     }
+
+    /// Buffer checks of `demodulation` (and, with the gradients, `demodulationBackward`), shared by both backends.
+    func validateDemodulation(_ op: String, weight: any Buffer, styles: any Buffer, coefficients: any Buffer,
+                              gradients: (coefficients: any Buffer, weight: any Buffer, styles: any Buffer)? = nil) throws {
+        var checks: [(String, any Buffer, Int)] = [("weight", weight, weightCount), ("styles", styles, batch * inChannels),
+                                                   ("coefficients", coefficients, batch * outChannels)]
+        if let g = gradients {
+            checks += [("gradCoefficients", g.coefficients, batch * outChannels), ("gradWeight", g.weight, weightCount),
+                       ("gradStyles", g.styles, batch * inChannels)]
+        }
+        try validate(op, checks)
+    }
 }

@@ -30,4 +30,25 @@ extension OpenCLBackend {
                    [.buffer(weight), .buffer(styles), .buffer(gradModulated), .buffer(stats), .buffer(gradStyles),
                     .int(O), .int(I), .int(K)])
     }
+
+    public func demodulation(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, coefficients: any Buffer) throws {
+        try shape.validateDemodulation("demodulation", weight: weight, styles: styles, coefficients: coefficients)
+        let wg = Self.modconvGroup
+        try launch("modconv", "demodulate_fwd", global: [shape.batch * shape.outChannels * wg], local: [wg],
+                   [.buffer(weight), .buffer(styles), .buffer(coefficients), .int(shape.outChannels), .int(shape.inChannels),
+                    .int(shape.kernelSize), .float(shape.epsilon)])
+    }
+
+    public func demodulationBackward(_ shape: ModulateShape, weight: any Buffer, styles: any Buffer, coefficients: any Buffer,
+                                     gradCoefficients: any Buffer, gradWeight: any Buffer, gradStyles: any Buffer) throws {
+        try shape.validateDemodulation("demodulationBackward", weight: weight, styles: styles, coefficients: coefficients,
+                                       gradients: (gradCoefficients, gradWeight, gradStyles))
+        let (N, O, I, K) = (shape.batch, shape.outChannels, shape.inChannels, shape.kernelSize)
+        try launch("modconv", "demodulate_bwd_weight", global: [shape.weightCount], local: [Self.localSize1D],
+                   [.buffer(weight), .buffer(styles), .buffer(coefficients), .buffer(gradCoefficients), .buffer(gradWeight),
+                    .int(N), .int(O), .int(I), .int(K)])
+        try launch("modconv", "demodulate_bwd_styles", global: [N * I * Self.modconvGroup], local: [Self.modconvGroup],
+                   [.buffer(weight), .buffer(styles), .buffer(coefficients), .buffer(gradCoefficients), .buffer(gradStyles),
+                    .int(O), .int(I), .int(K)])
+    }
 }

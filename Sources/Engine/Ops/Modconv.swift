@@ -19,8 +19,44 @@ extension Tensor {
         guard weight.rank == 4, styles.rank == 2, styles.shape[1] == weight.shape[1] else {
             throw EngineError.shapeMismatch(op: "demodulationCoefficients", detail: "weight \(weight.shape), styles \(styles.shape)")
         }
+        let (n, o, i) = (styles.shape[0], weight.shape[0], weight.shape[1])
+        let shape = ModulateShape(batch: n, outChannels: o, inChannels: i, kernelSize: weight.shape[2] * weight.shape[3])
+        let d = try Tensor.empty([n, o], on: weight.backend)
+        try Profiler.measure("demodulation", weight.backend) {
+            try weight.backend.demodulation(shape, weight: weight.buffer, styles: styles.buffer, coefficients: d.buffer)
+        }
+        return d.recorded("demodulation", [weight, styles]) { g in
+            if Autograd.isRecording {
+                // Building a differentiable graph (double backward): the VJP from primitives.
+                return try demodulationVJP(weight, styles: styles, gradient: g)
+            }
+            let dw = try Tensor.empty(weight.shape, on: g.backend), ds = try Tensor.empty(styles.shape, on: g.backend)
+            try Profiler.measure("demodulationBackward", g.backend) {
+                try g.backend.demodulationBackward(shape, weight: weight.buffer, styles: styles.buffer, coefficients: d.buffer,
+                                                   gradCoefficients: g.buffer, gradWeight: dw.buffer, gradStyles: ds.buffer)
+            }
+            return [dw, ds]
+        }
+    }
+
+    /// `demodulationCoefficients` composed of differentiable ops (`rsqrt(s² · (Σ_k w²)ᵀ + 1e-8)`): the reference
+    /// for the kernels.
+    public static func demodulationCoefficientsReference(_ weight: Tensor, styles: Tensor) throws -> Tensor {
         let w2 = try weight.sumOfSquares(axes: [2, 3]).reshaped([weight.shape[0], weight.shape[1]])   // [O, I]
         return try (matmul(styles.map(.square), w2, transposeB: true) + 1e-8).map(.rsqrt)
+    }
+
+    /// Gradients (weight, styles) of `demodulationCoefficients` for output gradient `g`, from differentiable ops:
+    /// with W2 = Σ_k w², d = rsqrt(s²·W2ᵀ + ε) and t = g·d³: ds = −s·(t·W2), dw = −w·(tᵀ·s²).
+    static func demodulationVJP(_ weight: Tensor, styles: Tensor, gradient g: Tensor) throws -> [Tensor?] {
+        let (o, i) = (weight.shape[0], weight.shape[1])
+        let w2 = try weight.sumOfSquares(axes: [2, 3]).reshaped([o, i])
+        let s2 = try styles.map(.square)
+        let d = try (matmul(s2, w2, transposeB: true) + 1e-8).map(.rsqrt)
+        let t = try g * d * d * d                                                          // [N, O]
+        let ds = try styles * matmul(t, w2, alpha: -1)                                     // [N, I]
+        let dw = try weight * matmul(t, s2, transposeA: true, alpha: -1).reshaped([o, i, 1, 1])
+        return [dw, ds]
     }
 
     /// Per-sample modulated weights `w'[n,o,i,ky,kx] = w[o,i,ky,kx]·s[n,i]·d[n,o]`,

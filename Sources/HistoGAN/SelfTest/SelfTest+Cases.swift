@@ -137,6 +137,20 @@ extension SelfTest {
                 try ctx.backend.modulateWeightsBackward(s, weight: w, styles: st, gradModulated: g, gradWeight: gw, gradStyles: gs)
                 return try ctx.read(gw, gs)
             },
+            SelfTestCase(family: "modconv demodulate fwd", shape: desc, quick: quick) { ctx in
+                let w = try ctx.input(s.weightCount, seed: 7), st = try ctx.input(s.batch * s.inChannels, seed: 8, in: 0.2...1.5)
+                let d = try ctx.poisoned(s.batch * s.outChannels)
+                try ctx.backend.demodulation(s, weight: w, styles: st, coefficients: d)
+                return try ctx.read(d)
+            },
+            SelfTestCase(family: "modconv demodulate bwd", shape: desc, tolerance: 1e-4, quick: quick) { ctx in
+                let w = try ctx.input(s.weightCount, seed: 7), st = try ctx.input(s.batch * s.inChannels, seed: 8, in: 0.2...1.5)
+                let d = try ctx.input(s.batch * s.outChannels, seed: 12, in: 0.2...2), g = try ctx.input(s.batch * s.outChannels, seed: 13)
+                let gw = try ctx.poisoned(s.weightCount), gs = try ctx.poisoned(s.batch * s.inChannels)
+                try ctx.backend.demodulationBackward(s, weight: w, styles: st, coefficients: d, gradCoefficients: g,
+                                                     gradWeight: gw, gradStyles: gs)
+                return try ctx.read(gw, gs)
+            },
         ]
     }
 
