@@ -10,8 +10,11 @@ import Foundation
 ///    `atol + rtol·|ref|` (`rtol` 1e-4, `atol` 1e-5 · max|ref|) or is not finite;
 /// 3. time the heuristic and each valid candidate: `warmRuns` untimed runs, then the minimum wall time of
 ///    `timedRuns` runs, each ended by `synchronize()`;
-/// 4. keep the fastest; the heuristic stays when nothing beats it.
+/// 4. keep the fastest; the heuristic stays unless a candidate beats it by `requiredGain` (timing noise).
 public struct OpenCLTuner {
+    /// A candidate must take at most this fraction of the heuristic's time to replace it.
+    public static let requiredGain = 0.97
+
     public let backend: OpenCLBackend
     public var warmRuns: Int
     public var timedRuns: Int
@@ -122,7 +125,7 @@ public struct OpenCLTuner {
                 continue
             }
             let ms = try time(run, candidate)
-            if ms < best.ms { best = (candidate, ms) }
+            if ms < best.ms, ms < Self.requiredGain * heuristicTime { best = (candidate, ms) }
         }
         guard reference.allSatisfy(\.isFinite) else {
             throw TuningError.noValidCandidate(shapeClass: problem.shapeClass.description, detail: "the heuristic's output is not finite")

@@ -214,9 +214,12 @@ public struct TuningTable: Codable, Sendable, Equatable {
         entries.first { $0.shapeClass == shapeClass }?.choice
     }
 
-    /// The entries as a dictionary (what the backend looks up per launch).
+    /// The entries that override the heuristic, as a dictionary (what the backend looks up per launch). An
+    /// entry that kept the heuristic is left out, so that launch takes exactly the heuristic path (grad-input's
+    /// heuristic picks a tile per stride phase, which one `KernelChoice` cannot say).
     var lookup: [ShapeClass: KernelChoice] {
-        Dictionary(entries.map { ($0.shapeClass, $0.choice) }, uniquingKeysWith: { _, last in last })
+        Dictionary(entries.filter { $0.choice != $0.heuristic }.map { ($0.shapeClass, $0.choice) },
+                   uniquingKeysWith: { _, last in last })
     }
 
     /// Path of the table for `key` in `directory`.
