@@ -41,6 +41,10 @@ struct ProfileCommand: ParsableCommand {
         let plainTrainer = backend.info.kind == .opencl ? try makeTrainer(deviceOption.makeBackend(profiling: false)) : trainer
         print("profiling \(options.network.resolution)x\(options.network.resolution), capacity \(options.network.capacity), batch \(options.batch) on \(backend.info.selector) (\(backend.info.name))")
         print("G \(trainer.generator.parameters.count) parameters, D \(trainer.discriminator.parameters.count)")
+        if let cl = backend as? OpenCLBackend {
+            print(cl.tuningTable.map { "tuning table: \($0.entries.count) shape classes (HISTOGAN_TUNING=off ignores it)" }
+                  ?? "tuning table: none, built-in tile heuristics" + (cl.tuningNotice.map { " (\($0))" } ?? ""))
+        }
         let profile = try TrainingProfile.measure(trainer: trainer, steps: max(1, steps), plainTrainer: plainTrainer,
                                                   plainSteps: plainSteps.map { max(1, $0) })
         let launches = profile.launchesPerStep.map { String(format: ", %.0f kernel launches/step", $0) } ?? ""

@@ -53,6 +53,21 @@ final class ScaledConv2dTests: XCTestCase {
         }
     }
 
+    /// The split-K forward (`conv2d_fwd_split`, chosen by a tuning table for the 4×4 and 8×8 layers) with both
+    /// scales: every split count against the Double loop, outputs poisoned.
+    func testScaledSplitKForwardMatchesNaiveLoop() throws {
+        guard let cl = try TestBackends.requireOpenCL() as? OpenCLBackend else { return XCTFail("not an OpenCL backend") }
+        let s = Conv2dShape(batch: 2, inChannels: 40, outChannels: 9, height: 4, width: 4, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+        let d = Data(s, inScale: true, outScale: true, seed: 650)
+        let want = ScaledConvReference.all(s, d).y
+        for splits in [2, 3, 8] {
+            let y = try cl.poisoned(s.outputCount)
+            try cl.scaledConv2d(s, input: try cl.buffer(d.x), weight: try cl.buffer(d.w), inScale: try cl.buffer(d.a!),
+                                outScale: try cl.buffer(d.b!), output: y, choice: KernelChoice(conv: .tall, splits: splits))
+            assertClose(try cl.array(y), want, tolerance: 1e-5, "scaled split-K forward, \(splits) splits")
+        }
+    }
+
     /// Larger channel counts (medium tiles) and a long batch·pixel reduction (split-K grad-weight) as well.
     func testScaledKernelsParityOpenCLvsCPU() throws {
         let cl = try TestBackends.requireOpenCL()

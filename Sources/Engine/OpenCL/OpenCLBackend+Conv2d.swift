@@ -1,6 +1,8 @@
 // Convolution of the OpenCL backend (conv2d.cl): implicit GEMMs specialised by `-D` on kernel size,
-// stride and tile shape. See conv2d.cl for the index maps.
-// The scaled forms (`-D IN_SCALE`, `-D OUT_SCALE`) are the same launches with the scale buffers appended.
+// stride and tile shape. See conv2d.cl for the index maps. The scaled forms (`-D IN_SCALE`, `-D OUT_SCALE`) are
+// the same launches with the scale buffers appended. Each `Backend` method takes its configuration from the
+// tuning table when it has an entry for the shape class, else from the heuristics below; the `choice:` variants
+// launch an explicit configuration (the tuner and the tests).
 extension OpenCLBackend {
     public func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws {
         try scaledConv2d(shape, input: input, weight: weight, inScale: nil, outScale: nil, output: output)
@@ -16,27 +18,88 @@ extension OpenCLBackend {
 
     public func scaledConv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                              outScale: (any Buffer)?, output: any Buffer) throws {
-        try shape.validate("conv2d", input: input, weight: weight, output: output)
-        try shape.validateScales("scaledConv2d", inScale: inScale, outScale: outScale)
-        let rows = shape.outChannels / shape.groups, cols = shape.batch * shape.outHeight * shape.outWidth
-        let tile = ConvTile.choose(rows: rows, cols: cols)
-        try launch("conv2d", "conv2d_fwd", options: tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale),
-                   global: [tile.tiles(cols, tile.tn) * tile.threads, tile.tiles(rows, tile.tm), shape.groups],
-                   local: [tile.threads, 1, 1],
-                   [.buffer(input), .buffer(weight), .buffer(output)] + Self.convArgs(shape) + Self.scaleArgs(inScale, outScale))
+        try scaledConv2d(shape, input: input, weight: weight, inScale: inScale, outScale: outScale, output: output,
+                         choice: tunedChoice(.conv(.conv2dForward, shape)))
     }
 
     public func scaledConv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                                       outScale: (any Buffer)?, gradInput: any Buffer) throws {
+        try scaledConv2dGradInput(shape, gradOutput: gradOutput, weight: weight, inScale: inScale, outScale: outScale,
+                                  gradInput: gradInput, choice: tunedChoice(.conv(.conv2dGradInput, shape)))
+    }
+
+    public func scaledConv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, inScale: (any Buffer)?,
+                                       outScale: (any Buffer)?, gradWeight: any Buffer) throws {
+        try scaledConv2dGradWeight(shape, input: input, gradOutput: gradOutput, inScale: inScale, outScale: outScale,
+                                   gradWeight: gradWeight, choice: tunedChoice(.conv(.conv2dGradWeight, shape)))
+    }
+
+    /// `conv2d` with configuration `choice` (nil: the heuristic tile, no split).
+    public func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer,
+                       choice: KernelChoice?) throws {
+        try scaledConv2d(shape, input: input, weight: weight, inScale: nil, outScale: nil, output: output, choice: choice)
+    }
+
+    /// `conv2dGradInput` with configuration `choice` (nil: the heuristic tile per stride phase).
+    public func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer,
+                                choice: KernelChoice?) throws {
+        try scaledConv2dGradInput(shape, gradOutput: gradOutput, weight: weight, inScale: nil, outScale: nil,
+                                  gradInput: gradInput, choice: choice)
+    }
+
+    /// `conv2dGradWeight` with configuration `choice` (nil: the heuristic tile and split count).
+    public func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer,
+                                 choice: KernelChoice?) throws {
+        try scaledConv2dGradWeight(shape, input: input, gradOutput: gradOutput, inScale: nil, outScale: nil,
+                                   gradWeight: gradWeight, choice: choice)
+    }
+
+    /// The forward convolution with tile `choice.conv` and `choice.splits` K splits (nil: the heuristic tile,
+    /// no split). With splits, each split's partial sums over its K range go to a scratch buffer
+    /// `[splits, N, O, outH, outW]` and `conv2d_sum_splits` adds them in split order (bit-reproducible).
+    public func scaledConv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
+                             outScale: (any Buffer)?, output: any Buffer, choice: KernelChoice?) throws {
+        try shape.validate("conv2d", input: input, weight: weight, output: output)
+        try shape.validateScales("scaledConv2d", inScale: inScale, outScale: outScale)
+        let rows = shape.outChannels / shape.groups, cols = shape.batch * shape.outHeight * shape.outWidth
+        let depth = (shape.inChannels / shape.groups) * shape.kernelH * shape.kernelW
+        let tile = try Self.convTile(choice, "conv2d") ?? ConvTile.choose(rows: rows, cols: cols)
+        let options = tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale)
+        let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
+        let (splits, chunk) = Self.kSplits(requested: choice?.splits ?? 1, depth: depth, tk: tile.tk)
+        if splits == 1 {
+            try launch("conv2d", "conv2d_fwd", options: options,
+                       global: [tilesN * tile.threads, tilesM, shape.groups], local: [tile.threads, 1, 1],
+                       [.buffer(input), .buffer(weight), .buffer(output)] + Self.convArgs(shape) + Self.scaleArgs(inScale, outScale))
+            return
+        }
+        let partial = try allocate(splits * shape.outputCount)
+        try launch("conv2d", "conv2d_fwd_split", options: options,
+                   global: [tilesN * tile.threads, tilesM, shape.groups * splits], local: [tile.threads, 1, 1],
+                   [.buffer(input), .buffer(weight), .buffer(partial)] + Self.convArgs(shape)
+                   + [.int(chunk), .int(shape.outputCount)] + Self.scaleArgs(inScale, outScale))
+        try launch("conv2d", "conv2d_sum_splits", options: options,
+                   global: [shape.outputCount], local: [Self.localSize1D],
+                   [.buffer(partial), .buffer(output), .int(shape.outputCount), .int(splits)])
+    }
+
+    /// The input gradient with tile `choice.conv` for every stride phase (nil: the heuristic tile per phase).
+    /// `choice.splits` must be 1.
+    public func scaledConv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
+                                      outScale: (any Buffer)?, gradInput: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradInput", inScale: inScale, outScale: outScale)
+        let fixed = try Self.convTile(choice, "conv2dGradInput")
+        guard (choice?.splits ?? 1) == 1 else {
+            throw EngineError.shapeMismatch(op: "conv2dGradInput", detail: "K splits are not supported for grad-input")
+        }
         let rows = shape.inChannels / shape.groups
         let s = shape.stride
         // One launch per stride phase (py, px); together they write every pixel of dx exactly once.
         for py in 0..<min(s, shape.height) {
             for px in 0..<min(s, shape.width) {
                 let cols = shape.batch * ((shape.height - py + s - 1) / s) * ((shape.width - px + s - 1) / s)
-                let tile = ConvTile.choose(rows: rows, cols: cols)
+                let tile = fixed ?? ConvTile.choose(rows: rows, cols: cols)
                 try launch("conv2d", "conv2d_grad_input",
                            options: tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale),
                            global: [tile.tiles(cols, tile.tn) * tile.threads, tile.tiles(rows, tile.tm), shape.groups],
@@ -47,28 +110,29 @@ extension OpenCLBackend {
         }
     }
 
+    /// The weight gradient with tile `choice.conv` and `choice.splits` K splits (nil: the heuristic tile and
+    /// split count). Partial sums are added in a fixed order by `conv2d_sum_splits`.
     public func scaledConv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, inScale: (any Buffer)?,
-                                       outScale: (any Buffer)?, gradWeight: any Buffer) throws {
+                                       outScale: (any Buffer)?, gradWeight: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradWeight", inScale: inScale, outScale: outScale)
         let rows = shape.outChannels / shape.groups
         let cols = (shape.inChannels / shape.groups) * shape.kernelH * shape.kernelW
         let reduction = shape.batch * shape.outHeight * shape.outWidth
-        let tile = ConvTile.choose(rows: rows, cols: cols)
+        let tile = try Self.convTile(choice, "conv2dGradWeight") ?? ConvTile.choose(rows: rows, cols: cols)
         let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
         // Split K when the tiles alone cannot fill the device; partial sums are added in a fixed order.
-        let splits = Self.gradWeightSplits(tiles: tilesN * tilesM * shape.groups, reduction: reduction, tk: tile.tk,
-                                           computeUnits: info.computeUnits)
-        let chunk = tile.tiles(reduction, splits * tile.tk) * tile.tk
+        let requested = choice?.splits ?? Self.gradWeightSplits(tiles: tilesN * tilesM * shape.groups, reduction: reduction,
+                                                                  tk: tile.tk, computeUnits: info.computeUnits)
+        let (splits, chunk) = Self.kSplits(requested: requested, depth: reduction, tk: tile.tk)
         let partial = splits > 1 ? try allocate(splits * shape.weightCount) : gradWeight
-        try launch("conv2d", "conv2d_grad_weight",
-                   options: tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale),
+        let options = tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale)
+        try launch("conv2d", "conv2d_grad_weight", options: options,
                    global: [tilesN * tile.threads, tilesM, shape.groups * splits], local: [tile.threads, 1, 1],
                    [.buffer(input), .buffer(gradOutput), .buffer(partial)] + Self.convArgs(shape)
                    + [.int(chunk), .int(splits > 1 ? shape.weightCount : 0)] + Self.scaleArgs(inScale, outScale))
         if splits > 1 {
-            try launch("conv2d", "conv2d_sum_splits",
-                       options: tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale),
+            try launch("conv2d", "conv2d_sum_splits", options: options,
                        global: [shape.weightCount], local: [Self.localSize1D],
                        [.buffer(partial), .buffer(gradWeight), .int(shape.weightCount), .int(splits)])
         }
@@ -90,46 +154,28 @@ extension OpenCLBackend {
         (inScale.map { [KernelArg.buffer($0)] } ?? []) + (outScale.map { [KernelArg.buffer($0)] } ?? [])
     }
 
+    /// The conv tile of `choice` (nil when there is no choice); throws when the choice is not a conv one.
+    static func convTile(_ choice: KernelChoice?, _ op: String) throws -> ConvTile? {
+        guard let choice else { return nil }
+        guard let tile = choice.conv, choice.splits >= 1 else {
+            throw EngineError.shapeMismatch(op: op, detail: "configuration \(choice) is not a conv tile with splits >= 1")
+        }
+        return tile
+    }
+
+    /// K splits actually used for `requested` splits of a `depth`-long reduction in steps of `tk`: each split's
+    /// chunk is a multiple of `tk` (so no K-step straddles two splits) and no split is empty.
+    static func kSplits(requested: Int, depth: Int, tk: Int) -> (splits: Int, chunk: Int) {
+        let wanted = max(1, min(requested, (depth + tk - 1) / tk))
+        let chunk = (depth + wanted * tk - 1) / (wanted * tk) * tk
+        return ((depth + chunk - 1) / chunk, chunk)
+    }
+
     /// Number of K splits for grad-weight: enough work-groups for two per compute unit, each split
     /// still at least 8 K-steps long.
     static func gradWeightSplits(tiles: Int, reduction: Int, tk: Int, computeUnits: Int) -> Int {
         let wanted = (2 * max(1, computeUnits) + tiles - 1) / tiles
         let longest = max(1, reduction / (8 * tk))
         return max(1, min(wanted, longest, 64))
-    }
-}
-
-/// A tile configuration of the conv2d implicit GEMMs (the `RX, RY, VM, CM, VN, CN, TK` build options).
-struct ConvTile: Hashable {
-    var rx: Int, ry: Int, vm: Int, cm: Int, vn: Int, cn: Int, tk: Int
-
-    var threads: Int { rx * ry }
-    var tm: Int { ry * vm * cm }
-    var tn: Int { rx * vn * cn }
-
-    /// 128×128 tile, 8×8 per work-item: large channel counts.
-    static let large = ConvTile(rx: 16, ry: 16, vm: 4, cm: 2, vn: 4, cn: 2, tk: 16)
-    /// 64×64 tile, 4×4 per work-item.
-    static let medium = ConvTile(rx: 16, ry: 16, vm: 4, cm: 1, vn: 4, cn: 1, tk: 16)
-    /// 16×128 tile, 1×8 per work-item: few rows (toRGB, depthwise-like groups).
-    static let thin = ConvTile(rx: 16, ry: 16, vm: 1, cm: 1, vn: 4, cn: 2, tk: 16)
-
-    /// 64×16 tile, 4×4 per work-item, 64 work-items: many rows, few columns (4×4 and 4×8 feature maps).
-    static let tall = ConvTile(rx: 4, ry: 16, vm: 4, cm: 1, vn: 4, cn: 1, tk: 16)
-
-    /// The configuration for a `rows × cols` result matrix per group.
-    static func choose(rows: Int, cols: Int) -> ConvTile {
-        if rows <= 16 { return .thin }
-        if cols <= 32 { return .tall }
-        if rows >= 128 && cols >= 128 { return .large }
-        return .medium
-    }
-
-    func tiles(_ extent: Int, _ size: Int) -> Int { (extent + size - 1) / size }
-
-    /// Build options for `s`; `unroll` fully unrolls the K-step (GPUs).
-    func options(_ s: Conv2dShape, unroll: Bool) -> String {
-        "-D KH=\(s.kernelH) -D KW=\(s.kernelW) -D STRIDE=\(s.stride) -D TK=\(tk) -D RX=\(rx) -D RY=\(ry)"
-            + " -D VM=\(vm) -D CM=\(cm) -D VN=\(vn) -D CN=\(cn)" + (unroll ? " -D UNROLL_K" : "")
     }
 }

@@ -5,19 +5,20 @@ extension OpenCLBackend {
     /// Micro-tiles of gemm.cl (`-D TM -D TN`), largest block first: a 16×16 work-group computes a
     /// `[16·TM, 16·TN]` block of C. Bigger blocks reuse each loaded element more (8×8: 128×128 blocks,
     /// 64 FMAs per four float4 local reads) but give fewer work-groups. TM, TN are multiples of 4.
-    static let gemmTiles: [(tm: Int, tn: Int)] = [(8, 8), (8, 4), (4, 4)]
+    static let gemmTiles: [GemmTile] = [GemmTile(tm: 8, tn: 8), GemmTile(tm: 8, tn: 4), GemmTile(tm: 4, tn: 4)]
 
-    /// The largest tile that still yields about one work-group per compute unit (at least 3/4 of them
-    /// busy), else the smallest. 1024² on a 132-SM H100 takes 128×64 blocks, 4096² takes 128×128.
-    /// `HISTOGAN_GEMM_TILE=TMxTN` (each 4 or 8, e.g. `8x4`) forces one tile, for tuning on a new GPU.
-    static let gemmTileOverride: (tm: Int, tn: Int)? = {
+    /// `HISTOGAN_GEMM_TILE=TMxTN` (each 4 or 8, e.g. `8x4`) forces one tile, for tuning on a new GPU by hand;
+    /// it wins over the tuning table.
+    static let gemmTileOverride: GemmTile? = {
         guard let text = ProcessInfo.processInfo.environment["HISTOGAN_GEMM_TILE"] else { return nil }
         let sides = text.split(separator: "x").compactMap { Int($0) }
         guard sides.count == 2, sides.allSatisfy({ $0 == 4 || $0 == 8 }) else { return nil }
-        return (sides[0], sides[1])
+        return GemmTile(tm: sides[0], tn: sides[1])
     }()
 
-    static func gemmTile(_ s: GemmShape, computeUnits: Int) -> (tm: Int, tn: Int) {
+    /// The heuristic: the largest tile that still yields about one work-group per compute unit (at least 3/4
+    /// of them busy), else the smallest. 1024² on a 132-SM H100 takes 128×64 blocks, 4096² takes 128×128.
+    static func gemmTile(_ s: GemmShape, computeUnits: Int) -> GemmTile {
         if let tile = gemmTileOverride { return tile }
         for tile in gemmTiles {
             let groups = (s.m + 16 * tile.tm - 1) / (16 * tile.tm) * ((s.n + 16 * tile.tn - 1) / (16 * tile.tn)) * s.batch
@@ -27,6 +28,12 @@ extension OpenCLBackend {
     }
 
     public func gemm(_ s: GemmShape, a: any Buffer, b: any Buffer, c: any Buffer) throws {
+        let tuned = Self.gemmTileOverride == nil ? tunedChoice(.gemm(s))?.gemm : nil
+        try gemm(s, a: a, b: b, c: c, tile: tuned)
+    }
+
+    /// The GEMM with micro-tile `tile` (nil: the heuristic, or `HISTOGAN_GEMM_TILE`).
+    public func gemm(_ s: GemmShape, a: any Buffer, b: any Buffer, c: any Buffer, tile chosen: GemmTile?) throws {
         try s.validate(a: a.count, b: b.count, c: c.count)
         guard s.m > 0, s.n > 0, s.batch > 0 else { return }
         // Kernel indices are 32-bit except the batch and row products (64-bit).
@@ -39,7 +46,10 @@ extension OpenCLBackend {
                        [.int(s.m * s.n), .buffer(c), .int(s.offsetC), .int(s.strideC), .float(s.beta)])
             return
         }
-        let tile = Self.gemmTile(s, computeUnits: info.computeUnits)
+        let tile = chosen ?? Self.gemmTile(s, computeUnits: info.computeUnits)
+        guard [4, 8].contains(tile.tm), [4, 8].contains(tile.tn) else {
+            throw EngineError.shapeMismatch(op: "gemm", detail: "micro-tile \(tile.tm)x\(tile.tn): TM and TN must be 4 or 8")
+        }
         // One program per tile size; the transposes are arguments (four programs per tile would cost
         // PoCL about 4 s of compilation each for no measurable gain: they only steer the tile loads).
         let options = "-D TM=\(tile.tm) -D TN=\(tile.tn)"

@@ -113,11 +113,28 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private var kernels: [String: cl_kernel] = [:]
     private var times: [String: (count: Int, seconds: Double)] = [:]
     private var launches = 0
+    /// Tuning table in use and the shape recorder of `histogan-gpu tune` (OpenCLBackend+Tuning.swift).
+    let tuning: TuningState
+    /// Why no tuning table is in use although one was looked for (a corrupt file, named), nil otherwise.
+    public let tuningNotice: String?
 
-    /// Opens `device`. `profiling` enables per-kernel timing through OpenCL events.
-    public init(device: OpenCLDeviceDescriptor, profiling: Bool = false) throws {
+    /// Opens `device`. `profiling` enables per-kernel timing through OpenCL events. `tuning` says where the
+    /// device's tuning table lives (default: beside the kernel binaries, unless `HISTOGAN_TUNING=off`); a
+    /// corrupt table is ignored with a warning on stderr naming the file (also kept in `tuningNotice`).
+    public init(device: OpenCLDeviceDescriptor, profiling: Bool = false,
+                tuning settings: TuningSettings = .fromEnvironment()) throws {
         self.device = device
         self.profiling = profiling
+        var table: TuningTable?
+        var notice: String?
+        if settings.enabled, let directory = settings.directory {
+            do { table = try TuningTable.load(for: TuningKey(device: device), in: directory) } catch {
+                notice = "warning: \(error); using the built-in tile heuristics"
+                FileHandle.standardError.write(Data((notice! + "\n").utf8))
+            }
+        }
+        tuning = TuningState(table: table)
+        tuningNotice = notice
         let index = OpenCLDiscovery.devices().firstIndex { $0.device == device.device } ?? 0
         info = device.info(index: index)
         var status: cl_int = 0

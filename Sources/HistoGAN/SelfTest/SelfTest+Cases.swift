@@ -8,7 +8,7 @@ import Foundation
 extension SelfTest {
     /// Every case, grouped by family in `.cl` file order.
     public static let cases: [SelfTestCase] =
-        gemmCases + conv2dCases + scaledConv2dCases + modconvCases + upfirdn2dCases + biasActCases + elementwiseCases
+        gemmCases + conv2dCases + scaledConv2dCases + tuningCases + modconvCases + upfirdn2dCases + biasActCases + elementwiseCases
         + reduceCases + layoutCases + randomCases + optimizerCases + histogramCases + batchNormCases + logSoftmaxCases
 
     /// `[a,b,c]`.

@@ -1,0 +1,69 @@
+import Engine
+import Foundation
+
+// Self-test cases for the tuning table's configurations: every conv tile the tuner may choose, split-K
+// forward and grad-weight, and every GEMM micro-tile, each launched explicitly on the device under test and
+// compared with the reference backend's default launch (the same math, so any tile or split bug shows).
+
+extension SelfTest {
+    static let tunedConvShape = Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 5, width: 7,
+                                            kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+    /// 4×4 output with K = 360: several K-steps per split.
+    static let splitConvShape = Conv2dShape(batch: 1, inChannels: 40, outChannels: 3, height: 4, width: 4,
+                                            kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+
+    /// `choice` on an OpenCL backend, the plain `Backend` method elsewhere (the reference).
+    static func tunedCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
+        let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * "
+            + dims([s.outChannels, s.inChannels / s.groups, s.kernelH, s.kernelW]) + " p\(s.padH) tile \(choice)"
+        var cases = [
+            SelfTestCase(family: "conv2d fwd tuned", shape: desc, quick: quick) { ctx in
+                let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5)
+                let y = try ctx.poisoned(s.outputCount)
+                if let cl = ctx.backend as? OpenCLBackend {
+                    try cl.conv2d(s, input: x, weight: w, output: y, choice: choice)
+                } else { try ctx.backend.conv2d(s, input: x, weight: w, output: y) }
+                return try ctx.read(y)
+            },
+            SelfTestCase(family: "conv2d grad-weight tuned", shape: desc, quick: quick) { ctx in
+                let x = try ctx.input(s.inputCount, seed: 4), dy = try ctx.input(s.outputCount, seed: 6)
+                let dw = try ctx.poisoned(s.weightCount)
+                if let cl = ctx.backend as? OpenCLBackend {
+                    try cl.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw, choice: choice)
+                } else { try ctx.backend.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw) }
+                return try ctx.read(dw)
+            },
+        ]
+        if choice.splits == 1 {
+            cases.append(SelfTestCase(family: "conv2d grad-input tuned", shape: desc, quick: quick) { ctx in
+                let dy = try ctx.input(s.outputCount, seed: 6), w = try ctx.input(s.weightCount, seed: 5)
+                let dx = try ctx.poisoned(s.inputCount)
+                if let cl = ctx.backend as? OpenCLBackend {
+                    try cl.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: choice)
+                } else { try ctx.backend.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx) }
+                return try ctx.read(dx)
+            })
+        }
+        return cases
+    }
+
+    /// Every tuner tile on an odd shape (the two tiles only the tuner picks in the quick subset), split-K 3 and 8,
+    /// and every GEMM micro-tile.
+    static let tuningCases: [SelfTestCase] =
+        ConvTile.candidates.flatMap { tile in
+            tunedCases(tunedConvShape, KernelChoice(conv: tile), quick: tile == .wide || tile == .small)
+        }
+        + tunedCases(splitConvShape, KernelChoice(conv: .tall, splits: 3), quick: true)
+        + tunedCases(splitConvShape, KernelChoice(conv: .thin, splits: 8), quick: false)
+        + GemmTile.candidates.map { tile in
+            let s = GemmShape(m: 33, n: 47, k: 70, transB: true, batch: 2)
+            return SelfTestCase(family: "gemm tuned", shape: "33x47x70 NT batch 2 tile \(tile)", quick: tile == GemmTile(tm: 4, tn: 8)) { ctx in
+                let a = try ctx.input(s.batch * s.m * s.k, seed: 1), b = try ctx.input(s.batch * s.k * s.n, seed: 2)
+                let c = try ctx.poisoned(s.batch * s.m * s.n)
+                if let cl = ctx.backend as? OpenCLBackend {
+                    try cl.gemm(s, a: a, b: b, c: c, tile: tile)
+                } else { try ctx.backend.gemm(s, a: a, b: b, c: c) }
+                return try ctx.read(c)
+            }
+        }
+}

@@ -1,0 +1,225 @@
+import Engine
+import TestSupport
+import Foundation
+import XCTest
+
+/// TuningTable / OpenCLTuner / the `choice:` launches of conv2d.cl and gemm.cl: every candidate tile and K
+/// split against the plain-loop Double references (outputs NaN-poisoned first), split-K reproducibility, the
+/// table file (round trip, stale key, corrupt file) and the backend actually following a table.
+final class TuningTests: XCTestCase {
+    /// Awkward shapes, all 3×3 (one program per tile and stride): odd channels on a 5×7 image, stride 2 with
+    /// groups 3, and a 4×4 output with K = 360 (several K-steps per split).
+    static let shapes: [Conv2dShape] = [
+        Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 5, width: 7, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        Conv2dShape(batch: 3, inChannels: 6, outChannels: 9, height: 5, width: 7, kernelH: 3, kernelW: 3, stride: 2,
+                    padH: 1, padW: 1, groups: 3),
+        Conv2dShape(batch: 1, inChannels: 40, outChannels: 3, height: 4, width: 4, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+    ]
+
+    /// An OpenCL backend of its own without a table (tests here change its table).
+    static let backend: OpenCLBackend? = {
+        guard TestBackends.opencl != nil, let first = OpenCLDiscovery.devices().first else { return nil }
+        return try? OpenCLBackend(device: first, tuning: .off)
+    }()
+
+    func requireBackend() throws -> OpenCLBackend {
+        _ = try TestBackends.requireOpenCL()
+        guard let cl = Self.backend else { throw XCTSkip("no second OpenCL backend") }
+        return cl
+    }
+
+    func testEveryConvCandidateMatchesReference() throws {
+        let cl = try requireBackend()
+        for (index, s) in Self.shapes.enumerated() {
+            let d = Conv2dTests.Data(s, seed: UInt64(300 + index))
+            let y = ConvReference.forward(s, x: d.x, w: d.w)
+            let dx = ConvReference.gradInput(s, dy: d.dy, w: d.w)
+            let dw = ConvReference.gradWeight(s, x: d.x, dy: d.dy)
+            let x = try cl.buffer(d.x), w = try cl.buffer(d.w), dy = try cl.buffer(d.dy)
+            for tile in ConvTile.candidates {
+                for splits in [1, 2, 3, 8] {
+                    let out = try cl.poisoned(s.outputCount)
+                    try cl.conv2d(s, input: x, weight: w, output: out, choice: KernelChoice(conv: tile, splits: splits))
+                    assertClose(try cl.array(out), y, tolerance: 1e-5, "conv2d \(tile) split \(splits) \(s)")
+                }
+                let gi = try cl.poisoned(s.inputCount)
+                try cl.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: gi, choice: KernelChoice(conv: tile))
+                assertClose(try cl.array(gi), dx, tolerance: 1e-5, "conv2dGradInput \(tile) \(s)")
+                for splits in [1, 2, 5] {
+                    let gw = try cl.poisoned(s.weightCount)
+                    try cl.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: gw, choice: KernelChoice(conv: tile, splits: splits))
+                    assertClose(try cl.array(gw), dw, tolerance: 1e-5, "conv2dGradWeight \(tile) split \(splits) \(s)")
+                }
+            }
+        }
+    }
+
+    func testEveryGemmTileMatchesReference() throws {
+        let cl = try requireBackend()
+        let shapes = [GemmShape(m: 33, n: 47, k: 70, transA: true, batch: 2, alpha: 0.5, beta: 0.75),
+                      GemmShape(m: 5, n: 131, k: 19, transB: true)]
+        for (index, s) in shapes.enumerated() {
+            var rng = TestRNG(seed: UInt64(400 + index))
+            let a = rng.floats(s.batch * s.m * s.k), b = rng.floats(s.batch * s.k * s.n), c = rng.floats(s.batch * s.m * s.n)
+            let want = GemmTests.reference(s, a, b, c)
+            for tile in GemmTile.candidates {
+                let out = s.beta == 0 ? try cl.poisoned(c.count) : try cl.buffer(c)
+                try cl.gemm(s, a: try cl.buffer(a), b: try cl.buffer(b), c: out, tile: tile)
+                assertClose(try cl.array(out), want, tolerance: 1e-5, "gemm \(tile) \(s.m)x\(s.n)x\(s.k)")
+            }
+        }
+    }
+
+    /// Split-K partial sums are added in a fixed order: two runs give the same bits.
+    func testSplitKIsBitReproducible() throws {
+        let cl = try requireBackend()
+        let s = Conv2dShape(batch: 2, inChannels: 128, outChannels: 32, height: 4, width: 4, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+        let d = Conv2dTests.Data(s, seed: 500)
+        let x = try cl.buffer(d.x), w = try cl.buffer(d.w), dy = try cl.buffer(d.dy)
+        func forward() throws -> [Float] {
+            let y = try cl.poisoned(s.outputCount)
+            try cl.conv2d(s, input: x, weight: w, output: y, choice: KernelChoice(conv: .tall, splits: 4))
+            return try cl.array(y)
+        }
+        func gradWeight() throws -> [Float] {
+            let dw = try cl.poisoned(s.weightCount)
+            try cl.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw, choice: KernelChoice(conv: .medium, splits: 2))
+            return try cl.array(dw)
+        }
+        let first = try forward(), second = try forward()
+        XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern), "split-K forward differs run to run")
+        assertClose(first, ConvReference.forward(s, x: d.x, w: d.w), tolerance: 1e-5, "split-K forward vs reference")
+        XCTAssertEqual(try gradWeight().map(\.bitPattern), try gradWeight().map(\.bitPattern), "split-K grad-weight differs run to run")
+    }
+
+    /// Pow-2 rounding groups shapes; kernel size and stride separate them.
+    func testShapeClassGroupsShapes() {
+        let a = Conv2dShape(batch: 4, inChannels: 96, outChannels: 100, height: 8, width: 8, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+        var b = a; b.outChannels = 128; b.inChannels = 112
+        XCTAssertEqual(ShapeClass(.conv2dForward, conv: a), ShapeClass(.conv2dForward, conv: b))
+        var c = a; c.stride = 2
+        XCTAssertNotEqual(ShapeClass(.conv2dForward, conv: a), ShapeClass(.conv2dForward, conv: c))
+        XCTAssertNotEqual(ShapeClass(.conv2dForward, conv: a), ShapeClass(.conv2dGradInput, conv: a))
+        let cls = ShapeClass(.conv2dGradWeight, conv: a)
+        XCTAssertEqual([cls.rows, cls.cols, cls.depth], [128, 1024, 256])
+        XCTAssertEqual(ShapeClass(gemm: GemmShape(m: 3, n: 5, k: 9, transB: true)).transposes, "NT")
+    }
+
+    static func sampleTable(driver: String = "1.0") -> TuningTable {
+        let s = shapes[2]
+        return TuningTable(key: TuningKey(deviceName: "Test GPU", driverVersion: driver, platformName: "Test", kernelHash: "abc"), entries: [
+            TuningTable.Entry(shapeClass: ShapeClass(.conv2dForward, conv: s), choice: KernelChoice(conv: .tall, splits: 4),
+                              heuristic: KernelChoice(conv: .thin), heuristicMilliseconds: 2, bestMilliseconds: 1, shape: "s"),
+            TuningTable.Entry(shapeClass: ShapeClass(gemm: GemmShape(m: 64, n: 64, k: 64)), choice: KernelChoice(gemm: GemmTile(tm: 4, tn: 8)),
+                              heuristic: KernelChoice(gemm: GemmTile(tm: 4, tn: 4)), heuristicMilliseconds: 1, bestMilliseconds: 0.5, shape: "g"),
+        ])
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "histogan-tuning-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func testTableRoundTripAndInvalidation() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = Self.sampleTable()
+        let path = try table.save(in: dir)
+        XCTAssertTrue(path.hasPrefix(dir) && path.hasSuffix(".json"))
+        XCTAssertEqual(try TuningTable.load(for: table.key, in: dir), table)
+        XCTAssertEqual(try TuningTable.load(for: table.key, in: dir)?.choice(for: table.entries[0].shapeClass),
+                       KernelChoice(conv: .tall, splits: 4))
+        // Another driver (or kernel hash) is another file: not found.
+        let updated = Self.sampleTable(driver: "2.0").key
+        XCTAssertNotEqual(updated.fileName, table.key.fileName)
+        XCTAssertNil(try TuningTable.load(for: updated, in: dir))
+        var edited = table.key; edited.kernelHash = "def"
+        XCTAssertNil(try TuningTable.load(for: edited, in: dir))
+        // A file at the right path whose key differs (copied by hand) is stale: ignored.
+        try FileManager.default.copyItem(atPath: path, toPath: TuningTable.path(for: updated, in: dir))
+        XCTAssertNil(try TuningTable.load(for: updated, in: dir))
+    }
+
+    /// A corrupt table is an error naming the file from `load`, and a warning (heuristics) for the backend.
+    func testCorruptTableNamesTheFile() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let key = Self.sampleTable().key
+        let path = TuningTable.path(for: key, in: dir)
+        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try TuningTable.load(for: key, in: dir)) { error in
+            guard case let .corruptTable(named, _)? = error as? TuningError else { return XCTFail("\(error)") }
+            XCTAssertEqual(named, path)
+            XCTAssertTrue(String(describing: error).contains(path))
+        }
+        // An unknown tile is corrupt too.
+        var bad = Self.sampleTable()
+        bad.entries[0].choice.conv = ConvTile(rx: 3, ry: 3, vm: 1, cm: 1, vn: 1, cn: 1, tk: 9)
+        try bad.save(in: dir)
+        XCTAssertThrowsError(try TuningTable.load(for: key, in: dir))
+
+        _ = try TestBackends.requireOpenCL()
+        let device = try XCTUnwrap(OpenCLDiscovery.devices().first)
+        let devicePath = TuningTable.path(for: TuningKey(device: device), in: dir)
+        try Data("[1, 2".utf8).write(to: URL(fileURLWithPath: devicePath))
+        let cl = try OpenCLBackend(device: device, tuning: TuningSettings(directory: dir))
+        XCTAssertNil(cl.tuningTable)
+        XCTAssertTrue(cl.tuningNotice?.contains(devicePath) ?? false, cl.tuningNotice ?? "no notice")
+        // HISTOGAN_TUNING=off never reads it.
+        XCTAssertFalse(TuningSettings.fromEnvironment(["HISTOGAN_TUNING": "off", "HISTOGAN_KERNEL_CACHE": dir]).enabled)
+        XCTAssertEqual(TuningSettings.fromEnvironment(["HISTOGAN_KERNEL_CACHE": dir]).directory, dir)
+    }
+
+    /// With a table entry the `Backend` method launches the table's configuration (split-K: two launches, and
+    /// the same bits as the explicit call); without one, the heuristic (one launch).
+    func testBackendFollowsTable() throws {
+        let cl = try requireBackend()
+        defer { cl.useTuningTable(nil) }
+        let s = Self.shapes[2]
+        let d = Conv2dTests.Data(s, seed: 600)
+        let x = try cl.buffer(d.x), w = try cl.buffer(d.w)
+        func launches(_ body: () throws -> Void) throws -> Int {
+            let before = cl.kernelLaunches ?? 0
+            try body()
+            return (cl.kernelLaunches ?? 0) - before
+        }
+        let plain = try cl.poisoned(s.outputCount)
+        XCTAssertEqual(try launches { try cl.conv2d(s, input: x, weight: w, output: plain) }, 1)
+        var table = Self.sampleTable()
+        table.key = TuningKey(device: cl.device)
+        cl.useTuningTable(table)
+        let tuned = try cl.poisoned(s.outputCount), explicit = try cl.poisoned(s.outputCount)
+        let (_, problems) = try cl.recordingTuningProblems {
+            XCTAssertEqual(try launches { try cl.conv2d(s, input: x, weight: w, output: tuned) }, 2)
+        }
+        XCTAssertEqual(problems, [.conv(.conv2dForward, s)])
+        try cl.conv2d(s, input: x, weight: w, output: explicit, choice: KernelChoice(conv: .tall, splits: 4))
+        XCTAssertEqual(try cl.array(tuned).map(\.bitPattern), try cl.array(explicit).map(\.bitPattern))
+        assertClose(try cl.array(tuned), ConvReference.forward(s, x: d.x, w: d.w), tolerance: 1e-5, "tuned conv2d")
+    }
+
+    /// The tuner measures each class once, keeps a candidate, and rejects nothing on correct kernels.
+    func testTunerBuildsTable() throws {
+        let cl = try requireBackend()
+        let s = Self.shapes[0]
+        var bigger = s; bigger.batch = 3
+        let problems: [TuningProblem] = [.conv(.conv2dForward, s), .conv(.conv2dForward, bigger),
+                                         .gemm(GemmShape(m: 20, n: 30, k: 40, beta: 0.5))]
+        XCTAssertEqual(OpenCLTuner.representatives(problems), [.conv(.conv2dForward, bigger), .gemm(GemmShape(m: 20, n: 30, k: 40))])
+        let table = try OpenCLTuner(backend: cl, warmRuns: 0, timedRuns: 1).tune(problems)
+        XCTAssertEqual(table.key, TuningKey(device: cl.device))
+        XCTAssertEqual(table.entries.count, 2)
+        for e in table.entries {
+            XCTAssertNil(e.rejected, "\(e.shapeClass)")
+            XCTAssertTrue(e.bestMilliseconds <= e.heuristicMilliseconds)
+        }
+    }
+
+    /// A candidate whose output differs from the heuristic's is caught by the tuner's check.
+    func testTunerCheckRejectsWrongOutput() {
+        XCTAssertNil(OpenCLTuner.mismatch([1, 2, 3], [1, 2, 3.000_01]))
+        XCTAssertNotNil(OpenCLTuner.mismatch([1, 2, 3.01], [1, 2, 3]))
+        XCTAssertNotNil(OpenCLTuner.mismatch([1, .nan, 3], [1, 2, 3]))
+    }
+}
