@@ -22,6 +22,17 @@ inline float group_sum(float v, __local float *red) {
     return total;
 }
 
+// d = rsqrt(Σ_e (wr[e]·sr[e / K])² + eps) over one (n, o) row of `len` = I·K elements (every work-item gets it).
+inline float demodulation(__global const float *wr, __global const float *sr, const int len, const int K, const float eps,
+                          __local float *red) {
+    float sum = 0.0f;
+    for (int e = get_local_id(0); e < len; e += WG) {
+        const float u = wr[e] * sr[e / K];
+        sum = mad(u, u, sum);
+    }
+    return rsqrt(group_sum(sum, red) + eps);
+}
+
 // modulated[n, o, :, :] = w[o]·s[n]·d[n, o]
 __kernel void modulate_fwd(__global const float *w, __global const float *s, __global float *out,
                            const int O, const int I, const int K, const int demodulate, const float eps) {
@@ -30,15 +41,7 @@ __kernel void modulate_fwd(__global const float *w, __global const float *s, __g
     const int n = row / O, o = row % O, len = I * K;
     __global const float *wr = w + (size_t)o * len;
     __global const float *sr = s + (size_t)n * I;
-    float d = 1.0f;
-    if (demodulate) {
-        float sum = 0.0f;
-        for (int e = lid; e < len; e += WG) {
-            const float u = wr[e] * sr[e / K];
-            sum = mad(u, u, sum);
-        }
-        d = rsqrt(group_sum(sum, red) + eps);
-    }
+    const float d = demodulate ? demodulation(wr, sr, len, K, eps, red) : 1.0f;
     __global float *dst = out + (size_t)row * len;
     for (int e = lid; e < len; e += WG) dst[e] = wr[e] * sr[e / K] * d;
 }
@@ -124,13 +127,8 @@ __kernel void demodulate_fwd(__global const float *w, __global const float *s, _
     const int n = row / O, o = row % O, len = I * K;
     __global const float *wr = w + (size_t)o * len;
     __global const float *sr = s + (size_t)n * I;
-    float sum = 0.0f;
-    for (int e = lid; e < len; e += WG) {
-        const float u = wr[e] * sr[e / K];
-        sum = mad(u, u, sum);
-    }
-    sum = group_sum(sum, red);
-    if (lid == 0) d[row] = rsqrt(sum + eps);
+    const float dv = demodulation(wr, sr, len, K, eps, red);
+    if (lid == 0) d[row] = dv;
 }
 
 // ds[n, i], one work-group of WG per (n, i). Launch: global (N·I·WG), local (WG).

@@ -70,17 +70,8 @@ public struct TrainingProfile: Codable, Sendable {
                                plainSteps: Int? = nil) throws -> TrainingProfile {
         let o = trainer.options
         let r = o.network.resolution
-        let demo = DemoDataGenerator(resolution: r, seed: 11)
         func inputs(_ backend: any Backend) throws -> (batches: [Tensor], targets: [Tensor]) {
-            let batches = try (0..<o.accumulate).map { k in
-                try Tensor((0..<o.microBatch).flatMap { demo.image(k * o.microBatch + $0).map { $0 * 2 - 1 } },
-                           shape: [o.microBatch, 3, r, r], on: backend)
-            }
-            let bank = try TargetHistogramBank(images: Tensor.concat(batches, axis: 0), options: o.histogram)
-            let targets = try (0..<o.accumulate).map { k in
-                try bank.targets(bank.draws(step: 0, k: k, size: o.microBatch, seed: o.seed), on: backend)
-            }
-            return (batches, targets)
+            try NetworkTuning.demoInputs(o, backend: backend)
         }
         let plainTrainer = plainTrainer ?? trainer
         let plainSteps = max(1, plainSteps ?? regulariserPeriod(o))
