@@ -28,6 +28,24 @@
 //                      multiply each gathered dy[n, o] by it in the load
 // With both, the three kernels are the forward, grad-input and grad-weight of
 // y[n, o] = outScale[n, o]·Σ_{c, k} w[o, c, k]·inScale[n, c]·x[n, c, …] (the non-fused StyleGAN2 modconv).
+//
+// Index maps without per-element divisions. A gathered element's flat index (a K index, or a tile row of
+// grad-weight's B) is a mixed-radix number: (c, ky, kx) with radices (KH, KW), (o, tky, tkx) with the
+// phase's runtime tap counts (nky, nkx), or (n, oy, ox) with (outH, outW). Each is kept decomposed in a
+// Cursor {k, hi, mid, lo} and moved by a fixed step d with cursor_add: add the step's own decomposition
+// digit by digit, then one compare-and-carry per digit (exact because both operands are normalised).
+// Runtime divisions (cursor_at) run only before the K-loop, once per work-item and step size:
+//   k fast loads      every element t of a work-item has the same k = kt + lid % TK; one cursor, moved by
+//                     TK per K-step (ADVANCE).
+//   column fast loads element t has k = kt + lid / TN + t·NT/TN, so consecutive elements of one K-step and
+//                     the first element of the next are all NT/TN apart (LOADS_B·NT/TN = TK). grad-input
+//                     (runtime radices): one cursor, moved by NT/TN after each element (NEXT_B). Forward
+//                     (radices KH, KW): element t is element 0's cursor, moved by TK per K-step, plus the
+//                     compile-time decomposition of t·NT/TN; independent elements measured no slower on PoCL
+//                     than the chain.
+//   grad-weight rows  B row q = n0 + lid / TK + t·NT/TK = (c, ky, kx): a cursor reset at each K-step and
+//                     moved by NT/TK after each element.
+// Only the row and column divisions of the stores (once per output element) remain.
 
 #define NT (RX * RY)
 #define TM (RY * VM * CM)
@@ -103,9 +121,37 @@ inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *
     }
 }
 
-// The K-loop shared by the three kernels. Before it: tx, ty, lid, the K range [kBegin, kEnd) and
-// the LOAD_A(t, kTile) / LOAD_B(t, kTile) expressions giving element t of this work-item's share
-// of the tile starting at kTile, with STORE_A(t) / STORE_B(t) their local positions (k·LDx + row).
+// A flat index k = (hi·nMid + mid)·nLo + lo kept decomposed (see the top of the file).
+typedef struct { int k, hi, mid, lo; } Cursor;
+
+// The decomposition of k (runtime divisions: before the K-loop only). nMid, nLo >= 1.
+inline Cursor cursor_at(const int k, const int nMid, const int nLo) {
+    Cursor c;
+    c.k = k;
+    c.lo = k % nLo;
+    c.mid = (k / nLo) % nMid;
+    c.hi = (k / nLo) / nMid;
+    return c;
+}
+
+// a + d with a and d normalised (mid < nMid, lo < nLo): digit sums, one carry each.
+inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo) {
+    a.k += d.k; a.hi += d.hi; a.mid += d.mid; a.lo += d.lo;
+    if (a.lo >= nLo) { a.lo -= nLo; a.mid++; }
+    if (a.mid >= nMid) { a.mid -= nMid; a.hi++; }
+    return a;
+}
+
+// The K-loop shared by the kernels. Before it: tx, ty, lid, the K range [kBegin, kEnd) and
+// LOAD_A(t, kTile) / LOAD_B(t, kTile) giving element t of this work-item's share of the tile starting
+// at kTile, with STORE_A(t) / STORE_B(t) their local positions (k·LDx + row). The loads of one tile run
+// t = 0, 1, … in order, tiles in increasing k; NEXT_B() runs after each B element and ADVANCE() after
+// each tile's loads, so the loads may read cursors that these two move (see the top of the file).
+#define LOAD_TILE(kt)                                                                                \
+    for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, kt);                                       \
+    for (int t = 0; t < LOADS_B; t++) { rb[t] = LOAD_B(t, kt); NEXT_B(); }                         \
+    ADVANCE();
+
 #define K_LOOP()                                                                                     \
     __local floatM As[TK * LDA / VM];                                                               \
     __local floatN Bs[TK * LDB / VN];                                                               \
@@ -114,18 +160,12 @@ inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *
     float acc[WM * WN];                                                                             \
     for (int e = 0; e < WM * WN; e++) acc[e] = 0.0f;                                               \
     float ra[LOADS_A], rb[LOADS_B];                                                                 \
-    if (kBegin < kEnd) {                                                                            \
-        for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, kBegin);                               \
-        for (int t = 0; t < LOADS_B; t++) rb[t] = LOAD_B(t, kBegin);                               \
-    }                                                                                               \
+    if (kBegin < kEnd) { LOAD_TILE(kBegin) }                                                        \
     for (int k0 = kBegin; k0 < kEnd; k0 += TK) {                                                   \
         for (int t = 0; t < LOADS_A; t++) Asf[STORE_A(t)] = ra[t];                                 \
         for (int t = 0; t < LOADS_B; t++) Bsf[STORE_B(t)] = rb[t];                                 \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
-        if (k0 + TK < kEnd) {                                                                       \
-            for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, k0 + TK);                          \
-            for (int t = 0; t < LOADS_B; t++) rb[t] = LOAD_B(t, k0 + TK);                          \
-        }                                                                                           \
+        if (k0 + TK < kEnd) { LOAD_TILE(k0 + TK) }                                                  \
         mac_tile(As, Bs, acc, tx, ty);                                                              \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
     }
@@ -159,13 +199,12 @@ inline float load_w_fwd(__global const float *wg, const int m, const int k, cons
     return (m < Og && k < K) ? wg[m * K + k] : 0.0f;
 }
 
-// x[c, iy0 + ky, ix0 + kx]·sc[c] for k = (c, ky, kx), 0 outside the image or past K (sc: this sample's
+// x[c, iy0 + ky, ix0 + kx]·sc[c] for k = (c, ky, kx) = kc, 0 outside the image or past K (sc: this sample's
 // and group's inScale row; not read without IN_SCALE).
-inline float load_x_fwd(__global const float *xg, __global const float *sc, const int k, const bool colValid,
+inline float load_x_fwd(__global const float *xg, __global const float *sc, const Cursor kc, const bool colValid,
                         const int iy0, const int ix0, const int K, const int H, const int W) {
-    if (!colValid || k >= K) return 0.0f;
-    const int c = k / KK, r = k % KK;
-    const int iy = iy0 + r / KW, ix = ix0 + r % KW;
+    if (!colValid || kc.k >= K) return 0.0f;
+    const int c = kc.hi, iy = iy0 + kc.mid, ix = ix0 + kc.lo;
 #ifdef IN_SCALE
     return ((unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W) ? xg[(c * H + iy) * W + ix] * sc[c] : 0.0f;
 #else
@@ -201,13 +240,22 @@ void conv2d_fwd(__global const float *x, __global const float *w, __global float
     __global const float *sc = x;
 #endif
 
+    // B's k = (c, ky, kx) of element 0, moved by TK per K-step; element t adds t·NT/TN (compile-time radices
+    // and steps, so each element's own cursor is independent of the others').
+    Cursor kb = cursor_at(kBegin + CF_K(0), KH, KW);
+    const Cursor stepK = cursor_at(TK, KH, KW);
+
 #define LOAD_A(t, kt) load_w_fwd(wg, m0 + KF_ROW(t), (kt) + KF_K, Og, K)
-#define LOAD_B(t, kt) load_x_fwd(xg, sc, (kt) + CF_K(t), colValid, iy0, ix0, K, H, W)
+#define LOAD_B(t, kt) load_x_fwd(xg, sc, cursor_add(kb, cursor_at((t) * (NT / TN), KH, KW), KH, KW), colValid, iy0, ix0, K, H, W)
+#define NEXT_B()
+#define ADVANCE() kb = cursor_add(kb, stepK, KH, KW)
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
 #undef LOAD_A
 #undef LOAD_B
+#undef NEXT_B
+#undef ADVANCE
 #undef STORE_A
 #undef STORE_B
 
@@ -241,23 +289,19 @@ inline Phase make_phase(const int py, const int px, const int padH, const int pa
     return f;
 }
 
-// w[g·Og + o, c, ky, kx] for k = (o, tky, tkx).
-inline float load_w_gi(__global const float *wg, const Phase f, const int c, const int k, const int Cg, const int K) {
-    if (c >= Cg || k >= K) return 0.0f;
-    const int taps = f.nky * f.nkx;
-    const int o = k / taps, r = k % taps;
-    const int ky = f.ky0 + STRIDE * (r / f.nkx), kx = f.kx0 + STRIDE * (r % f.nkx);
-    return wg[(o * Cg + c) * KK + ky * KW + kx];
+// w[g·Og + o, c, ky, kx] for k = (o, tky, tkx) = kc.
+inline float load_w_gi(__global const float *wg, const Phase f, const int c, const Cursor kc, const int Cg, const int K) {
+    if (c >= Cg || kc.k >= K) return 0.0f;
+    const int ky = f.ky0 + STRIDE * kc.mid, kx = f.kx0 + STRIDE * kc.lo;
+    return wg[(kc.hi * Cg + c) * KK + ky * KW + kx];
 }
 
-// dy[n, g·Og + o, oyb + jy − tky, oxb + jx − tkx]·so[o] for k = (o, tky, tkx), 0 outside dy (so: this
+// dy[n, g·Og + o, oyb + jy − tky, oxb + jx − tkx]·so[o] for k = (o, tky, tkx) = kc, 0 outside dy (so: this
 // sample's and group's outScale row; not read without OUT_SCALE).
-inline float load_dy_gi(__global const float *dyg, __global const float *so, const Phase f, const int k, const bool colValid,
+inline float load_dy_gi(__global const float *dyg, __global const float *so, const Phase f, const Cursor kc, const bool colValid,
                         const int jy, const int jx, const int K, const int outH, const int outW) {
-    if (!colValid || k >= K) return 0.0f;
-    const int taps = f.nky * f.nkx;
-    const int o = k / taps, r = k % taps;
-    const int oy = f.oyb + jy - r / f.nkx, ox = f.oxb + jx - r % f.nkx;
+    if (!colValid || kc.k >= K) return 0.0f;
+    const int o = kc.hi, oy = f.oyb + jy - kc.mid, ox = f.oxb + jx - kc.lo;
 #ifdef OUT_SCALE
     return ((unsigned)oy < (unsigned)outH && (unsigned)ox < (unsigned)outW) ? dyg[(o * outH + oy) * outW + ox] * so[o] : 0.0f;
 #else
@@ -296,13 +340,23 @@ void conv2d_grad_input(__global const float *dy, __global const float *w, __glob
     __global const float *so = dy;
 #endif
 
-#define LOAD_A(t, kt) load_w_gi(wg, f, m0 + KF_ROW(t), (kt) + KF_K, Cg, K)
-#define LOAD_B(t, kt) load_dy_gi(dyg, so, f, (kt) + CF_K(t), colValid, jy, jx, K, outH, outW)
+    // k = (o, tky, tkx) with the phase's runtime tap counts (at least 1 here so that a phase without taps,
+    // K = 0, divides by nothing): A's cursor moves by TK per K-step, B's by NT/TN per element.
+    const int nMid = max(f.nky, 1), nLo = max(f.nkx, 1);
+    Cursor ka = cursor_at(kBegin + KF_K, nMid, nLo), kb = cursor_at(kBegin + CF_K(0), nMid, nLo);
+    const Cursor stepA = cursor_at(TK, nMid, nLo), stepB = cursor_at(NT / TN, nMid, nLo);
+
+#define LOAD_A(t, kt) load_w_gi(wg, f, m0 + KF_ROW(t), ka, Cg, K)
+#define LOAD_B(t, kt) load_dy_gi(dyg, so, f, kb, colValid, jy, jx, K, outH, outW)
+#define NEXT_B() kb = cursor_add(kb, stepB, nMid, nLo)
+#define ADVANCE() ka = cursor_add(ka, stepA, nMid, nLo)
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
 #undef LOAD_A
 #undef LOAD_B
+#undef NEXT_B
+#undef ADVANCE
 #undef STORE_A
 #undef STORE_B
 
@@ -321,11 +375,12 @@ void conv2d_grad_input(__global const float *dy, __global const float *w, __glob
 
 // MARK: - grad-weight
 
-// dy[n, g·Og + o, p]·so[n·O + o] for k = (n, p) (so: outScale offset to the group; not read without OUT_SCALE).
-inline float load_dy_gw(__global const float *dyg, __global const float *so, const int m, const int k, const int kEnd,
-                        const int Og, const int O, const int P) {
-    if (m >= Og || k >= kEnd) return 0.0f;
-    const int n = k / P, p = k % P;
+// dy[n, g·Og + o, oy, ox]·so[n·O + o] for k = (n, oy, ox) = kc (so: outScale offset to the group; not read
+// without OUT_SCALE).
+inline float load_dy_gw(__global const float *dyg, __global const float *so, const int m, const Cursor kc, const int kEnd,
+                        const int Og, const int O, const int outW, const int P) {
+    if (m >= Og || kc.k >= kEnd) return 0.0f;
+    const int n = kc.hi, p = kc.mid * outW + kc.lo;
 #ifdef OUT_SCALE
     return dyg[((size_t)n * O + m) * P + p] * so[(size_t)n * O + m];
 #else
@@ -333,15 +388,13 @@ inline float load_dy_gw(__global const float *dyg, __global const float *so, con
 #endif
 }
 
-// x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]·sc[n·C + c] for k = (n, oy, ox) and column q = (c, ky, kx)
-// (sc: inScale offset to the group; not read without IN_SCALE).
-inline float load_x_gw(__global const float *xg, __global const float *sc, const int q, const int k, const int kEnd,
-                       const int Kc, const int C, const int H, const int W, const int outW, const int P,
-                       const int padH, const int padW) {
-    if (q >= Kc || k >= kEnd) return 0.0f;
-    const int n = k / P, p = k % P;
-    const int c = q / KK, r = q % KK;
-    const int iy = (p / outW) * STRIDE - padH + r / KW, ix = (p % outW) * STRIDE - padW + r % KW;
+// x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]·sc[n·C + c] for k = (n, oy, ox) = kc and column
+// q = (c, ky, kx) = qc (sc: inScale offset to the group; not read without IN_SCALE).
+inline float load_x_gw(__global const float *xg, __global const float *sc, const Cursor qc, const Cursor kc, const int kEnd,
+                       const int Kc, const int C, const int H, const int W, const int padH, const int padW) {
+    if (qc.k >= Kc || kc.k >= kEnd) return 0.0f;
+    const int n = kc.hi, c = qc.hi;
+    const int iy = kc.mid * STRIDE - padH + qc.mid, ix = kc.lo * STRIDE - padW + qc.lo;
 #ifdef IN_SCALE
     return ((unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W)
         ? xg[(((size_t)n * C + c) * H + iy) * W + ix] * sc[(size_t)n * C + c] : 0.0f;
@@ -379,13 +432,24 @@ void conv2d_grad_weight(__global const float *x, __global const float *dy, __glo
     __global const float *so = dy;
 #endif
 
-#define LOAD_A(t, kt) load_dy_gw(dyg, so, m0 + KF_ROW(t), (kt) + KF_K, kEnd, Og, O, P)
-#define LOAD_B(t, kt) load_x_gw(xg, sc, n0 + KF_ROW(t), (kt) + KF_K, kEnd, Kc, C, H, W, outW, P, padH, padW)
+    // k = (n, oy, ox), shared by A and B (both k fast), moved by TK per K-step; B's row q = (c, ky, kx)
+    // starts each K-step at qBase and moves by NT/TK per element (compile-time radices and step).
+    Cursor kc = cursor_at(kBegin + KF_K, outH, outW);
+    const Cursor stepK = cursor_at(TK, outH, outW);
+    const Cursor qBase = cursor_at(n0 + KF_ROW(0), KH, KW), stepQ = cursor_at(NT / TK, KH, KW);
+    Cursor qc = qBase;
+
+#define LOAD_A(t, kt) load_dy_gw(dyg, so, m0 + KF_ROW(t), kc, kEnd, Og, O, outW, P)
+#define LOAD_B(t, kt) load_x_gw(xg, sc, qc, kc, kEnd, Kc, C, H, W, padH, padW)
+#define NEXT_B() qc = cursor_add(qc, stepQ, KH, KW)
+#define ADVANCE() { kc = cursor_add(kc, stepK, outH, outW); qc = qBase; }
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (KF_K * LDB + KF_ROW(t))
     K_LOOP()
 #undef LOAD_A
 #undef LOAD_B
+#undef NEXT_B
+#undef ADVANCE
 #undef STORE_A
 #undef STORE_B
 
@@ -441,13 +505,22 @@ void conv2d_fwd_split(__global const float *x, __global const float *w, __global
     __global const float *sc = x;
 #endif
 
+    // B's k = (c, ky, kx) of element 0, moved by TK per K-step; element t adds t·NT/TN (compile-time radices
+    // and steps, so each element's own cursor is independent of the others').
+    Cursor kb = cursor_at(kBegin + CF_K(0), KH, KW);
+    const Cursor stepK = cursor_at(TK, KH, KW);
+
 #define LOAD_A(t, kt) load_w_fwd(wg, m0 + KF_ROW(t), (kt) + KF_K, Og, K)
-#define LOAD_B(t, kt) load_x_fwd(xg, sc, (kt) + CF_K(t), colValid, iy0, ix0, K, H, W)
+#define LOAD_B(t, kt) load_x_fwd(xg, sc, cursor_add(kb, cursor_at((t) * (NT / TN), KH, KW), KH, KW), colValid, iy0, ix0, K, H, W)
+#define NEXT_B()
+#define ADVANCE() kb = cursor_add(kb, stepK, KH, KW)
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
 #undef LOAD_A
 #undef LOAD_B
+#undef NEXT_B
+#undef ADVANCE
 #undef STORE_A
 #undef STORE_B
 

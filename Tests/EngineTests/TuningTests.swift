@@ -7,13 +7,16 @@ import XCTest
 /// split against the plain-loop Double references (outputs NaN-poisoned first), split-K reproducibility, the
 /// table file (round trip, stale key, corrupt file) and the backend actually following a table.
 final class TuningTests: XCTestCase {
-    /// Awkward shapes, all 3×3 (one program per tile and stride): odd channels on a 5×7 image, stride 2 with
-    /// groups 3, and a 4×4 output with K = 360 (several K-steps per split).
+    /// Awkward shapes: odd channels on a 5×7 image, stride 2 with groups 3, a 4×4 output with K = 360 (several
+    /// K-steps per split), all 3×3; and a 3×2 kernel at stride 2 (the index cursors with KH ≠ KW, stride
+    /// phases with 2 and 1 row taps, K-steps that wrap output rows and samples).
     static let shapes: [Conv2dShape] = [
         Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 5, width: 7, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
         Conv2dShape(batch: 3, inChannels: 6, outChannels: 9, height: 5, width: 7, kernelH: 3, kernelW: 3, stride: 2,
                     padH: 1, padW: 1, groups: 3),
         Conv2dShape(batch: 1, inChannels: 40, outChannels: 3, height: 4, width: 4, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        Conv2dShape(batch: 3, inChannels: 7, outChannels: 5, height: 9, width: 6, kernelH: 3, kernelW: 2, stride: 2,
+                    padH: 1, padW: 0),
     ]
 
     /// An OpenCL backend of its own without a table (tests here change its table).
