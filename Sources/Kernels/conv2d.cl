@@ -40,9 +40,8 @@
 //   column fast loads element t has k = kt + lid / TN + t·NT/TN, so consecutive elements of one K-step and
 //                     the first element of the next are all NT/TN apart (LOADS_B·NT/TN = TK). grad-input
 //                     (runtime radices): one cursor, moved by NT/TN after each element (NEXT_B). Forward
-//                     (radices KH, KW): element t is element 0's cursor, moved by TK per K-step, plus the
-//                     compile-time decomposition of t·NT/TN; independent elements measured no slower on PoCL
-//                     than the chain.
+//                     (radices KH, KW, compile-time): decomposed directly by cursor_at, whose divisions by
+//                     constants compile to multiply-shifts (a cursor there measured slower on PoCL).
 //   grad-weight rows  B row q = n0 + lid / TK + t·NT/TK = (c, ky, kx): a cursor reset at each K-step and
 //                     moved by NT/TK after each element.
 // Only the row and column divisions of the stores (once per output element) remain.
@@ -240,15 +239,12 @@ void conv2d_fwd(__global const float *x, __global const float *w, __global float
     __global const float *sc = x;
 #endif
 
-    // B's k = (c, ky, kx) of element 0, moved by TK per K-step; element t adds t·NT/TN (compile-time radices
-    // and steps, so each element's own cursor is independent of the others').
-    Cursor kb = cursor_at(kBegin + CF_K(0), KH, KW);
-    const Cursor stepK = cursor_at(TK, KH, KW);
-
+    // B's k = (c, ky, kx): divisions by the compile-time KH, KW only (multiply-shifts); cursors measured slower
+    // here on PoCL.
 #define LOAD_A(t, kt) load_w_fwd(wg, m0 + KF_ROW(t), (kt) + KF_K, Og, K)
-#define LOAD_B(t, kt) load_x_fwd(xg, sc, cursor_add(kb, cursor_at((t) * (NT / TN), KH, KW), KH, KW), colValid, iy0, ix0, K, H, W)
+#define LOAD_B(t, kt) load_x_fwd(xg, sc, cursor_at((kt) + CF_K(t), KH, KW), colValid, iy0, ix0, K, H, W)
 #define NEXT_B()
-#define ADVANCE() kb = cursor_add(kb, stepK, KH, KW)
+#define ADVANCE()
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
@@ -505,15 +501,12 @@ void conv2d_fwd_split(__global const float *x, __global const float *w, __global
     __global const float *sc = x;
 #endif
 
-    // B's k = (c, ky, kx) of element 0, moved by TK per K-step; element t adds t·NT/TN (compile-time radices
-    // and steps, so each element's own cursor is independent of the others').
-    Cursor kb = cursor_at(kBegin + CF_K(0), KH, KW);
-    const Cursor stepK = cursor_at(TK, KH, KW);
-
+    // B's k = (c, ky, kx): divisions by the compile-time KH, KW only (multiply-shifts); cursors measured slower
+    // here on PoCL.
 #define LOAD_A(t, kt) load_w_fwd(wg, m0 + KF_ROW(t), (kt) + KF_K, Og, K)
-#define LOAD_B(t, kt) load_x_fwd(xg, sc, cursor_add(kb, cursor_at((t) * (NT / TN), KH, KW), KH, KW), colValid, iy0, ix0, K, H, W)
+#define LOAD_B(t, kt) load_x_fwd(xg, sc, cursor_at((kt) + CF_K(t), KH, KW), colValid, iy0, ix0, K, H, W)
 #define NEXT_B()
-#define ADVANCE() kb = cursor_add(kb, stepK, KH, KW)
+#define ADVANCE()
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
