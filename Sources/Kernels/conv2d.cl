@@ -212,18 +212,24 @@ inline float load_x_fwd(__global const float *xg, __global const float *sc, cons
 }
 
 // y[n, g·Og + o, oy, ox] = Σ_{c, ky, kx} w[g·Og + o, c, ky, kx] · x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]
-// (times outScale[n, g·Og + o] and with x times inScale[n, g·Cg + c] under OUT_SCALE / IN_SCALE).
-// Launch: global (tilesCols·NT, tilesRows, G), local (NT, 1, 1).
+// (times outScale[n, g·Og + o] and with x times inScale[n, g·Cg + c] under OUT_SCALE / IN_SCALE), over the K range
+// of split s = group_id(2) / G: [s·kChunk, (s+1)·kChunk) ∩ [0, K), kChunk a multiple of TK. The result of split s
+// goes to y + s·splitStride (one split: kChunk ≥ K, splitStride 0). With several splits y is a scratch buffer of
+// partial sums `[splits, N, O, outH, outW]` that conv2d_sum_splits adds in split order (bit-reproducible; the sum
+// of scaled partials is the scaled sum): for the 4×4 and 8×8 layers, whose few columns (N·16, N·64) give too few
+// work-groups for a long K = C·KH·KW.
+// Launch: global (tilesCols·NT, tilesRows, G·splits), local (NT, 1, 1).
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
 void conv2d_fwd(__global const float *x, __global const float *w, __global float *y,
                          const int N, const int C, const int H, const int W, const int O,
-                         const int outH, const int outW, const int G, const int padH, const int padW
-                         IN_SCALE_ARG OUT_SCALE_ARG) {
+                         const int outH, const int outW, const int G, const int padH, const int padW,
+                         const int kChunk, const int splitStride IN_SCALE_ARG OUT_SCALE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
-    const int g = get_group_id(2);
+    const int g = get_group_id(2) % G, split = get_group_id(2) / G;
     const int Cg = C / G, Og = O / G, K = Cg * KK, P = outH * outW, cols = N * P;
     const int m0 = get_group_id(1) * TM, n0 = get_group_id(0) * TN;
-    const int kBegin = 0, kEnd = K;
+    const int kBegin = split * kChunk, kEnd = min(K, kBegin + kChunk);
+    y += (size_t)split * splitStride;
 
     // A = w[g] `[Og, K]`, loaded k fast (contiguous along K).
     __global const float *wg = w + (size_t)g * Og * K;
@@ -467,65 +473,4 @@ __kernel void conv2d_sum_splits(__global const float *partial, __global float *d
     float sum = 0.0f;
     for (int s = 0; s < splits; s++) sum += partial[(size_t)s * count + i];
     dw[i] = sum;
-}
-
-// MARK: - forward, split over K
-
-// conv2d_fwd over the K range of split s = group_id(2) / G: [s·kChunk, (s+1)·kChunk) ∩ [0, K), with kChunk a
-// multiple of TK (so no K-step straddles two splits). The partial sums of split s go to
-// partial + s·splitStride in y's layout `[N, O, outH, outW]`; conv2d_sum_splits adds the splits in order, so
-// the result is the same run to run (IN_SCALE / OUT_SCALE as in conv2d_fwd; the sum of scaled partials is the
-// scaled sum). For the 4×4 and 8×8 layers, whose few columns (N·16, N·64) give too few
-// work-groups for a long K = C·KH·KW.
-// Launch: global (tilesCols·NT, tilesRows, G·splits), local (NT, 1, 1).
-__kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
-void conv2d_fwd_split(__global const float *x, __global const float *w, __global float *partial,
-                      const int N, const int C, const int H, const int W, const int O,
-                      const int outH, const int outW, const int G, const int padH, const int padW,
-                      const int kChunk, const int splitStride IN_SCALE_ARG OUT_SCALE_ARG) {
-    const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
-    const int g = get_group_id(2) % G, split = get_group_id(2) / G;
-    const int Cg = C / G, Og = O / G, K = Cg * KK, P = outH * outW, cols = N * P;
-    const int m0 = get_group_id(1) * TM, n0 = get_group_id(0) * TN;
-    const int kBegin = split * kChunk, kEnd = min(K, kBegin + kChunk);
-
-    __global const float *wg = w + (size_t)g * Og * K;
-    const int col = n0 + CF_COL;
-    const bool colValid = col < cols;
-    const int bn = colValid ? col / P : 0, bp = colValid ? col % P : 0;
-    const int iy0 = (bp / outW) * STRIDE - padH, ix0 = (bp % outW) * STRIDE - padW;
-    __global const float *xg = x + ((size_t)bn * C + (size_t)g * Cg) * H * W;
-#ifdef IN_SCALE
-    __global const float *sc = inScale + (size_t)bn * C + (size_t)g * Cg;
-#else
-    __global const float *sc = x;
-#endif
-
-    // B's k = (c, ky, kx): divisions by the compile-time KH, KW only (multiply-shifts); cursors measured slower
-    // here on PoCL.
-#define LOAD_A(t, kt) load_w_fwd(wg, m0 + KF_ROW(t), (kt) + KF_K, Og, K)
-#define LOAD_B(t, kt) load_x_fwd(xg, sc, cursor_at((kt) + CF_K(t), KH, KW), colValid, iy0, ix0, K, H, W)
-#define NEXT_B()
-#define ADVANCE()
-#define STORE_A(t) (KF_K * LDA + KF_ROW(t))
-#define STORE_B(t) (CF_K(t) * LDB + CF_COL)
-    K_LOOP()
-#undef LOAD_A
-#undef LOAD_B
-#undef NEXT_B
-#undef ADVANCE
-#undef STORE_A
-#undef STORE_B
-
-    __global float *y = partial + (size_t)split * splitStride;
-    for (int j = 0; j < WN; j++) {
-        const int c = n0 + TILE_COL(j, tx);
-        if (c >= cols) continue;
-        const int sn = c / P, p = c % P;
-        __global float *yc = y + ((size_t)sn * O + (size_t)g * Og) * P + p;
-        for (int i = 0; i < WM; i++) {
-            const int m = m0 + TILE_ROW(i, ty);
-            if (m < Og) yc[(size_t)m * P] = acc[i * WN + j] * OUT_FACTOR((size_t)sn * O + (size_t)g * Og + m);
-        }
-    }
 }

@@ -53,7 +53,7 @@ final class ScaledConv2dTests: XCTestCase {
         }
     }
 
-    /// The split-K forward (`conv2d_fwd_split`, chosen by a tuning table for the 4×4 and 8×8 layers) with both
+    /// The split-K forward (`conv2d_fwd` over several K ranges plus `conv2d_sum_splits`, chosen by a tuning table for the 4×4 and 8×8 layers) with both
     /// scales: every split count against the Double loop, outputs poisoned.
     func testScaledSplitKForwardMatchesNaiveLoop() throws {
         guard let cl = try TestBackends.requireOpenCL() as? OpenCLBackend else { return XCTFail("not an OpenCL backend") }

@@ -67,17 +67,12 @@ extension OpenCLBackend {
         let options = tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale)
         let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
         let (splits, chunk) = Self.kSplits(requested: choice?.splits ?? 1, depth: depth, tk: tile.tk)
-        if splits == 1 {
-            try launch("conv2d", "conv2d_fwd", options: options,
-                       global: [tilesN * tile.threads, tilesM, shape.groups], local: [tile.threads, 1, 1],
-                       [.buffer(input), .buffer(weight), .buffer(output)] + Self.convArgs(shape) + Self.scaleArgs(inScale, outScale))
-            return
-        }
-        let partial = try allocate(splits * shape.outputCount)
-        try launch("conv2d", "conv2d_fwd_split", options: options,
+        let partial = splits > 1 ? try allocate(splits * shape.outputCount) : output
+        try launch("conv2d", "conv2d_fwd", options: options,
                    global: [tilesN * tile.threads, tilesM, shape.groups * splits], local: [tile.threads, 1, 1],
                    [.buffer(input), .buffer(weight), .buffer(partial)] + Self.convArgs(shape)
-                   + [.int(chunk), .int(shape.outputCount)] + Self.scaleArgs(inScale, outScale))
+                   + [.int(chunk), .int(splits > 1 ? shape.outputCount : 0)] + Self.scaleArgs(inScale, outScale))
+        guard splits > 1 else { return }
         try launch("conv2d", "conv2d_sum_splits", options: options,
                    global: [shape.outputCount], local: [Self.localSize1D],
                    [.buffer(partial), .buffer(output), .int(shape.outputCount), .int(splits)])
