@@ -20,11 +20,21 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Minimum seconds spent timing each kernel.")
     var seconds: Double = 0.5
 
+    @Option(help: ArgumentHelp("Only the kernel families whose name contains this text (e.g. gemm, modconv, epilogue).",
+                               discussion: "Families: \(KernelBenchmark.families.joined(separator: ", ")).", valueName: "text"))
+    var only: String?
+
+    func validate() throws {
+        if let only, !KernelBenchmark.families.contains(where: { $0.localizedCaseInsensitiveContains(only) }) {
+            throw ValidationError("--only \(only): no kernel family matches; the families are \(KernelBenchmark.families.joined(separator: ", "))")
+        }
+    }
+
     func run() throws {
         let backend = try deviceOption.makeBackend()
         print("device: \(backend.info.selector) — \(backend.info.name)")
         print("kernel                      shape                  ms   GFLOP/s    GB/s")
-        let bench = KernelBenchmark(backend: backend, quick: quick, minimumSeconds: seconds)
+        let bench = KernelBenchmark(backend: backend, quick: quick, minimumSeconds: seconds, only: only)
         let results = try bench.run { r in
             let gf = r.gflops.map { String(format: "%9.1f", $0) } ?? String(repeating: " ", count: 9)
             let gb = r.gigabytesPerSecond.map { String(format: "%8.1f", $0) } ?? ""
@@ -33,7 +43,7 @@ struct BenchCommand: ParsableCommand {
         }
         var report: [String: AnyCodable] = ["device": .string(backend.info.selector), "deviceName": .string(backend.info.name)]
         var all = results
-        if backend.info.kind == .cpu {
+        if backend.info.kind == .cpu, bench.runs("histogram") {
             let numpy = HistogramBenchmark(backend: backend, size: quick ? 64 : 256, minimumSeconds: seconds).numPy { r in
                 guard let ours = results.first(where: { $0.kernel == r.kernel.replacingOccurrences(of: "numpy ", with: "") }) else { return }
                 print(String(format: "%@: ours %.2f ms, NumPy %.2f ms, %.1fx faster", ours.kernel, ours.milliseconds, r.milliseconds,
@@ -42,7 +52,7 @@ struct BenchCommand: ParsableCommand {
             if numpy.isEmpty { print("histogram: NumPy not available for the comparison") }
             all += numpy
         }
-        if backend.info.kind == .cpu, let ours = results.first(where: { $0.kernel == "gemm" && $0.shape == "1024x1024x1024" })?.gflops {
+        if backend.info.kind == .cpu, bench.runs("gemm"), let ours = results.first(where: { $0.kernel == "gemm" && $0.shape == "1024x1024x1024" })?.gflops {
             if let numpy = NumPyReference.gemmGFLOPS(n: 1024) {
                 print(String(format: "gemm 1024³: ours %.1f GFLOP/s, NumPy/OpenBLAS %.1f GFLOP/s, ratio %.2fx", ours, numpy, ours / numpy))
                 report["numpyGemm1024GFLOPS"] = .double(numpy)

@@ -95,6 +95,12 @@ final class AutogradOpsTests: XCTestCase {
             try checkGradients(on: backend, [x, b], "biasAct linear clamp") {
                 try $0[0].biasAct(bias: $0[1], activation: .linear, gain: 3, clamp: 1.7)
             }
+            // With StyleGAN2 noise (a constant plane per sample): gradients for x, bias and the strength.
+            let noise = GradInput(values: rng.floats(2 * 5, -0.1, 0.1), shape: [2, 1, 5], differentiable: false)  // stays clear of the kink
+            let strength = GradInput(values: [0.3], shape: [1])
+            try checkGradients(on: backend, [x, b, noise, strength], "biasAct lrelu noise") {
+                try $0[0].biasAct(bias: $0[1], activation: .leakyReLU, noise: $0[2], noiseStrength: $0[3])
+            }
         }
     }
 

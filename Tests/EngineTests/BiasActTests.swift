@@ -133,6 +133,103 @@ final class BiasActTests: XCTestCase {
         }
     }
 
+    // MARK: - Noise
+
+    /// x + noise·strength for element i of `[outer, channels, inner]`, in Double: the noise plane of sample
+    /// i / (channels·inner) (or the one shared plane) at position i % inner.
+    static func noisy(_ x: [Float], _ noise: [Float], strength: Float, _ s: BiasActShape) -> [Double] {
+        x.indices.map { i in
+            Double(x[i]) + Double(noise[(i / (s.channels * s.inner)) * s.noiseStride + i % s.inner]) * Double(strength)
+        }
+    }
+
+    static func forward(_ backend: any Backend, _ s: BiasActShape, _ x: [Float], _ b: [Float]?, noise: [Float],
+                        strength: Float) throws -> [Float] {
+        let y = try backend.poisoned(s.count + 3)
+        try backend.biasAct(s, x: try backend.buffer(x), bias: try b.map { try backend.buffer($0) }, noise: try backend.buffer(noise),
+                            noiseStrength: try backend.buffer([strength]), y: y)
+        let all = try backend.array(y)
+        XCTAssertTrue(all[s.count...].allSatisfy(\.isNaN), "\(backend.label): biasAct with noise wrote past count")
+        return Array(all[..<s.count])
+    }
+
+    /// The noise term against the Double reference, per-sample and shared planes, with and without bias; odd
+    /// inner sizes cross the CPU's SIMD8 chunks inside a plane.
+    func testNoiseForwardMatchesReference() throws {
+        var rng = TestRNG(seed: 24)
+        for backend in TestBackends.all {
+            for base in [BiasActShape(count: 3 * 5 * 7, channels: 5, inner: 7, activation: .leakyReLU),
+                         BiasActShape(count: 2 * 3 * 37, channels: 3, inner: 37, activation: .linear, gain: 1.3, clamp: 0.9)] {
+                for layout in [BiasActNoise.perSample, .shared] {
+                    var s = base
+                    s.noise = layout
+                    let outer = s.count / (s.channels * s.inner)
+                    let x = rng.floats(s.count, -2, 2), b = rng.floats(s.channels)
+                    let noise = rng.floats(layout == .shared ? s.inner : outer * s.inner), strength = rng.uniform(0.2, 1.5)
+                    for bias in [b, nil] {
+                        let pre = Self.noisy(x, noise, strength: strength, s)
+                        let expected = pre.indices.map { i in
+                            Self.reference(pre[i], bias: bias.map { Double($0[(i / s.inner) % s.channels]) } ?? 0, s)
+                        }
+                        assertClose(try Self.forward(backend, s, x, bias, noise: noise, strength: strength), expected, tolerance: 3e-7,
+                                    "\(backend.label) \(layout) \(s) bias \(bias != nil)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The one-kernel synthesis epilogue equals the ops it replaced, `(x + noise·strength).biasAct(b)`: the same
+    /// bits forward, and the same gradients for x, bias and strength (to first and second order).
+    func testNoiseEpilogueMatchesComposedOps() throws {
+        var rng = TestRNG(seed: 25)
+        for backend in TestBackends.all {
+            for shared in [false, true] {
+                let x = try Tensor(rng.floats(2 * 3 * 5 * 6, -1, 1), shape: [2, 3, 5, 6], on: backend).requiringGrad()
+                let b = try Tensor(rng.floats(3), shape: [3], on: backend).requiringGrad()
+                let strength = try Tensor([0.7], shape: [1], on: backend).requiringGrad()
+                let noise = try Tensor(rng.floats((shared ? 1 : 2) * 5 * 6), shape: [shared ? 1 : 2, 1, 5, 6], on: backend)
+                let probe = try Tensor(rng.floats(2 * 3 * 5 * 6), shape: [2, 3, 5, 6], on: backend)
+                let fused = try x.biasAct(bias: b, activation: .leakyReLU, clamp: 0.8, noise: noise, noiseStrength: strength)
+                let composed = try (x + noise * strength).biasAct(bias: b, activation: .leakyReLU, clamp: 0.8)
+                let what = "\(backend.label) \(shared ? "shared" : "per-sample") noise"
+                XCTAssertEqual(try fused.array(), try composed.array(), "\(what): forward bits")
+                // A loss quadratic in y, so the gradients depend on x, b and strength and have second derivatives.
+                let gf = try Autograd.gradients(of: (fused * fused * probe).sum(), wrt: [x, b, strength], createGraph: true)
+                let gc = try Autograd.gradients(of: (composed * composed * probe).sum(), wrt: [x, b, strength], createGraph: true)
+                for i in 0..<3 {
+                    assertClose(try gf[i]!.array(), try gc[i]!.array(), tolerance: 1e-6, "\(what): gradient \(i)")
+                }
+                XCTAssertNotEqual(try gf[2]!.array()[0], 0, "\(what): the strength gradient should not vanish")
+                // Second order through the strength gradient (the path-length penalty differentiates gradients).
+                let sf = try Autograd.gradients(of: (gf[2]! * gf[2]!).sum(), wrt: [x, b, strength])
+                let sc = try Autograd.gradients(of: (gc[2]! * gc[2]!).sum(), wrt: [x, b, strength])
+                for i in 0..<3 {
+                    assertClose(try sf[i]!.array(), try sc[i]!.array(), tolerance: 1e-5, "\(what): second order \(i)")
+                }
+            }
+        }
+    }
+
+    func testNoiseRejectsBadInput() throws {
+        let backend = TestBackends.cpu
+        let x = try Tensor.zeros([2, 3, 4, 5], on: backend), strength = try Tensor.zeros([1], on: backend)
+        for bad in [[2, 3, 4, 5], [2, 1, 5, 4], [1, 1, 4, 4], [2, 1, 20]] {
+            let noise = try Tensor.zeros(bad, on: backend)
+            XCTAssertThrowsError(try x.biasAct(noise: noise, noiseStrength: strength), "noise \(bad)")
+        }
+        let good = try Tensor.zeros([2, 1, 4, 5], on: backend)
+        XCTAssertThrowsError(try x.biasAct(noise: good), "noise without strength")
+        XCTAssertThrowsError(try x.biasAct(noiseStrength: strength), "strength without noise")
+        XCTAssertThrowsError(try x.biasAct(noise: good, noiseStrength: Tensor.zeros([2], on: backend)), "two strengths")
+        // Backend level: a noise layout needs both buffers, and a plane per sample.
+        let s = BiasActShape(count: 40, channels: 2, inner: 10, activation: .linear, noise: .perSample)
+        let xb = try backend.buffer([Float](repeating: 0, count: 40)), yb = try backend.allocate(40)
+        XCTAssertThrowsError(try backend.biasAct(s, x: xb, bias: nil, y: yb), "layout without buffers")
+        XCTAssertThrowsError(try backend.biasAct(s, x: xb, bias: nil, noise: try backend.buffer([Float](repeating: 0, count: 10)),
+                                                 noiseStrength: try backend.buffer([1]), y: yb), "one plane for two samples")
+    }
+
     // MARK: - Parity
 
     func testBiasActParityOpenCLvsCPU() throws {
@@ -150,6 +247,14 @@ final class BiasActTests: XCTestCase {
                     for bias in [b, nil] {
                         let yCL = try Self.forward(cl, s, x, bias), yCPU = try Self.forward(cpu, s, x, bias)
                         assertClose(yCL, yCPU, tolerance: 1e-7, "parity forward \(what) bias \(bias != nil)")
+                        for layout in [BiasActNoise.perSample, .shared] {
+                            var sn = s
+                            sn.noise = layout
+                            let noise = rng.floats(layout == .shared ? inner : outer * inner)
+                            assertClose(try Self.forward(cl, sn, x, bias, noise: noise, strength: 0.6),
+                                        try Self.forward(cpu, sn, x, bias, noise: noise, strength: 0.6), tolerance: 1e-7,
+                                        "parity forward \(what) bias \(bias != nil) noise \(layout)")
+                        }
                         assertClose(try Self.gradient(cl, s, dy, yCPU), try Self.gradient(cpu, s, dy, yCPU),
                                     tolerance: 1e-7, "parity gradient \(what)")
                     }

@@ -111,8 +111,11 @@ public protocol Backend: AnyObject, Sendable {
 
     // MARK: - Bias + activation (bias_act.cl)
 
-    /// `y = clamp(act(x + b[c]) · gain, -clamp, clamp)`, c = (i / inner) % channels.
-    func biasAct(_ shape: BiasActShape, x: any Buffer, bias: (any Buffer)?, y: any Buffer) throws
+    /// `y = clamp(act(x + noise[n·noiseStride + p]·strength[0] + b[c]) · gain, -clamp, clamp)`,
+    /// c = (i / inner) % channels, n = i / (channels·inner), p = i % inner; the noise term only when
+    /// `shape.noise` is set (then `noise` and `noiseStrength` are given; see BiasActShape+Validate.swift).
+    func biasAct(_ shape: BiasActShape, x: any Buffer, bias: (any Buffer)?, noise: (any Buffer)?, noiseStrength: (any Buffer)?,
+                 y: any Buffer) throws
     /// `dx = dy · act'(·) · gain · [|y| < clamp]`, with the activation slope taken from the sign of `y`.
     /// Linear in `dy`, so it is also its own VJP w.r.t. `dy`; its derivative w.r.t. `x` is zero for
     /// both supported activations (piecewise linear).
@@ -164,6 +167,11 @@ extension Backend {
     /// `adamStep` of one tensor.
     public func adamStep(_ step: AdamStep, param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) throws {
         try adamStep(step, [AdamSlot(param: param, grad: grad, m: m, v: v, count: count)])
+    }
+
+    /// `biasAct` without noise.
+    public func biasAct(_ shape: BiasActShape, x: any Buffer, bias: (any Buffer)?, y: any Buffer) throws {
+        try biasAct(shape, x: x, bias: bias, noise: nil, noiseStrength: nil, y: y)
     }
 
     /// `emaUpdate` of one tensor.

@@ -228,14 +228,28 @@ public struct BiasActShape: Sendable, Hashable {
     public var gain: Float
     /// Clamp bound; negative means no clamp.
     public var clamp: Float
+    /// StyleGAN2's per-pixel noise added before the bias (nil: none), one value per (sample, inner position).
+    public var noise: BiasActNoise?
 
     public init(count: Int, channels: Int, inner: Int, activation: Activation, alpha: Float = 0.2,
-                gain: Float? = nil, clamp: Float? = nil) {
+                gain: Float? = nil, clamp: Float? = nil, noise: BiasActNoise? = nil) {
         self.count = count; self.channels = channels; self.inner = inner
         self.activation = activation; self.alpha = alpha
         self.gain = gain ?? activation.defaultGain
         self.clamp = clamp ?? -1
+        self.noise = noise
     }
+
+    /// Elements between one sample's noise plane and the next: `inner` per sample, 0 shared.
+    public var noiseStride: Int { noise == .perSample ? inner : 0 }
+}
+
+/// How `bias_act`'s noise `[·, inner]` spreads over the `outer` samples of `[outer, channels, inner]`.
+public enum BiasActNoise: Sendable, Hashable {
+    /// Noise `[outer, inner]`: a plane per sample.
+    case perSample
+    /// Noise `[inner]`: one plane for every sample.
+    case shared
 }
 
 /// Distributions of `Backend.random`.

@@ -108,6 +108,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let profiling: Bool
 
     private let binaryCache = ProgramBinaryCache()
+    /// `HISTOGAN_CL_OPTIONS`: extra OpenCL build options appended to every program's (e.g. `-cl-opt-disable` to
+    /// check the kernels unoptimised, `-cl-nv-verbose` for NVIDIA's register counts in the build log).
+    private let extraBuildOptions = ProcessInfo.processInfo.environment["HISTOGAN_CL_OPTIONS"].map { " " + $0 } ?? ""
     private let lock = NSLock()
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
@@ -293,7 +296,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         guard let source = hg_kernel_source(family) else {
             throw EngineError.buildFailed(family: family, options: options, log: "no kernel family named '\(family)'")
         }
-        let fullOptions = "-cl-std=CL1.2 " + options
+        let fullOptions = "-cl-std=CL1.2 " + options + extraBuildOptions
         // Helpers shared by every family come first (strided_index.cl).
         let sourceText = (hg_kernel_source("strided_index").map { String(cString: $0) } ?? "") + "\n" + String(cString: source)
         if let cached = binaryCache.load(context: context, device: device, options: fullOptions, source: sourceText) {

@@ -1,25 +1,67 @@
-// Fused bias + activation + gain + clamp (NVlabs torch_utils/ops/bias_act), over `Backend.biasAct*`, with VJPs.
+// Fused noise + bias + activation + gain + clamp (NVlabs torch_utils/ops/bias_act, StyleGAN2 noise), over
+// `Backend.biasAct*`, with VJPs.
 
 extension Tensor {
-    /// `y = clamp(act(x + b[c])·gain, ±clamp)` with `b` broadcast along axis `channelAxis` (default 1, NCHW).
+    /// `y = clamp(act(x + noise·strength + b[c])·gain, ±clamp)` with `b` broadcast along axis `channelAxis` (default
+    /// 1, NCHW) and StyleGAN2's per-pixel `noise` (optional) broadcast over the channels: the shape of x with the
+    /// channel axis 1 (a plane per sample) or also the axes before it 1 (one plane for every sample), times the
+    /// learned scalar `noiseStrength` `[1]`. One kernel for what a synthesis layer does after its convolution.
+    /// Gradients flow to x, bias and noiseStrength; the noise is a constant.
     public func biasAct(bias: Tensor? = nil, activation: Activation = .linear, alpha: Float = 0.2, gain: Float? = nil,
-                        clamp: Float? = nil, channelAxis: Int = 1) throws -> Tensor {
+                        clamp: Float? = nil, channelAxis: Int = 1, noise: Tensor? = nil, noiseStrength: Tensor? = nil) throws -> Tensor {
         let channels = rank > channelAxis ? shape[channelAxis] : 1
         if let bias, bias.count != channels {
             throw EngineError.shapeMismatch(op: "biasAct", detail: "bias \(bias.shape) for \(shape) channel axis \(channelAxis)")
         }
         let inner = shape.dropFirst(channelAxis + 1).reduce(1, *)
+        let layout = try noiseLayout(noise, strength: noiseStrength, channelAxis: channelAxis)
         let s = BiasActShape(count: count, channels: channels, inner: inner, activation: activation, alpha: alpha,
-                             gain: gain, clamp: clamp)
+                             gain: gain, clamp: clamp, noise: layout)
         let y = try Tensor.empty(shape, on: backend)
-        try Profiler.measure("biasAct", backend) { try backend.biasAct(s, x: buffer, bias: bias?.buffer, y: y.buffer) }
-        let inputs = [self] + (bias.map { [$0] } ?? [])
+        try Profiler.measure("biasAct", backend) {
+            try backend.biasAct(s, x: buffer, bias: bias?.buffer, noise: noise?.buffer, noiseStrength: noiseStrength?.buffer,
+                                y: y.buffer)
+        }
+        let noisy = layout == nil ? nil : noise.map { $0.detached() }
+        let inputs = [self] + (bias.map { [$0] } ?? []) + (layout == nil ? [] : noiseStrength.map { [$0] } ?? [])
         return y.recorded("biasAct", inputs) { g in
             let dx = try Tensor.biasActGradient(g, output: y, shape: s)
-            guard let bias, Autograd.needsGradient(1) else { return [dx] }
-            let axes = (0..<dx.rank).filter { $0 != channelAxis }
-            return [dx, try dx.sum(axes: axes).reshaped(bias.shape)]
+            var grads: [Tensor?] = [dx]
+            if let bias {
+                let axes = (0..<dx.rank).filter { $0 != channelAxis }
+                grads.append(Autograd.needsGradient(1) ? try dx.sum(axes: axes).reshaped(bias.shape) : nil)
+            }
+            if let noisy, let noiseStrength {
+                grads.append(Autograd.needsGradient(grads.count) ? try (dx * noisy).sum().reshaped(noiseStrength.shape) : nil)
+            }
+            return grads
         }
+    }
+
+    /// The `BiasActNoise` layout of `noise` for x = self (nil without noise); throws unless noise and strength come
+    /// together, the strength is one value and the noise is x's shape with the channel axis (and, shared, the axes
+    /// before it) 1.
+    private func noiseLayout(_ noise: Tensor?, strength: Tensor?, channelAxis: Int) throws -> BiasActNoise? {
+        guard let noise else {
+            if strength != nil { throw EngineError.shapeMismatch(op: "biasAct", detail: "noiseStrength without noise") }
+            return nil
+        }
+        guard let strength, strength.count == 1 else {
+            throw EngineError.shapeMismatch(op: "biasAct", detail: "noise needs a one-value noiseStrength, got \(strength?.shape.description ?? "none")")
+        }
+        if noise.requiresGrad {
+            throw EngineError.shapeMismatch(op: "biasAct", detail: "noise is a constant here; it must not require a gradient")
+        }
+        guard channelAxis < rank else {
+            throw EngineError.shapeMismatch(op: "biasAct", detail: "noise needs a channel axis \(channelAxis) in \(shape)")
+        }
+        var perSample = shape
+        perSample[channelAxis] = 1
+        if noise.shape == perSample { return .perSample }
+        var shared = perSample
+        for a in 0..<channelAxis { shared[a] = 1 }
+        if noise.shape == shared { return .shared }
+        throw EngineError.shapeMismatch(op: "biasAct", detail: "noise \(noise.shape) for x \(shape): want \(perSample) or \(shared)")
     }
 
     /// `dx = dy·act'·gain·[|y| < clamp]` for the `biasAct` output `y`. Linear in `dy` (its VJP w.r.t. `dy` is

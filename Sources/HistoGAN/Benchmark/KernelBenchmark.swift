@@ -22,37 +22,64 @@ public struct KernelBenchmark: Sendable {
     /// Minimum measured time per kernel, seconds (at least one call after a warm-up call).
     public let minimumSeconds: Double
 
-    public init(backend: any Backend, quick: Bool = false, minimumSeconds: Double = 0.5) {
+    /// Only the families whose name contains this text, case-insensitively (nil: all).
+    public let only: String?
+
+    public init(backend: any Backend, quick: Bool = false, minimumSeconds: Double = 0.5, only: String? = nil) {
         self.backend = backend
         self.quick = quick
         self.minimumSeconds = minimumSeconds
+        self.only = only
     }
 
-    /// Runs every case, calling `progress` with each result as it completes.
+    /// The case families, in the order `run` times them (each a substring of its results' kernel names).
+    public static let families = ["gemm", "modconv", "conv3x3 grad", "upfirdn2d", "bias_act", "epilogue",
+                                  "reduce sum", "philox", "adam", "histogram"]
+
+    /// Whether `family` runs under `only`.
+    public func runs(_ family: String) -> Bool { only.map { family.localizedCaseInsensitiveContains($0) } ?? true }
+
+    /// Runs every case (of the families `only` selects), calling `progress` with each result as it completes.
     public func run(progress: (BenchmarkResult) -> Void = { _ in }) throws -> [BenchmarkResult] {
         var results: [BenchmarkResult] = []
         func record(_ r: BenchmarkResult) { results.append(r); progress(r) }
-        let gemmSizes = quick ? [128, 256] : [1024, 4096]
-        for n in gemmSizes { record(try gemm(n)) }
-        let modconvShapes = quick ? [(16, 64), (32, 32)] : [(64, 512), (128, 256), (256, 128)]
-        for (res, ch) in modconvShapes {
-            for mode in ModconvMode.allCases { record(try modconv(resolution: res, channels: ch, batch: 4, mode: mode)) }
+        if runs("gemm") {
+            for n in quick ? [128, 256] : [1024, 4096] { record(try gemm(n)) }
         }
-        let convShape = quick ? (16, 32) : (64, 256)
-        record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: true))
-        record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: false))
-        let upRes = quick ? (32, 32) : (128, 256)
-        record(try upfirdn2d(resolution: upRes.0, channels: upRes.1, batch: 4, up: 2))
-        record(try upfirdn2d(resolution: upRes.0 * 2, channels: upRes.1, batch: 4, up: 1, down: 2))
+        if runs("modconv") {
+            for (res, ch) in quick ? [(16, 64), (32, 32)] : [(64, 512), (128, 256), (256, 128)] {
+                for mode in ModconvMode.allCases { record(try modconv(resolution: res, channels: ch, batch: 4, mode: mode)) }
+            }
+        }
+        if runs("conv3x3 grad") {
+            let convShape = quick ? (16, 32) : (64, 256)
+            record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: true))
+            record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: false))
+        }
+        if runs("upfirdn2d") {
+            let upRes = quick ? (32, 32) : (128, 256)
+            record(try upfirdn2d(resolution: upRes.0, channels: upRes.1, batch: 4, up: 2))
+            record(try upfirdn2d(resolution: upRes.0 * 2, channels: upRes.1, batch: 4, up: 1, down: 2))
+        }
         let elems = quick ? 1 << 18 : 1 << 24
-        record(try biasAct(count: elems))
-        record(try reduceSum(count: elems))
-        record(try randomNormal(count: elems))
-        record(try adam(count: quick ? 1 << 18 : 1 << 25))
-        let generator = NetworkConfig(resolution: quick ? 32 : 256, capacity: quick ? 0.25 : 1)
-        for perTensor in [true, false] { record(try adamOverGenerator(generator, perTensor: perTensor)) }
-        let histogram = HistogramBenchmark(backend: backend, batch: 4, size: quick ? 64 : 256, bins: 64, minimumSeconds: minimumSeconds)
-        _ = try histogram.run(progress: record)
+        if runs("bias_act") { record(try biasAct(count: elems)) }
+        if runs("epilogue") {
+            let epilogue = quick ? (32, 32) : (128, 128)
+            for fused in [false, true] {
+                record(try synthesisEpilogue(resolution: epilogue.0, channels: epilogue.1, batch: 4, fused: fused))
+            }
+        }
+        if runs("reduce sum") { record(try reduceSum(count: elems)) }
+        if runs("philox") { record(try randomNormal(count: elems)) }
+        if runs("adam") {
+            record(try adam(count: quick ? 1 << 18 : 1 << 25))
+            let generator = NetworkConfig(resolution: quick ? 32 : 256, capacity: quick ? 0.25 : 1)
+            for perTensor in [true, false] { record(try adamOverGenerator(generator, perTensor: perTensor)) }
+        }
+        if runs("histogram") {
+            let histogram = HistogramBenchmark(backend: backend, batch: 4, size: quick ? 64 : 256, bins: 64, minimumSeconds: minimumSeconds)
+            _ = try histogram.run(progress: record)
+        }
         return results
     }
 
@@ -117,6 +144,24 @@ public struct KernelBenchmark: Sendable {
         let (ms, iters) = try time { _ = try x.biasAct(bias: b, activation: .leakyReLU) }
         return BenchmarkResult(kernel: "bias_act lrelu", shape: "\(x.count)", milliseconds: ms,
                                gigabytesPerSecond: Double(8 * x.count) / ms / 1e6, iterations: iters)
+    }
+
+    /// A synthesis layer's epilogue `clamp(lrelu(x + noise·strength + b)·√2, ±256)`: one `biasAct` kernel with the
+    /// noise folded in (`fused`), or the three launches it replaced (noise·strength, +, biasAct).
+    func synthesisEpilogue(resolution r: Int, channels c: Int, batch: Int, fused: Bool) throws -> BenchmarkResult {
+        let x = try Tensor.random([batch, c, r, r], seed: 14, on: backend)
+        let noise = try Tensor.random([batch, 1, r, r], seed: 15, on: backend)
+        let b = try Tensor.random([c], seed: 16, on: backend), strength = try Tensor.full([1], value: 0.1, on: backend)
+        let (ms, iters) = try time {
+            if fused {
+                _ = try x.biasAct(bias: b, activation: .leakyReLU, clamp: 256, noise: noise, noiseStrength: strength)
+            } else {
+                _ = try (x + noise * strength).biasAct(bias: b, activation: .leakyReLU, clamp: 256)
+            }
+        }
+        return BenchmarkResult(kernel: fused ? "epilogue, 1 kernel" : "epilogue, 3 launches",
+                               shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms,
+                               gigabytesPerSecond: Double(4 * (2 * x.count + noise.count)) / ms / 1e6, iterations: iters)
     }
 
     func reduceSum(count: Int) throws -> BenchmarkResult {

@@ -31,14 +31,15 @@ public struct NoiseSource: Sendable, Equatable {
         self.layout = layout
     }
 
-    /// Noise `shape` = `[N, 1, r, r]` for synthesis layer `layer`.
+    /// Noise `shape` = `[N, 1, r, r]` for synthesis layer `layer`; `.shared` gives the one map `[1, 1, r, r]`
+    /// (`biasAct` and the elementwise ops broadcast it).
     func noise(layer: Int, shape: [Int], on backend: any Backend) throws -> Tensor {
         let map = [1] + shape.dropFirst(), offset = UInt64(layer + 1) << 40
         switch layout {
         case .batch:
             return try Tensor.random(shape, .normal, seed: seed, offset: UInt64(layer) << 40, on: backend)
         case .shared:
-            return try Tensor.random(map, .normal, seed: seed, offset: offset, on: backend).expanded(to: shape)
+            return try Tensor.random(map, .normal, seed: seed, offset: offset, on: backend)
         case .perSample(let seeds):
             guard seeds.count == shape[0] else {
                 throw HistoGANError.invalidConfig("per-sample noise has \(seeds.count) seeds for a batch of \(shape[0])")
@@ -48,7 +49,8 @@ public struct NoiseSource: Sendable, Equatable {
     }
 }
 
-/// StyleGAN2 synthesis layer: modulated 3x3 conv (optionally 2x up), + noise·strength, + bias, leaky ReLU·√2, clamp.
+/// StyleGAN2 synthesis layer: modulated 3x3 conv (optionally 2x up), then one `biasAct` kernel for
+/// + noise·strength, + bias, leaky ReLU·√2, clamp.
 public struct SynthesisLayer {
     public let conv: ModulatedConv2d
     public let bias: Parameter
@@ -72,10 +74,10 @@ public struct SynthesisLayer {
     }
 
     func callAsFunction(_ x: Tensor, w: Tensor, noise: Tensor?) throws -> Tensor {
-        var y = try conv(x, w: w)
+        let y = try conv(x, w: w)
         return try Profiler.withScope(conv.name) {
-            if let noise { y = try y + noise * noiseStrength.value }
-            return try y.biasAct(bias: bias.value, activation: .leakyReLU, clamp: clamp)
+            try y.biasAct(bias: bias.value, activation: .leakyReLU, clamp: clamp, noise: noise,
+                          noiseStrength: noise == nil ? nil : noiseStrength.value)
         }
     }
 }

@@ -192,17 +192,24 @@ extension SelfTest {
         (BiasActShape(count: 105, channels: 5, inner: 7, activation: .leakyReLU), true, true),
         (BiasActShape(count: 444, channels: 4, inner: 37, activation: .leakyReLU, alpha: 0.1, gain: 1.3, clamp: 0.9), true, false),
         (BiasActShape(count: 1001, channels: 7, inner: 11, activation: .linear, gain: 0.75, clamp: 0.6), false, false),
+        // The synthesis layers' epilogue: noise per sample (training) and one shared plane (generation).
+        (BiasActShape(count: 3 * 5 * 37, channels: 5, inner: 37, activation: .leakyReLU, clamp: 0.9, noise: .perSample), true, true),
+        (BiasActShape(count: 2 * 6 * 81, channels: 6, inner: 81, activation: .leakyReLU, noise: .shared), true, false),
     ]
 
     static let biasActCases: [SelfTestCase] = biasActShapes.flatMap { s, hasBias, quick in
         var desc = "\(s.count) C\(s.channels) inner \(s.inner) \(s.activation == .linear ? "linear" : "lrelu \(s.alpha)") gain \(String(format: "%g", s.gain))"
         if s.clamp >= 0 { desc += " clamp \(s.clamp)" }
         if !hasBias { desc += " no bias" }
+        if let noise = s.noise { desc += " noise \(noise)" }
+        let noiseCount = s.noise == .shared ? s.inner : s.count / max(s.channels, 1)
         return [
             SelfTestCase(family: "bias_act fwd", shape: desc, quick: quick) { ctx in
                 let x = try ctx.input(s.count, seed: 12), b = hasBias ? try ctx.input(s.channels, seed: 13) : nil
+                let noise = s.noise == nil ? nil : try ctx.input(noiseCount, seed: 16)
+                let strength = s.noise == nil ? nil : try ctx.buffer([0.7])
                 let y = try ctx.poisoned(s.count)
-                try ctx.backend.biasAct(s, x: x, bias: b, y: y)
+                try ctx.backend.biasAct(s, x: x, bias: b, noise: noise, noiseStrength: strength, y: y)
                 return try ctx.read(y)
             },
             SelfTestCase(family: "bias_act grad", shape: desc, quick: quick) { ctx in

@@ -1,0 +1,21 @@
+import Engine
+import HistoGAN
+import TestSupport
+import XCTest
+
+/// `bench --only`: the family filter of `KernelBenchmark` (what runs, not how fast).
+final class KernelBenchmarkTests: XCTestCase {
+    func testOnlyRunsTheNamedFamilies() throws {
+        let cpu = TestBackends.cpu
+        let epilogue = try KernelBenchmark(backend: cpu, quick: true, minimumSeconds: 0.001, only: "Epilogue").run()
+        XCTAssertEqual(epilogue.map(\.kernel), ["epilogue, 3 launches", "epilogue, 1 kernel"])
+        XCTAssertEqual(Set(epilogue.map(\.shape)), ["4x32x32x32"])
+        let biasAct = try KernelBenchmark(backend: cpu, quick: true, minimumSeconds: 0.001, only: "bias_act").run()
+        XCTAssertEqual(biasAct.map(\.kernel), ["bias_act lrelu"])
+        // Every family name selects itself; a filter leaves the other families out.
+        for family in KernelBenchmark.families {
+            XCTAssertTrue(KernelBenchmark(backend: cpu, only: family).runs(family), family)
+        }
+        XCTAssertFalse(KernelBenchmark(backend: cpu, only: "epilogue").runs("gemm"))
+    }
+}
