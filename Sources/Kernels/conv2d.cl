@@ -314,21 +314,27 @@ inline float load_dy_gi(__global const float *dyg, __global const float *so, con
 // dx[n, g·Cg + c, iy, ix] = Σ_{o, ky, kx : iy = oy·S − padH + ky, ix = ox·S − padW + kx} w[g·Og + o, c, ky, kx] · dy[n, g·Og + o, oy, ox]
 // for the pixels of stride phase (py, px); every pixel of the phase is written (0 when no tap reaches it).
 // Under OUT_SCALE dy[n, o] is multiplied by outScale[n, o], under IN_SCALE dx[n, c] by inScale[n, c].
-// Launch once per phase: global (tilesCols·NT, tilesRows, G), local (NT, 1, 1), cols = N·phH·phW.
+// Split-K as in the forward: split s = group_id(2) / G sums the K range [s·kChunk, (s+1)·kChunk) ∩ [0, K) of
+// this phase into dx + s·splitStride (an empty range writes zeros), for conv2d_sum_splits to add in split order;
+// one split: kChunk ≥ K, splitStride 0. Every phase launches with the same split count into the same scratch
+// `[splits, N, C, H, W]`, so one sum covers them all.
+// Launch once per phase: global (tilesCols·NT, tilesRows, G·splits), local (NT, 1, 1), cols = N·phH·phW.
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
 void conv2d_grad_input(__global const float *dy, __global const float *w, __global float *dx,
                                 const int N, const int C, const int H, const int W, const int O,
                                 const int outH, const int outW, const int G, const int padH, const int padW,
-                                const int py, const int px IN_SCALE_ARG OUT_SCALE_ARG) {
+                                const int py, const int px, const int kChunk, const int splitStride
+                                IN_SCALE_ARG OUT_SCALE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
-    const int g = get_group_id(2);
+    const int g = get_group_id(2) % G, split = get_group_id(2) / G;
     const int Cg = C / G, Og = O / G, P = outH * outW;
     const Phase f = make_phase(py, px, padH, padW);
     const int K = Og * f.nky * f.nkx;
     const int phH = (H - py + STRIDE - 1) / STRIDE, phW = (W - px + STRIDE - 1) / STRIDE;
     const int phP = phH * phW, cols = N * phP;
     const int m0 = get_group_id(1) * TM, n0 = get_group_id(0) * TN;
-    const int kBegin = 0, kEnd = K;
+    const int kBegin = min(K, split * kChunk), kEnd = min(K, kBegin + kChunk);
+    dx += (size_t)split * splitStride;
 
     __global const float *wg = w + (size_t)g * Og * Cg * KK;
     const int col = n0 + CF_COL;
@@ -466,11 +472,12 @@ void conv2d_grad_weight(__global const float *x, __global const float *dy, __glo
     }
 }
 
-// dw[i] = Σ_s partial[s·count + i] (the split-K partial sums of conv2d_grad_weight, fixed order).
-__kernel void conv2d_sum_splits(__global const float *partial, __global float *dw, const int count, const int splits) {
+// out[i] = Σ_s partial[s·count + i]: the split-K partial sums of conv2d_fwd, conv2d_grad_input and
+// conv2d_grad_weight, added in split order (bit-reproducible).
+__kernel void conv2d_sum_splits(__global const float *partial, __global float *out, const int count, const int splits) {
     const int i = get_global_id(0);
     if (i >= count) return;
     float sum = 0.0f;
     for (int s = 0; s < splits; s++) sum += partial[(size_t)s * count + i];
-    dw[i] = sum;
+    out[i] = sum;
 }

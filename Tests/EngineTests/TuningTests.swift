@@ -95,6 +95,52 @@ final class TuningTests: XCTestCase {
         XCTAssertEqual(try gradWeight().map(\.bitPattern), try gradWeight().map(\.bitPattern), "split-K grad-weight differs run to run")
     }
 
+    /// Split-K grad-input against the float64 reference for 1–8 splits and the scaled form, stride 1 and stride 2
+    /// (phases of different depth: 40·{4, 2, 2, 1}, so with 8 splits the shallow phases have empty trailing
+    /// chunks that must write zeros), outputs poisoned; and the same bits run to run.
+    func testSplitKGradInputMatchesReference() throws {
+        let cl = try requireBackend()
+        let shapes = [Conv2dShape(batch: 2, inChannels: 6, outChannels: 40, height: 4, width: 4, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+                      Conv2dShape(batch: 2, inChannels: 6, outChannels: 40, height: 7, width: 5, kernelH: 3, kernelW: 3,
+                                  stride: 2, padH: 1, padW: 1)]
+        for (index, s) in shapes.enumerated() {
+            let d = Conv2dTests.Data(s, seed: 510 + UInt64(index))
+            let dy = try cl.buffer(d.dy), w = try cl.buffer(d.w)
+            let want = ConvReference.gradInput(s, dy: d.dy, w: d.w)
+            for tile in [ConvTile.tall, .thin] {
+                for splits in [1, 2, 3, 8] {
+                    func run() throws -> [Float] {
+                        let dx = try cl.poisoned(s.inputCount)
+                        try cl.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: KernelChoice(conv: tile, splits: splits))
+                        return try cl.array(dx)
+                    }
+                    let first = try run()
+                    assertClose(first, want, tolerance: 1e-5, "grad-input stride \(s.stride) \(tile) split \(splits)")
+                    XCTAssertEqual(first.map(\.bitPattern), try run().map(\.bitPattern), "grad-input split \(splits) differs run to run")
+                }
+            }
+            // Scaled: dx[n, c] = a[n, c]·Σ w·b[n, o]·dy, split 3 against the unsplit launch.
+            var rng = TestRNG(seed: 520 + UInt64(index))
+            let a = try cl.buffer(rng.floats(s.batch * s.inChannels, 0.5, 1.5)), b = try cl.buffer(rng.floats(s.batch * s.outChannels, 0.5, 1.5))
+            func scaled(_ splits: Int) throws -> [Float] {
+                let dx = try cl.poisoned(s.inputCount)
+                try cl.scaledConv2dGradInput(s, gradOutput: dy, weight: w, inScale: a, outScale: b, gradInput: dx,
+                                             choice: KernelChoice(conv: .tall, splits: splits))
+                return try cl.array(dx)
+            }
+            assertClose(try scaled(3), try scaled(1), tolerance: 1e-5, "scaled grad-input stride \(s.stride) split 3 vs 1")
+        }
+    }
+
+    /// Without a table the backend splits K only when the tiles cannot fill the device: never for a layer with
+    /// enough work-groups, up to 64 ways for a 4×4 layer on a GPU-sized device, and never below 8 K-steps a split.
+    func testDefaultKSplits() {
+        XCTAssertEqual(OpenCLBackend.defaultKSplits(tiles: 64, depth: 4608, tk: 16, computeUnits: 2), 1)
+        XCTAssertEqual(OpenCLBackend.defaultKSplits(tiles: 8, depth: 4608, tk: 16, computeUnits: 132), 33)
+        XCTAssertEqual(OpenCLBackend.defaultKSplits(tiles: 1, depth: 1 << 20, tk: 16, computeUnits: 132), 64)
+        XCTAssertEqual(OpenCLBackend.defaultKSplits(tiles: 1, depth: 200, tk: 16, computeUnits: 132), 1)
+    }
+
     /// Pow-2 rounding groups shapes; kernel size and stride separate them.
     func testShapeClassGroupsShapes() {
         let a = Conv2dShape(batch: 4, inChannels: 96, outChannels: 100, height: 8, width: 8, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
@@ -187,8 +233,11 @@ final class TuningTests: XCTestCase {
             try body()
             return (cl.kernelLaunches ?? 0) - before
         }
+        // Without a table: the heuristic tile and split count (a split adds the conv2d_sum_splits launch).
         let plain = try cl.poisoned(s.outputCount)
-        XCTAssertEqual(try launches { try cl.conv2d(s, input: x, weight: w, output: plain) }, 1)
+        let heuristic = OpenCLTuner(backend: cl).heuristic(for: .conv(.conv2dForward, s))
+        XCTAssertEqual(try launches { try cl.conv2d(s, input: x, weight: w, output: plain) }, heuristic.splits > 1 ? 2 : 1)
+        XCTAssertNotEqual(heuristic, KernelChoice(conv: .tall, splits: 4), "the table below must differ from the heuristic")
         var table = Self.sampleTable()
         table.key = TuningKey(device: cl.device)
         cl.useTuningTable(table)

@@ -54,8 +54,8 @@ extension OpenCLBackend {
                                    gradWeight: gradWeight, choice: choice)
     }
 
-    /// The forward convolution with tile `choice.conv` and `choice.splits` K splits (nil: the heuristic tile,
-    /// no split). With splits, each split's partial sums over its K range go to a scratch buffer
+    /// The forward convolution with tile `choice.conv` and `choice.splits` K splits (nil: the heuristic tile and
+    /// split count, `defaultKSplits`). With splits, each split's partial sums over its K range go to a scratch buffer
     /// `[splits, N, O, outH, outW]` and `conv2d_sum_splits` adds them in split order (bit-reproducible).
     public func scaledConv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                              outScale: (any Buffer)?, output: any Buffer, choice: KernelChoice?) throws {
@@ -66,7 +66,9 @@ extension OpenCLBackend {
         let tile = try Self.convTile(choice, "conv2d") ?? ConvTile.choose(rows: rows, cols: cols)
         let options = tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale)
         let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
-        let (splits, chunk) = Self.kSplits(requested: choice?.splits ?? 1, depth: depth, tk: tile.tk)
+        let requested = choice?.splits ?? Self.defaultKSplits(tiles: tilesN * tilesM * shape.groups, depth: depth, tk: tile.tk,
+                                                              computeUnits: info.computeUnits)
+        let (splits, chunk) = Self.kSplits(requested: requested, depth: depth, tk: tile.tk)
         let partial = splits > 1 ? try allocate(splits * shape.outputCount) : output
         try launch("conv2d", "conv2d_fwd", options: options,
                    global: [tilesN * tile.threads, tilesM, shape.groups * splits], local: [tile.threads, 1, 1],
@@ -78,31 +80,58 @@ extension OpenCLBackend {
                    [.buffer(partial), .buffer(output), .int(shape.outputCount), .int(splits)])
     }
 
-    /// The input gradient with tile `choice.conv` for every stride phase (nil: the heuristic tile per phase).
-    /// `choice.splits` must be 1.
+    /// The input gradient with tile `choice.conv` for every stride phase (nil: the heuristic tile per phase) and
+    /// `choice.splits` K splits (nil: `defaultKSplits` for the first, deepest phase). Every phase uses the same split
+    /// count; with splits the phases write a scratch `[splits, N, C, H, W]` that one `conv2d_sum_splits` adds.
     public func scaledConv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                                       outScale: (any Buffer)?, gradInput: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradInput", inScale: inScale, outScale: outScale)
         let fixed = try Self.convTile(choice, "conv2dGradInput")
-        guard (choice?.splits ?? 1) == 1 else {
-            throw EngineError.shapeMismatch(op: "conv2dGradInput", detail: "K splits are not supported for grad-input")
-        }
         let rows = shape.inChannels / shape.groups
-        let s = shape.stride
-        // One launch per stride phase (py, px); together they write every pixel of dx exactly once.
+        let phases = Self.gradInputPhases(shape)
+        let first = fixed ?? ConvTile.choose(rows: rows, cols: phases[0].cols)
+        let deepest = phases.map(\.depth).max() ?? 0
+        let requested = choice?.splits ?? Self.defaultKSplits(
+            tiles: first.tiles(phases[0].cols, first.tn) * first.tiles(rows, first.tm) * shape.groups, depth: deepest,
+            tk: first.tk, computeUnits: info.computeUnits)
+        let splits = Self.kSplits(requested: requested, depth: deepest, tk: first.tk).splits
+        let partial = splits > 1 ? try allocate(splits * shape.inputCount) : gradInput
+        // One launch per stride phase (py, px); together they write every pixel of dx (of each split) exactly once.
+        for phase in phases {
+            let tile = fixed ?? ConvTile.choose(rows: rows, cols: phase.cols)
+            // This phase's K in `splits` chunks of whole K-steps (trailing chunks may be empty and write zeros).
+            let chunk = max(1, (phase.depth + splits * tile.tk - 1) / (splits * tile.tk)) * tile.tk
+            try launch("conv2d", "conv2d_grad_input",
+                       options: tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale),
+                       global: [tile.tiles(phase.cols, tile.tn) * tile.threads, tile.tiles(rows, tile.tm), shape.groups * splits],
+                       local: [tile.threads, 1, 1],
+                       [.buffer(gradOutput), .buffer(weight), .buffer(partial)] + Self.convArgs(shape)
+                       + [.int(phase.py), .int(phase.px), .int(chunk), .int(splits > 1 ? shape.inputCount : 0)]
+                       + Self.scaleArgs(inScale, outScale))
+        }
+        guard splits > 1 else { return }
+        try launch("conv2d", "conv2d_sum_splits", options: first.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale),
+                   global: [shape.inputCount], local: [Self.localSize1D],
+                   [.buffer(partial), .buffer(gradInput), .int(shape.inputCount), .int(splits)])
+    }
+
+    /// The stride phases (py, px) of grad-input with their columns N·phH·phW and K depth Og·nky·nkx (the taps
+    /// ky ≡ py + padH mod S, as `make_phase` in conv2d.cl).
+    static func gradInputPhases(_ shape: Conv2dShape) -> [(py: Int, px: Int, cols: Int, depth: Int)] {
+        let s = shape.stride, og = shape.outChannels / shape.groups
+        func taps(_ p: Int, _ pad: Int, _ k: Int) -> Int {
+            let k0 = (p + pad) % s
+            return k0 < k ? (k - k0 + s - 1) / s : 0
+        }
+        var phases: [(py: Int, px: Int, cols: Int, depth: Int)] = []
         for py in 0..<min(s, shape.height) {
             for px in 0..<min(s, shape.width) {
                 let cols = shape.batch * ((shape.height - py + s - 1) / s) * ((shape.width - px + s - 1) / s)
-                let tile = fixed ?? ConvTile.choose(rows: rows, cols: cols)
-                try launch("conv2d", "conv2d_grad_input",
-                           options: tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale),
-                           global: [tile.tiles(cols, tile.tn) * tile.threads, tile.tiles(rows, tile.tm), shape.groups],
-                           local: [tile.threads, 1, 1],
-                           [.buffer(gradOutput), .buffer(weight), .buffer(gradInput)] + Self.convArgs(shape)
-                           + [.int(py), .int(px)] + Self.scaleArgs(inScale, outScale))
+                phases.append((py, px, cols, og * taps(py, shape.padH, shape.kernelH) * taps(px, shape.padW, shape.kernelW)))
             }
         }
+        return phases
     }
 
     /// The weight gradient with tile `choice.conv` and `choice.splits` K splits (nil: the heuristic tile and
@@ -117,8 +146,8 @@ extension OpenCLBackend {
         let tile = try Self.convTile(choice, "conv2dGradWeight") ?? ConvTile.choose(rows: rows, cols: cols)
         let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
         // Split K when the tiles alone cannot fill the device; partial sums are added in a fixed order.
-        let requested = choice?.splits ?? Self.gradWeightSplits(tiles: tilesN * tilesM * shape.groups, reduction: reduction,
-                                                                  tk: tile.tk, computeUnits: info.computeUnits)
+        let requested = choice?.splits ?? Self.defaultKSplits(tiles: tilesN * tilesM * shape.groups, depth: reduction,
+                                                              tk: tile.tk, computeUnits: info.computeUnits)
         let (splits, chunk) = Self.kSplits(requested: requested, depth: reduction, tk: tile.tk)
         let partial = splits > 1 ? try allocate(splits * shape.weightCount) : gradWeight
         let options = tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale)
@@ -166,11 +195,12 @@ extension OpenCLBackend {
         return ((depth + chunk - 1) / chunk, chunk)
     }
 
-    /// Number of K splits for grad-weight: enough work-groups for two per compute unit, each split
-    /// still at least 8 K-steps long.
-    static func gradWeightSplits(tiles: Int, reduction: Int, tk: Int, computeUnits: Int) -> Int {
-        let wanted = (2 * max(1, computeUnits) + tiles - 1) / tiles
-        let longest = max(1, reduction / (8 * tk))
+    /// The heuristic number of K splits of a conv kernel (forward, grad-input, grad-weight): enough work-groups for
+    /// two per compute unit when the `tiles` alone cannot fill the device (the 4×4 and 8×8 layers on a GPU), each
+    /// split still at least 8 K-steps of a `depth`-long reduction, at most 64.
+    public static func defaultKSplits(tiles: Int, depth: Int, tk: Int, computeUnits: Int) -> Int {
+        let wanted = (2 * max(1, computeUnits) + tiles - 1) / max(1, tiles)
+        let longest = max(1, depth / (8 * tk))
         return max(1, min(wanted, longest, 64))
     }
 }

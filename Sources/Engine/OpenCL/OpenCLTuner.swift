@@ -23,56 +23,64 @@ public struct OpenCLTuner {
         self.backend = backend; self.warmRuns = max(0, warmRuns); self.timedRuns = max(1, timedRuns)
     }
 
-    /// The configurations tried for `problem`: every conv tile (forward also with 2/4/8 K splits of the heuristic
-    /// and tall tiles when its output is at most 8×8 and K ≥ 1024; grad-weight with each tile's heuristic split
-    /// count), or every GEMM micro-tile.
+    /// The configurations tried for `problem`: every conv tile with its heuristic split count (`defaultKSplits`;
+    /// forward and grad-input also with 2/4/8 K splits of the heuristic and tall tiles when the output is at most
+    /// 8×8 and K ≥ 1024), or every GEMM micro-tile.
     public func candidates(for problem: TuningProblem) -> [KernelChoice] {
         switch problem {
         case .gemm: return GemmTile.candidates.map { KernelChoice(gemm: $0) }
         case let .conv(kernel, s):
+            var list = ConvTile.candidates.map { Self.withDefaultSplits($0, kernel, s, computeUnits: backend.info.computeUnits) }
             let cg = s.inChannels / s.groups, og = s.outChannels / s.groups, kk = s.kernelH * s.kernelW
+            // The small-output layers: the output (forward) or the input (grad-input) has at most 8×8 pixels.
+            let small: Bool
             switch kernel {
-            case .conv2dForward:
-                var list = ConvTile.candidates.map { KernelChoice(conv: $0) }
-                if s.outHeight <= 8, s.outWidth <= 8, cg * kk >= 1024 {
-                    let heuristic = ConvTile.choose(rows: og, cols: s.batch * s.outHeight * s.outWidth)
-                    for tile in Set([heuristic, .tall]).sorted(by: { $0.description < $1.description }) {
-                        for splits in [2, 4, 8] { list.append(KernelChoice(conv: tile, splits: splits)) }
+            case .conv2dForward: small = s.outHeight <= 8 && s.outWidth <= 8 && cg * kk >= 1024
+            case .conv2dGradInput: small = s.height <= 8 && s.width <= 8 && og * kk >= 1024
+            default: small = false
+            }
+            if small {
+                let heuristic = heuristic(for: problem).conv ?? .tall
+                for tile in Set([heuristic, .tall]).sorted(by: { $0.description < $1.description }) {
+                    for splits in [2, 4, 8] where !list.contains(KernelChoice(conv: tile, splits: splits)) {
+                        list.append(KernelChoice(conv: tile, splits: splits))
                     }
                 }
-                return list
-            case .conv2dGradInput: return ConvTile.candidates.map { KernelChoice(conv: $0) }
-            case .conv2dGradWeight:
-                return ConvTile.candidates.map { tile in
-                    let tiles = tile.tiles(cg * kk, tile.tn) * tile.tiles(og, tile.tm) * s.groups
-                    let splits = OpenCLBackend.gradWeightSplits(tiles: tiles, reduction: s.batch * s.outHeight * s.outWidth,
-                                                                tk: tile.tk, computeUnits: backend.info.computeUnits)
-                    return KernelChoice(conv: tile, splits: splits)
-                }
-            case .gemm: return []
             }
+            return list
         }
     }
 
-    /// The heuristic's configuration for `problem` (what runs without a table; grad-input's is its first phase's).
+    /// The heuristic's configuration for `problem` (what runs without a table; grad-input's tile is its first
+    /// phase's).
     public func heuristic(for problem: TuningProblem) -> KernelChoice {
         switch problem {
         case let .gemm(s): return KernelChoice(gemm: OpenCLBackend.gemmTile(s, computeUnits: backend.info.computeUnits))
         case let .conv(kernel, s):
-            let cg = s.inChannels / s.groups, og = s.outChannels / s.groups, kk = s.kernelH * s.kernelW
-            switch kernel {
-            case .conv2dGradInput:
-                let phase = s.batch * ((s.height + s.stride - 1) / s.stride) * ((s.width + s.stride - 1) / s.stride)
-                return KernelChoice(conv: ConvTile.choose(rows: cg, cols: phase))
-            case .conv2dGradWeight:
-                let tile = ConvTile.choose(rows: og, cols: cg * kk)
-                let tiles = tile.tiles(cg * kk, tile.tn) * tile.tiles(og, tile.tm) * s.groups
-                return KernelChoice(conv: tile, splits: OpenCLBackend.gradWeightSplits(
-                    tiles: tiles, reduction: s.batch * s.outHeight * s.outWidth, tk: tile.tk, computeUnits: backend.info.computeUnits))
-            default:
-                return KernelChoice(conv: ConvTile.choose(rows: og, cols: s.batch * s.outHeight * s.outWidth))
-            }
+            let (rows, cols, _) = Self.gemmView(kernel, s)
+            return Self.withDefaultSplits(ConvTile.choose(rows: rows, cols: cols), kernel, s, computeUnits: backend.info.computeUnits)
         }
+    }
+
+    /// Conv `kernel` of `s` as a GEMM: rows and columns of its output tiles (grad-input: of its first stride phase) and
+    /// the K depth of its reduction (grad-input: of the deepest phase).
+    static func gemmView(_ kernel: TunedKernel, _ s: Conv2dShape) -> (rows: Int, cols: Int, depth: Int) {
+        let cg = s.inChannels / s.groups, og = s.outChannels / s.groups, kk = s.kernelH * s.kernelW
+        switch kernel {
+        case .conv2dForward: return (og, s.batch * s.outHeight * s.outWidth, cg * kk)
+        case .conv2dGradInput:
+            let phases = OpenCLBackend.gradInputPhases(s)
+            return (cg, phases[0].cols, phases.map(\.depth).max() ?? 0)
+        default: return (og, cg * kk, s.batch * s.outHeight * s.outWidth)
+        }
+    }
+
+    /// `tile` with the split count the backend picks for it without a table (`OpenCLBackend.defaultKSplits`).
+    static func withDefaultSplits(_ tile: ConvTile, _ kernel: TunedKernel, _ s: Conv2dShape, computeUnits: Int) -> KernelChoice {
+        let (rows, cols, depth) = gemmView(kernel, s)
+        let tiles = tile.tiles(cols, tile.tn) * tile.tiles(rows, tile.tm) * s.groups
+        let requested = OpenCLBackend.defaultKSplits(tiles: tiles, depth: depth, tk: tile.tk, computeUnits: computeUnits)
+        return KernelChoice(conv: tile, splits: OpenCLBackend.kSplits(requested: requested, depth: depth, tk: tile.tk).splits)
     }
 
     /// The heaviest problem of each shape class in `problems`, in first-seen order of the classes.

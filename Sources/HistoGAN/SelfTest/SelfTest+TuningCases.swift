@@ -2,7 +2,7 @@ import Engine
 import Foundation
 
 // Self-test cases for the tuning table's configurations: every conv tile the tuner may choose, split-K
-// forward and grad-weight, and every GEMM micro-tile, each launched explicitly on the device under test and
+// forward, grad-input and grad-weight, and every GEMM micro-tile, each launched explicitly on the device under test and
 // compared with the reference backend's default launch (the same math, so any tile or split bug shows).
 
 extension SelfTest {
@@ -11,6 +11,10 @@ extension SelfTest {
     /// 4×4 output with K = 360: several K-steps per split.
     static let splitConvShape = Conv2dShape(batch: 1, inChannels: 40, outChannels: 3, height: 4, width: 4,
                                             kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+    /// Stride 2 with 40 output channels: grad-input phases of K = 160, 80, 80, 40 sharing one split count (with 8
+    /// splits the shallow phases end in empty chunks).
+    static let splitStrideShape = Conv2dShape(batch: 2, inChannels: 6, outChannels: 40, height: 7, width: 5,
+                                              kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1)
 
     /// `choice` on an OpenCL backend, the plain `Backend` method elsewhere (the reference).
     static func tunedCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
@@ -34,16 +38,14 @@ extension SelfTest {
                 return try ctx.read(dw)
             },
         ]
-        if choice.splits == 1 {
-            cases.append(SelfTestCase(family: "conv2d grad-input tuned", shape: desc, quick: quick) { ctx in
-                let dy = try ctx.input(s.outputCount, seed: 6), w = try ctx.input(s.weightCount, seed: 5)
-                let dx = try ctx.poisoned(s.inputCount)
-                if let cl = ctx.backend as? OpenCLBackend {
-                    try cl.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: choice)
-                } else { try ctx.backend.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx) }
-                return try ctx.read(dx)
-            })
-        }
+        cases.append(SelfTestCase(family: "conv2d grad-input tuned", shape: desc, quick: quick) { ctx in
+            let dy = try ctx.input(s.outputCount, seed: 6), w = try ctx.input(s.weightCount, seed: 5)
+            let dx = try ctx.poisoned(s.inputCount)
+            if let cl = ctx.backend as? OpenCLBackend {
+                try cl.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: choice)
+            } else { try ctx.backend.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx) }
+            return try ctx.read(dx)
+        })
         return cases
     }
 
@@ -55,6 +57,8 @@ extension SelfTest {
         }
         + tunedCases(splitConvShape, KernelChoice(conv: .tall, splits: 3), quick: true)
         + tunedCases(splitConvShape, KernelChoice(conv: .thin, splits: 8), quick: false)
+        + tunedCases(splitStrideShape, KernelChoice(conv: .tall, splits: 3), quick: false)
+        + tunedCases(splitStrideShape, KernelChoice(conv: .thin, splits: 8), quick: false)
         + GemmTile.candidates.map { tile in
             let s = GemmShape(m: 33, n: 47, k: 70, transB: true, batch: 2)
             return SelfTestCase(family: "gemm tuned", shape: "33x47x70 NT batch 2 tile \(tile)", quick: tile == GemmTile(tm: 4, tn: 8)) { ctx in
