@@ -51,10 +51,11 @@ struct ProfileCommand: ParsableCommand {
         print(String(format: "step: %.1f ms plain (%.2f images/s; mean of %d steps with R1 and path length on their schedule%@), %.1f ms profiled (per-op synchronisation)",
                      profile.unprofiledStepMilliseconds, Double(options.batch) * 1000 / profile.unprofiledStepMilliseconds,
                      profile.plainSteps, launches, profile.stepMilliseconds))
-        print("layer                                   fwd ms    bwd ms  kernel ms  share")
+        print("layer                                   fwd ms    bwd ms  kernel ms  share  launches")
         for l in profile.layers {
             let kernel = l.kernelMilliseconds.map { String(format: "%9.2f", $0) } ?? "        -"
-            print("\(l.layer.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%9.2f %9.2f", l.forwardMilliseconds, l.backwardMilliseconds)) \(kernel) \(String(format: "%5.1f%%", l.share * 100))")
+            let launches = l.launches.map { String(format: "%9.1f", $0) } ?? "        -"
+            print("\(l.layer.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%9.2f %9.2f", l.forwardMilliseconds, l.backwardMilliseconds)) \(kernel) \(String(format: "%5.1f%%", l.share * 100)) \(launches)")
         }
         print("op                                    calls/step     ms    share")
         for o in profile.ops {

@@ -175,5 +175,19 @@ final class TrainingProfileTests: XCTestCase {
         XCTAssertNil(profile.launchesPerStep)
         XCTAssertGreaterThan(profile.unprofiledStepMilliseconds, 0)
         XCTAssertFalse(profile.layers.isEmpty)
+        XCTAssertTrue(profile.layers.allSatisfy { $0.launches == nil }, "the CPU backend launches no kernels")
+    }
+
+    /// On OpenCL every launch of a profiled step lands in exactly one layer row: the layers' launches add up to the
+    /// kernels table's (which sums the same records by kernel name instead of by layer).
+    func testLayerLaunchesAddUpToTheKernelTable() throws {
+        let device = try XCTUnwrap(TestBackends.requireOpenCL() as? OpenCLBackend).device
+        // Launches are attributed through profiling events, as `profile` does.
+        let trainer = try Trainer(options: TrainingTests.options(), backend: OpenCLBackend(device: device, profiling: true))
+        let profile = try TrainingProfile.measure(trainer: trainer, steps: 1, plainSteps: 1)
+        let byLayer = profile.layers.compactMap(\.launches).reduce(0, +)
+        XCTAssertGreaterThan(byLayer, 0)
+        XCTAssertEqual(byLayer, profile.kernels.map(\.launches).reduce(0, +))
+        XCTAssertEqual(profile.layers.filter { $0.launches == nil }.count, 0)
     }
 }

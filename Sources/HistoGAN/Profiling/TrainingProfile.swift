@@ -10,6 +10,8 @@ public struct TrainingProfile: Codable, Sendable {
         public var backwardMilliseconds: Double
         /// Σ of OpenCL kernel times (profiling events); nil on the CPU backend.
         public var kernelMilliseconds: Double?
+        /// OpenCL kernel launches per step, forward and backward; nil on the CPU backend.
+        public var launches: Double?
         /// (forward + backward) / step time.
         public var share: Double
     }
@@ -96,7 +98,7 @@ public struct TrainingProfile: Codable, Sendable {
             for _ in 0..<steps { _ = try trainer.trainStep(realBatches: batches, targets: targets) }
         }
         let step = Date().timeIntervalSince(start) / Double(steps)
-        var byLayer: [String: (f: Double, b: Double, k: Double)] = [:]
+        var byLayer: [String: (f: Double, b: Double, k: Double, launches: Int)] = [:]
         var byOp: [String: (calls: Int, seconds: Double)] = [:]
         var byKernel: [String: (launches: Int, seconds: Double)] = [:]
         for (key, entry) in profiler.records {
@@ -109,16 +111,18 @@ public struct TrainingProfile: Codable, Sendable {
                 byKernel[key.op, default: (0, 0)].seconds += entry.kernelSeconds
             }
             let name = key.scope.isEmpty ? "(losses, histogram, optimizer, other ops)" : key.scope
-            var v = byLayer[name] ?? (0, 0, 0)
+            var v = byLayer[name] ?? (0, 0, 0, 0)
             if key.phase == "backward" { v.b += entry.wallSeconds } else { v.f += entry.wallSeconds }
             v.k += entry.kernelSeconds
+            v.launches += entry.launches
             byLayer[name] = v
         }
         let isOpenCL = trainer.backend.info.kind == .opencl
         let n = Double(steps)
         let layers = byLayer.map { name, v in
             Layer(layer: name, forwardMilliseconds: v.f / n * 1000, backwardMilliseconds: v.b / n * 1000,
-                  kernelMilliseconds: isOpenCL ? v.k / n * 1000 : nil, share: (v.f + v.b) / n / step)
+                  kernelMilliseconds: isOpenCL ? v.k / n * 1000 : nil, launches: isOpenCL ? Double(v.launches) / n : nil,
+                  share: (v.f + v.b) / n / step)
         }.sorted { $0.forwardMilliseconds + $0.backwardMilliseconds > $1.forwardMilliseconds + $1.backwardMilliseconds }
         let ops = byOp.map { name, v in
             Op(op: name, calls: Double(v.calls) / n, milliseconds: v.seconds / n * 1000, share: v.seconds / n / step)
