@@ -94,7 +94,15 @@ public enum Autograd {
                         throw EngineError.shapeMismatch(op: "VJP of \(node.name)", detail: "gradient \(pg.shape) for input \(parent.shape)")
                     }
                     let key = ObjectIdentifier(pnode)
-                    grads[key] = try grads[key].map { try $0 + pg } ?? pg
+                    if let sum = grads[key] {
+                        // A tensor used by several ops: its gradients add up, attributed (when profiling) to the layer
+                        // that made it, or for a leaf (a parameter) to the layer that used it.
+                        grads[key] = try Profiler.$scope.withValue(pnode.isLeaf ? node.scope : pnode.scope) {
+                            try Profiler.$phase.withValue("backward") { try sum + pg }
+                        }
+                    } else {
+                        grads[key] = pg
+                    }
                 }
             }
         }

@@ -25,9 +25,11 @@ public final class Parameter {
         value = newValue.detached().requiringGrad()
     }
 
-    /// Adds `g` to `grad`.
+    /// Adds `g` to `grad` (profiler scope `gradient accumulation`).
     public func accumulate(_ g: Tensor) throws {
-        grad = try Autograd.withoutGrad { try grad.map { try $0 + g } ?? g.detached() }
+        grad = try Profiler.withScope("gradient accumulation") {
+            try Autograd.withoutGrad { try grad.map { try $0 + g } ?? g.detached() }
+        }
     }
 
     public func zeroGrad() { grad = nil }
@@ -68,7 +70,9 @@ public struct ParameterCollection {
         let result = try body()
         for (p, before) in zip(parameters, previous) {
             guard let before else { continue }
-            p.grad = try Autograd.withoutGrad { try p.grad.map { try before + $0 } ?? before }
+            p.grad = try Profiler.withScope("gradient accumulation") {
+                try Autograd.withoutGrad { try p.grad.map { try before + $0 } ?? before }
+            }
         }
         return result
     }

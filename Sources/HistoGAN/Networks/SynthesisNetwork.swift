@@ -159,12 +159,14 @@ public final class SynthesisNetwork {
         }
         let n = ws[0].shape[0]
         let backend = ws[0].backend
-        var x = try constant.value.reshaped([1] + constant.shape).expanded(to: [n] + constant.shape)
+        var x = try Profiler.withScope("synthesis.const") {
+            try constant.value.reshaped([1] + constant.shape).expanded(to: [n] + constant.shape)
+        }
         var image: Tensor?
         var wi = 0, layer = 0
         func nextNoise(_ r: Int) throws -> Tensor? {
             defer { layer += 1 }
-            return try noise?.noise(layer: layer, shape: [n, 1, r, r], on: backend)
+            return try Profiler.withScope("synthesis.noise") { try noise?.noise(layer: layer, shape: [n, 1, r, r], on: backend) }
         }
         for b in blocks {
             if let conv0 = b.conv0 {

@@ -84,7 +84,12 @@ public final class Trainer {
 
     /// w inputs for micro-batch k with style mixing (probability `styleMixing`, cutoff uniform below the
     /// histogram layers); also w = mapping(z) itself (whose batch mean feeds the w average).
+    /// Profiler scope `latents` (the mapping and histogram-encoder layers keep their own).
     func mixedWs(n: Int, histograms: Tensor, phase: UInt64, k: Int) throws -> (ws: [Tensor], w: Tensor) {
+        try Profiler.withScope("latents") { try unscopedMixedWs(n: n, histograms: histograms, phase: phase, k: k) }
+    }
+
+    private func unscopedMixedWs(n: Int, histograms: Tensor, phase: UInt64, k: Int) throws -> (ws: [Tensor], w: Tensor) {
         let z = try normal([n, options.network.latentDim], phase: phase, k)
         var mixing: (z: Tensor, cutoff: Int)?
         let first = generator.synthesis.firstHistogramW
@@ -142,17 +147,21 @@ public final class Trainer {
             pendingMeanWs.append(try Autograd.withoutGrad { try MappingNetwork.batchMean(w).detached() })
             let fake = try generator.synthesis(ws, noise: noise(phase: 2, k: k))
             let logits = try discriminator(fake)
-            let adv = options.loss == .hinge ? try logits.mean().map(.neg) : try logits.map(.neg).map(.softplus).mean()
-            let hist = try HistogramLoss.loss(HistogramLoss.histograms(ofGenerated: fake, options: options.histogram),
-                                              target: target, alpha: options.histogramAlpha,
-                                              reduction: options.histogramLossReduction)
+            // Profiler scopes name the loss and regulariser ops (reverse passes are attributed to them too).
+            let adv = try Profiler.withScope("loss.adversarial") {
+                options.loss == .hinge ? try logits.mean().map(.neg) : try logits.map(.neg).map(.softplus).mean()
+            }
+            let hist = try Profiler.withScope("loss.histogram") {
+                try HistogramLoss.loss(HistogramLoss.histograms(ofGenerated: fake, options: options.histogram),
+                                       target: target, alpha: options.histogramAlpha, reduction: options.histogramLossReduction)
+            }
             let lossG = try adv + hist
             report[0] = lossG.detached()
             report[1] = hist.detached()
             try g.backward(lossG)
 
             // Greg: path-length regularisation on a shrunk batch.
-            if doPL {
+            if doPL { try Profiler.withScope("reg.path-length") {
                 let m = max(1, n / options.pathLengthBatchShrink)
                 let targetPL = try target.sliced(axis: 0, 0..<m)
                 let wsPL = try mixedWs(n: m, histograms: targetPL, phase: 3, k: k).ws
@@ -182,7 +191,7 @@ public final class Trainer {
                 let lossPL = try penalty * (options.pathLengthWeight * Float(options.pathLengthInterval))
                 report[4] = penalty.detached()
                 try g.backward(lossPL)
-            }
+            } }
 
             // Dmain: fakes (no gradient to G) and reals.
             let fakeD = try Autograd.withoutGrad {
@@ -190,17 +199,16 @@ public final class Trainer {
             }
             let realInput = doR1 ? real.requiringGrad() : real
             let realLogits = try discriminator(realInput), fakeLogits = try discriminator(fakeD)
-            let lossD: Tensor
-            if options.loss == .hinge {
-                lossD = try (fakeLogits + 1).map(.relu).mean() + (realLogits.map(.neg) + 1).map(.relu).mean()
-            } else {
-                lossD = try fakeLogits.map(.softplus).mean() + realLogits.map(.neg).map(.softplus).mean()
+            let lossD = try Profiler.withScope("loss.discriminator") {
+                options.loss == .hinge
+                    ? try (fakeLogits + 1).map(.relu).mean() + (realLogits.map(.neg) + 1).map(.relu).mean()
+                    : try fakeLogits.map(.softplus).mean() + realLogits.map(.neg).map(.softplus).mean()
             }
             var totalD = lossD
             report[2] = lossD.detached()
 
             // Dreg: R1 (or the hinge variant's gradient penalty) on reals, lazily.
-            if doR1 {
+            if doR1 { try Profiler.withScope("reg.r1") {
                 let gradReal = try Autograd.gradients(of: realLogits.sum(), wrt: [realInput], createGraph: true)[0]!
                 let norms = try gradReal.sumOfSquares(axes: [1, 2, 3])
                 let penalty: Tensor
@@ -212,7 +220,7 @@ public final class Trainer {
                 }
                 report[3] = try Autograd.withoutGrad { try norms.mean().detached() }
                 totalD = try totalD + penalty
-            }
+            } }
             try d.backward(totalD)
             pendingReports.append(try Autograd.withoutGrad {
                 try Tensor.concat(report.map { try ($0 ?? Tensor.zeros([1], on: backend)).reshaped([1]) }, axis: 0)
@@ -268,17 +276,18 @@ public final class Trainer {
             d.zeroGrad()
             throw error
         }
-        for k in 0..<options.accumulate {
-            try generator.mapping.updateAverage(toward: Tensor(meanW(k), shape: [latent], on: backend))
-        }
-        try adamG.update(g, gradScale: Float(scale))
-        try adamD.update(d, gradScale: Float(scale))
-        let beta = options.emaBeta(step: step)
-        try EMA.update(generatorEMA.parameters, toward: generator.parameters, beta: beta)
-        try backend.synchronize()
-        try Autograd.withoutGrad {
-            try backend.emaUpdate(generatorEMA.mapping.wAverage.buffer, toward: generator.mapping.wAverage.buffer, beta: 0,
-                                  count: options.network.latentDim)
+        try Profiler.withScope("optimizer") {
+            for k in 0..<options.accumulate {
+                try generator.mapping.updateAverage(toward: Tensor(meanW(k), shape: [latent], on: backend))
+            }
+            try adamG.update(g, gradScale: Float(scale))
+            try adamD.update(d, gradScale: Float(scale))
+            try EMA.update(generatorEMA.parameters, toward: generator.parameters, beta: options.emaBeta(step: step))
+            try backend.synchronize()
+            try Autograd.withoutGrad {
+                try backend.emaUpdate(generatorEMA.mapping.wAverage.buffer, toward: generator.mapping.wAverage.buffer, beta: 0,
+                                      count: options.network.latentDim)
+            }
         }
         step += 1
         let seconds = Date().timeIntervalSince(start)
