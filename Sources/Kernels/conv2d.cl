@@ -26,6 +26,10 @@
 //           OUT_SCALE  per-(sample, output channel) scale outScale `[N, O]`, an extra kernel argument after
 //                      inScale: fwd multiplies y[n, o] by it in the store, grad-input and grad-weight
 //                      multiply each gathered dy[n, o] by it in the load
+//           EPILOGUE   (forward) bias_act in the store: y = clamp(act(v + bias[o])·gain, ±clamp) of the stored
+//                      value v, with EP_BIAS = 0/1 and EP_ACT = 0 (linear) / 1 (leaky ReLU), and the arguments
+//                      bias, alpha, gain, clamp (< 0: none) after the scales: the same operations in the same
+//                      order as bias_act_fwd on the stored output, so the same bits (no contraction here).
 // With both, the three kernels are the forward, grad-input and grad-weight of
 // y[n, o] = outScale[n, o]·Σ_{c, k} w[o, c, k]·inScale[n, c]·x[n, c, …] (the non-fused StyleGAN2 modconv).
 //
@@ -176,6 +180,8 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 #define CF_K(t) (lid / TN + (t) * (NT / TN))
 #define CF_COL (lid % TN)
 
+#pragma OPENCL FP_CONTRACT OFF
+
 // The optional scale arguments and their factors (1 when the option is off).
 #ifdef IN_SCALE
 #define IN_SCALE_ARG , __global const float *inScale
@@ -190,6 +196,27 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 #else
 #define OUT_SCALE_ARG
 #define OUT_FACTOR(i) 1.0f
+#endif
+
+// The forward's optional bias_act epilogue (bias_act.cl's forward without noise).
+#ifdef EPILOGUE
+#define EPILOGUE_ARG , __global const float *epBias, const float epAlpha, const float epGain, const float epClamp
+inline float epilogue(float v, __global const float *epBias, const int o, const float alpha, const float gain,
+                      const float clampv) {
+#if EP_BIAS
+    v += epBias[o];
+#endif
+#if EP_ACT == 1
+    v = v > 0.0f ? v : v * alpha;
+#endif
+    v *= gain;
+    if (clampv >= 0.0f) v = fmin(fmax(v, -clampv), clampv);
+    return v;
+}
+#define STORE_VALUE(v, o) epilogue(v, epBias, o, epAlpha, epGain, epClamp)
+#else
+#define EPILOGUE_ARG
+#define STORE_VALUE(v, o) (v)
 #endif
 
 // MARK: - forward
@@ -217,13 +244,13 @@ inline float load_x_fwd(__global const float *xg, __global const float *sc, cons
 // goes to y + s·splitStride (one split: kChunk ≥ K, splitStride 0). With several splits y is a scratch buffer of
 // partial sums `[splits, N, O, outH, outW]` that conv2d_sum_splits adds in split order (bit-reproducible; the sum
 // of scaled partials is the scaled sum): for the 4×4 and 8×8 layers, whose few columns (N·16, N·64) give too few
-// work-groups for a long K = C·KH·KW.
+// work-groups for a long K = C·KH·KW. Under EPILOGUE (one split only) the stored value goes through bias_act.
 // Launch: global (tilesCols·NT, tilesRows, G·splits), local (NT, 1, 1).
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
 void conv2d_fwd(__global const float *x, __global const float *w, __global float *y,
                          const int N, const int C, const int H, const int W, const int O,
                          const int outH, const int outW, const int G, const int padH, const int padW,
-                         const int kChunk, const int splitStride IN_SCALE_ARG OUT_SCALE_ARG) {
+                         const int kChunk, const int splitStride IN_SCALE_ARG OUT_SCALE_ARG EPILOGUE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
     const int g = get_group_id(2) % G, split = get_group_id(2) / G;
     const int Cg = C / G, Og = O / G, K = Cg * KK, P = outH * outW, cols = N * P;
@@ -268,7 +295,10 @@ void conv2d_fwd(__global const float *x, __global const float *w, __global float
         __global float *yc = y + ((size_t)sn * O + (size_t)g * Og) * P + p;
         for (int i = 0; i < WM; i++) {
             const int m = m0 + TILE_ROW(i, ty);
-            if (m < Og) yc[(size_t)m * P] = acc[i * WN + j] * OUT_FACTOR((size_t)sn * O + (size_t)g * Og + m);
+            if (m < Og) {
+                const float v = acc[i * WN + j] * OUT_FACTOR((size_t)sn * O + (size_t)g * Og + m);
+                yc[(size_t)m * P] = STORE_VALUE(v, g * Og + m);
+            }
         }
     }
 }

@@ -76,6 +76,12 @@ public protocol Backend: AnyObject, Sendable {
     func scaledConv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                       outScale: (any Buffer)?, output: any Buffer) throws
     /// `dx[n,c] = inScale[n,c]·conv2dGradInput(outScale[n,o]·dy[n,o], w)[n,c]`: the input gradient of
+    /// `conv2d` followed by `biasAct` on its output (groups, stride, padding as `conv2d`; bias `[O]` or nil; `act`
+    /// the bias_act layout of the output `[N, O, outH·outW]`, without noise): y = clamp(act(conv + b[o])·gain).
+    /// OpenCL applies the bias_act in the conv kernel's store (one launch, one pass) with the same bits as the two
+    /// ops; the default runs the two.
+    func conv2dBiasAct(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, bias: (any Buffer)?, act: BiasActShape,
+                       output: any Buffer) throws
     /// `scaledConv2d` with the same scales. inScale `[N, C]`, outScale `[N, O]`.
     func scaledConv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                                outScale: (any Buffer)?, gradInput: any Buffer) throws
@@ -167,6 +173,13 @@ extension Backend {
     /// `adamStep` of one tensor.
     public func adamStep(_ step: AdamStep, param: any Buffer, grad: any Buffer, m: any Buffer, v: any Buffer, count: Int) throws {
         try adamStep(step, [AdamSlot(param: param, grad: grad, m: m, v: v, count: count)])
+    }
+
+    /// `conv2dBiasAct` as the two primitives: the convolution, then `biasAct` in place on its output.
+    public func conv2dBiasAct(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, bias: (any Buffer)?, act: BiasActShape,
+                              output: any Buffer) throws {
+        try conv2d(shape, input: input, weight: weight, output: output)
+        try biasAct(act, x: output, bias: bias, y: output)
     }
 
     /// `biasAct` without noise.

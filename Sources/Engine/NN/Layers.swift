@@ -95,19 +95,20 @@ public struct Conv2dLayer {
 
     func forward(_ x: Tensor, gain: Float) throws -> Tensor {
         let w = try weight.value * (1 / Float(inChannels * kernel * kernel).squareRoot())
-        var y: Tensor
+        var input = x, stride = 1, padding = kernel / 2
         if down > 1, let filter {
             // NVlabs conv2d_resample fast path: blur with pad k/2 + ((f − down + 1)/2, (f − down)/2), then a
             // stride-`down` conv without padding; the output is exactly H/down.
             let p = (filter.shape[0] - down) + (kernel - 1)
-            let blurred = try Tensor.upfirdn2d(x, filter: filter, padding: ((p + 1) / 2, p / 2, (p + 1) / 2, p / 2))
-            y = try Tensor.conv2d(blurred, weight: w, stride: down, padding: 0)
-        } else {
-            y = try Tensor.conv2d(x, weight: w, padding: kernel / 2)
+            input = try Tensor.upfirdn2d(x, filter: filter, padding: ((p + 1) / 2, p / 2, (p + 1) / 2, p / 2))
+            (stride, padding) = (down, 0)
         }
-        if bias == nil && activation == .linear && gain == 1 && clamp == nil { return y }
-        return try y.biasAct(bias: bias?.value, activation: activation, gain: activation.defaultGain * gain,
-                             clamp: clamp.map { $0 * gain })
+        if bias == nil && activation == .linear && gain == 1 && clamp == nil {
+            return try Tensor.conv2d(input, weight: w, stride: stride, padding: padding)
+        }
+        // Bias, activation, gain and clamp in the convolution's store (one launch on OpenCL).
+        return try Tensor.conv2dBiasAct(input, weight: w, stride: stride, padding: padding, bias: bias?.value,
+                                        activation: activation, gain: activation.defaultGain * gain, clamp: clamp.map { $0 * gain })
     }
 }
 

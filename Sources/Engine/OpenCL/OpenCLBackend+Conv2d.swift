@@ -80,6 +80,35 @@ extension OpenCLBackend {
                    [.buffer(partial), .buffer(output), .int(shape.outputCount), .int(splits)])
     }
 
+    /// `conv2d` + `biasAct` in one launch of `conv2d_fwd -D EPILOGUE` (the heuristic or tuned tile). When the forward
+    /// splits K (the partial sums must be added before the activation) it runs as the split conv, then `biasAct`.
+    public func conv2dBiasAct(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, bias: (any Buffer)?, act: BiasActShape,
+                              output: any Buffer) throws {
+        try shape.validate("conv2dBiasAct", input: input, weight: weight, output: output)
+        let plane = shape.outHeight * shape.outWidth
+        guard act.noise == nil, act.count == shape.outputCount, act.channels == shape.outChannels, act.inner == plane else {
+            throw EngineError.shapeMismatch(op: "conv2dBiasAct", detail: "bias_act layout \(act) for the output of \(shape)")
+        }
+        try act.validate("conv2dBiasAct", hasBias: bias != nil, buffers: [output], bias: bias)
+        let choice = tunedChoice(.conv(.conv2dForward, shape))
+        let rows = shape.outChannels / shape.groups, cols = shape.batch * plane
+        let depth = (shape.inChannels / shape.groups) * shape.kernelH * shape.kernelW
+        let tile = try Self.convTile(choice, "conv2dBiasAct") ?? ConvTile.choose(rows: rows, cols: cols)
+        let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
+        let requested = choice?.splits ?? Self.defaultKSplits(tiles: tilesN * tilesM * shape.groups, depth: depth, tk: tile.tk,
+                                                              computeUnits: info.computeUnits)
+        guard Self.kSplits(requested: requested, depth: depth, tk: tile.tk).splits == 1 else {
+            try scaledConv2d(shape, input: input, weight: weight, inScale: nil, outScale: nil, output: output, choice: choice)
+            return try biasAct(act, x: output, bias: bias, y: output)
+        }
+        let options = tile.options(shape, unroll: device.isGPU)
+            + " -D EPILOGUE -D EP_BIAS=\(bias == nil ? 0 : 1) -D EP_ACT=\(act.activation.rawValue)"
+        try launch("conv2d", "conv2d_fwd", options: options,
+                   global: [tilesN * tile.threads, tilesM, shape.groups], local: [tile.threads, 1, 1],
+                   [.buffer(input), .buffer(weight), .buffer(output)] + Self.convArgs(shape) + [.int(depth), .int(0)]
+                   + [.buffer(bias ?? weight), .float(act.alpha), .float(act.gain), .float(act.clamp)])
+    }
+
     /// The input gradient with tile `choice.conv` for every stride phase (nil: the heuristic tile per phase) and
     /// `choice.splits` K splits (nil: `defaultKSplits` for the first, deepest phase). Every phase uses the same split
     /// count; with splits the phases write a scratch `[splits, N, C, H, W]` that one `conv2d_sum_splits` adds.

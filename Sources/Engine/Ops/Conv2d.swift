@@ -1,5 +1,6 @@
 // 2-D convolution of tensors, over `Backend.conv2d*`, with VJPs. The three ops are each other's
-// adjoints, so gradients of gradients (R1 penalty) stay inside this closed set.
+// adjoints, so gradients of gradients (R1 penalty) stay inside this closed set; `conv2dBiasAct` adds the
+// bias_act epilogue to the forward.
 
 extension Tensor {
     /// The `Conv2dShape` of `conv2d(x, weight)`; checks channel and group counts.
@@ -24,6 +25,32 @@ extension Tensor {
                 ? try conv2dGradInput(g, weight: weight, inputShape: x.shape, stride: stride, padding: padding, groups: groups) : nil,
              Autograd.needsGradient(1)
                 ? try conv2dGradWeight(x, gradOutput: g, weightShape: weight.shape, stride: stride, padding: padding, groups: groups) : nil]
+        }
+    }
+
+    /// `conv2d(x, weight).biasAct(bias:, activation:, alpha:, gain:, clamp:)` as one op: on OpenCL one launch that
+    /// applies the bias and activation in the conv kernel's store (the same bits as the two ops). Gradients as the
+    /// two ops': dpre = `biasActGradient(g, y)`, then the convolution's VJP of dpre and Σ dpre for the bias.
+    public static func conv2dBiasAct(_ x: Tensor, weight: Tensor, stride: Int = 1, padding: Int = 0, groups: Int = 1,
+                                     bias: Tensor? = nil, activation: Activation = .linear, alpha: Float = 0.2,
+                                     gain: Float? = nil, clamp: Float? = nil) throws -> Tensor {
+        let s = try conv2dShape(input: x.shape, weight: weight.shape, stride: stride, padding: padding, groups: groups)
+        if let bias, bias.shape != [s.outChannels] {
+            throw EngineError.shapeMismatch(op: "conv2dBiasAct", detail: "bias \(bias.shape) for \(s.outChannels) output channels")
+        }
+        let act = BiasActShape(count: s.outputCount, channels: s.outChannels, inner: s.outHeight * s.outWidth,
+                               activation: activation, alpha: alpha, gain: gain, clamp: clamp)
+        let out = try Tensor.empty([s.batch, s.outChannels, s.outHeight, s.outWidth], on: x.backend)
+        try Profiler.measure("conv2dBiasAct", x.backend) {
+            try x.backend.conv2dBiasAct(s, input: x.buffer, weight: weight.buffer, bias: bias?.buffer, act: act, output: out.buffer)
+        }
+        return out.recorded("conv2dBiasAct", [x, weight] + (bias.map { [$0] } ?? [])) { g in
+            let dpre = try biasActGradient(g, output: out, shape: act)
+            return [Autograd.needsGradient(0)
+                        ? try conv2dGradInput(dpre, weight: weight, inputShape: x.shape, stride: stride, padding: padding, groups: groups) : nil,
+                    Autograd.needsGradient(1)
+                        ? try conv2dGradWeight(x, gradOutput: dpre, weightShape: weight.shape, stride: stride, padding: padding, groups: groups) : nil]
+                + (bias == nil ? [] : [Autograd.needsGradient(2) ? try dpre.sum(axes: [0, 2, 3]) : nil])
         }
     }
 

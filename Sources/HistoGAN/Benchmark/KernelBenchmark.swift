@@ -68,6 +68,9 @@ public struct KernelBenchmark: Sendable {
             for fused in [false, true] {
                 record(try synthesisEpilogue(resolution: epilogue.0, channels: epilogue.1, batch: 4, fused: fused))
             }
+            for fused in [false, true] {
+                record(try convEpilogue(resolution: epilogue.0 / 2, channels: epilogue.1, batch: 4, fused: fused))
+            }
         }
         if runs("reduce sum") { record(try reduceSum(count: elems)) }
         if runs("philox") { record(try randomNormal(count: elems)) }
@@ -162,6 +165,23 @@ public struct KernelBenchmark: Sendable {
         return BenchmarkResult(kernel: fused ? "epilogue, 1 kernel" : "epilogue, 3 launches",
                                shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms,
                                gigabytesPerSecond: Double(4 * (2 * x.count + noise.count)) / ms / 1e6, iterations: iters)
+    }
+
+    /// A discriminator layer: 3x3 conv, + bias, leaky ReLU·√2, clamp 256 — in the conv's store (`fused`, one launch
+    /// on OpenCL) or as the conv and a separate `biasAct`.
+    func convEpilogue(resolution r: Int, channels c: Int, batch: Int, fused: Bool) throws -> BenchmarkResult {
+        let x = try Tensor.random([batch, c, r, r], seed: 17, on: backend)
+        let w = try Tensor.random([c, c, 3, 3], seed: 18, on: backend), b = try Tensor.random([c], seed: 19, on: backend)
+        let (ms, iters) = try time {
+            if fused {
+                _ = try Tensor.conv2dBiasAct(x, weight: w, padding: 1, bias: b, activation: .leakyReLU, clamp: 256)
+            } else {
+                _ = try Tensor.conv2d(x, weight: w, padding: 1).biasAct(bias: b, activation: .leakyReLU, clamp: 256)
+            }
+        }
+        return BenchmarkResult(kernel: fused ? "conv+bias_act, 1 kernel" : "conv+bias_act, 2 launches",
+                               shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms,
+                               gflops: 2 * Double(x.count * c * 9) / ms / 1e6, iterations: iters)
     }
 
     func reduceSum(count: Int) throws -> BenchmarkResult {

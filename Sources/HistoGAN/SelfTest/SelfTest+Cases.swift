@@ -58,6 +58,15 @@ extension SelfTest {
                 try ctx.backend.conv2d(s, input: x, weight: w, output: y)
                 return try ctx.read(y)
             },
+            // The discriminator's layers: bias, leaky ReLU·√2 and clamp in the store (-D EPILOGUE).
+            SelfTestCase(family: "conv2d fwd+bias_act", shape: desc + " lrelu clamp 0.9", quick: quick) { ctx in
+                let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5)
+                let b = try ctx.input(s.outChannels, seed: 7), y = try ctx.poisoned(s.outputCount)
+                let act = BiasActShape(count: s.outputCount, channels: s.outChannels, inner: s.outHeight * s.outWidth,
+                                       activation: .leakyReLU, clamp: 0.9)
+                try ctx.backend.conv2dBiasAct(s, input: x, weight: w, bias: b, act: act, output: y)
+                return try ctx.read(y)
+            },
             SelfTestCase(family: "conv2d grad-input", shape: desc, quick: quick) { ctx in
                 let dy = try ctx.input(s.outputCount, seed: 6), w = try ctx.input(s.weightCount, seed: 5)
                 let dx = try ctx.poisoned(s.inputCount)
