@@ -32,12 +32,7 @@ __kernel void bias_act_fwd(__global const float *x, __global const float *b, __g
 #if HAS_BIAS
     v += b[(i / inner) % channels];
 #endif
-#if ACT == 1
-    v = v > 0.0f ? v : v * alpha;
-#endif
-    v *= gain;
-    if (clampv >= 0.0f) v = fmin(fmax(v, -clampv), clampv);
-    y[i] = v;
+    y[i] = act_gain_clamp(v, ACT == 1, alpha, gain, clampv);
 }
 
 // dx = dy * act'(y) * gain * [|y| < clamp]; the slope is read from the sign of the saved output y.

@@ -198,7 +198,8 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 #define OUT_FACTOR(i) 1.0f
 #endif
 
-// The forward's optional bias_act epilogue (bias_act.cl's forward without noise).
+// The forward's optional bias_act epilogue (bias_act.cl's forward without noise; act_gain_clamp is in
+// strided_index.cl, shared by every family).
 #ifdef EPILOGUE
 #define EPILOGUE_ARG , __global const float *epBias, const float epAlpha, const float epGain, const float epClamp
 inline float epilogue(float v, __global const float *epBias, const int o, const float alpha, const float gain,
@@ -206,12 +207,7 @@ inline float epilogue(float v, __global const float *epBias, const int o, const 
 #if EP_BIAS
     v += epBias[o];
 #endif
-#if EP_ACT == 1
-    v = v > 0.0f ? v : v * alpha;
-#endif
-    v *= gain;
-    if (clampv >= 0.0f) v = fmin(fmax(v, -clampv), clampv);
-    return v;
+    return act_gain_clamp(v, EP_ACT == 1, alpha, gain, clampv);
 }
 #define STORE_VALUE(v, o) epilogue(v, epBias, o, epAlpha, epGain, epClamp)
 #else

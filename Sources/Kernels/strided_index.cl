@@ -11,3 +11,13 @@ inline int strided_offset(int i, const int8 shape, const int8 strides, const int
     }
     return off;
 }
+
+// bias_act's activation, gain and clamp of a value with its bias already added (bias_act.cl, and conv2d.cl's
+// EPILOGUE store): leaky = 1 for leaky ReLU with slope alpha (a compile-time constant at every call); no clamp when
+// clampv < 0.
+inline float act_gain_clamp(float v, const int leaky, const float alpha, const float gain, const float clampv) {
+    if (leaky) v = v > 0.0f ? v : v * alpha;
+    v *= gain;
+    if (clampv >= 0.0f) v = fmin(fmax(v, -clampv), clampv);
+    return v;
+}
