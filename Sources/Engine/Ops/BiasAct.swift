@@ -32,7 +32,11 @@ extension Tensor {
                 grads.append(Autograd.needsGradient(1) ? try dx.sum(axes: axes).reshaped(bias.shape) : nil)
             }
             if let noisy, let noiseStrength {
-                grads.append(Autograd.needsGradient(grads.count) ? try (dx * noisy).sum().reshaped(noiseStrength.shape) : nil)
+                // Σ over the channels first (one pass over dx), then the noise-plane-sized product and sum: less traffic
+                // than multiplying all of dx, and the order of the separate ops this replaced (the same bits).
+                let perPlane = try dx.sum(axes: [channelAxis], keepDims: true)
+                grads.append(Autograd.needsGradient(grads.count)
+                             ? try (perPlane * noisy).sum(axes: Array(0..<dx.rank), keepDims: true).reshaped(noiseStrength.shape) : nil)
             }
             return grads
         }
