@@ -61,52 +61,51 @@ extension OpenCLBackend {
                              outScale: (any Buffer)?, output: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
         try shape.validateScales("scaledConv2d", inScale: inScale, outScale: outScale)
-        let rows = shape.outChannels / shape.groups, cols = shape.batch * shape.outHeight * shape.outWidth
-        let depth = (shape.inChannels / shape.groups) * shape.kernelH * shape.kernelW
+        try convForward(shape, input: input, weight: weight, inScale: inScale, outScale: outScale, epilogue: nil,
+                        output: output, choice: choice)
+    }
+
+    /// `conv2d` + `biasAct` in one launch of `conv2d_fwd -D EPILOGUE` (the tuned or heuristic configuration).
+    public func conv2dBiasAct(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, bias: (any Buffer)?, act: BiasActShape,
+                              output: any Buffer) throws {
+        try shape.validate("conv2dBiasAct", input: input, weight: weight, output: output)
+        guard act.noise == nil, act.count == shape.outputCount, act.channels == shape.outChannels,
+              act.inner == shape.outHeight * shape.outWidth else {
+            throw EngineError.shapeMismatch(op: "conv2dBiasAct", detail: "bias_act layout \(act) for the output of \(shape)")
+        }
+        try act.validate("conv2dBiasAct", hasBias: bias != nil, buffers: [output], bias: bias)
+        try convForward(shape, input: input, weight: weight, inScale: nil, outScale: nil, epilogue: (bias, act), output: output,
+                        choice: tunedChoice(.conv(.conv2dForward, shape)))
+    }
+
+    /// The one forward launcher: `conv2d_fwd` with the scales present and, with `epilogue`, bias_act in its store —
+    /// unless K is split, when the activation must wait for the sum: then `conv2d_sum_splits` and `biasAct` follow.
+    private func convForward(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
+                             outScale: (any Buffer)?, epilogue: (bias: (any Buffer)?, act: BiasActShape)?, output: any Buffer,
+                             choice: KernelChoice?) throws {
+        let (rows, cols, depth) = Self.convGEMM(.conv2dForward, shape)
         let tile = try Self.convTile(choice, "conv2d") ?? ConvTile.choose(rows: rows, cols: cols)
-        let options = tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale)
         let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
         let requested = choice?.splits ?? Self.defaultKSplits(tiles: tilesN * tilesM * shape.groups, depth: depth, tk: tile.tk,
                                                               computeUnits: info.computeUnits)
         let (splits, chunk) = Self.kSplits(requested: requested, depth: depth, tk: tile.tk)
+        var options = tile.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale)
+        var epilogueArgs: [KernelArg] = []
+        if let epilogue, splits == 1 {
+            options += " -D EPILOGUE -D EP_BIAS=\(epilogue.bias == nil ? 0 : 1) -D EP_ACT=\(epilogue.act.activation.rawValue)"
+            epilogueArgs = [.buffer(epilogue.bias ?? weight), .float(epilogue.act.alpha), .float(epilogue.act.gain),
+                            .float(epilogue.act.clamp)]
+        }
         let partial = splits > 1 ? try allocate(splits * shape.outputCount) : output
         try launch("conv2d", "conv2d_fwd", options: options,
                    global: [tilesN * tile.threads, tilesM, shape.groups * splits], local: [tile.threads, 1, 1],
                    [.buffer(input), .buffer(weight), .buffer(partial)] + Self.convArgs(shape)
-                   + [.int(chunk), .int(splits > 1 ? shape.outputCount : 0)] + Self.scaleArgs(inScale, outScale))
+                   + [.int(chunk), .int(splits > 1 ? shape.outputCount : 0)] + Self.scaleArgs(inScale, outScale) + epilogueArgs)
         guard splits > 1 else { return }
         try launch("conv2d", "conv2d_sum_splits", options: options,
                    global: [shape.outputCount], local: [Self.localSize1D],
                    [.buffer(partial), .buffer(output), .int(shape.outputCount), .int(splits)])
-    }
-
-    /// `conv2d` + `biasAct` in one launch of `conv2d_fwd -D EPILOGUE` (the heuristic or tuned tile). When the forward
-    /// splits K (the partial sums must be added before the activation) it runs as the split conv, then `biasAct`.
-    public func conv2dBiasAct(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, bias: (any Buffer)?, act: BiasActShape,
-                              output: any Buffer) throws {
-        try shape.validate("conv2dBiasAct", input: input, weight: weight, output: output)
-        let plane = shape.outHeight * shape.outWidth
-        guard act.noise == nil, act.count == shape.outputCount, act.channels == shape.outChannels, act.inner == plane else {
-            throw EngineError.shapeMismatch(op: "conv2dBiasAct", detail: "bias_act layout \(act) for the output of \(shape)")
-        }
-        try act.validate("conv2dBiasAct", hasBias: bias != nil, buffers: [output], bias: bias)
-        let choice = tunedChoice(.conv(.conv2dForward, shape))
-        let rows = shape.outChannels / shape.groups, cols = shape.batch * plane
-        let depth = (shape.inChannels / shape.groups) * shape.kernelH * shape.kernelW
-        let tile = try Self.convTile(choice, "conv2dBiasAct") ?? ConvTile.choose(rows: rows, cols: cols)
-        let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
-        let requested = choice?.splits ?? Self.defaultKSplits(tiles: tilesN * tilesM * shape.groups, depth: depth, tk: tile.tk,
-                                                              computeUnits: info.computeUnits)
-        guard Self.kSplits(requested: requested, depth: depth, tk: tile.tk).splits == 1 else {
-            try scaledConv2d(shape, input: input, weight: weight, inScale: nil, outScale: nil, output: output, choice: choice)
-            return try biasAct(act, x: output, bias: bias, y: output)
-        }
-        let options = tile.options(shape, unroll: device.isGPU)
-            + " -D EPILOGUE -D EP_BIAS=\(bias == nil ? 0 : 1) -D EP_ACT=\(act.activation.rawValue)"
-        try launch("conv2d", "conv2d_fwd", options: options,
-                   global: [tilesN * tile.threads, tilesM, shape.groups], local: [tile.threads, 1, 1],
-                   [.buffer(input), .buffer(weight), .buffer(output)] + Self.convArgs(shape) + [.int(depth), .int(0)]
-                   + [.buffer(bias ?? weight), .float(act.alpha), .float(act.gain), .float(act.clamp)])
+        if let epilogue { try biasAct(epilogue.act, x: output, bias: epilogue.bias, y: output) }
     }
 
     /// The input gradient with tile `choice.conv` for every stride phase (nil: the heuristic tile per phase) and
@@ -117,12 +116,11 @@ extension OpenCLBackend {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradInput", inScale: inScale, outScale: outScale)
         let fixed = try Self.convTile(choice, "conv2dGradInput")
-        let rows = shape.inChannels / shape.groups
         let phases = Self.gradInputPhases(shape)
-        let first = fixed ?? ConvTile.choose(rows: rows, cols: phases[0].cols)
-        let deepest = phases.map(\.depth).max() ?? 0
+        let (rows, firstCols, deepest) = Self.convGEMM(.conv2dGradInput, shape)
+        let first = fixed ?? ConvTile.choose(rows: rows, cols: firstCols)
         let requested = choice?.splits ?? Self.defaultKSplits(
-            tiles: first.tiles(phases[0].cols, first.tn) * first.tiles(rows, first.tm) * shape.groups, depth: deepest,
+            tiles: first.tiles(firstCols, first.tn) * first.tiles(rows, first.tm) * shape.groups, depth: deepest,
             tk: first.tk, computeUnits: info.computeUnits)
         let splits = Self.kSplits(requested: requested, depth: deepest, tk: first.tk).splits
         let partial = splits > 1 ? try allocate(splits * shape.inputCount) : gradInput
@@ -143,6 +141,20 @@ extension OpenCLBackend {
         try launch("conv2d", "conv2d_sum_splits", options: first.options(shape, unroll: device.isGPU) + Self.scaleOptions(inScale, outScale),
                    global: [shape.inputCount], local: [Self.localSize1D],
                    [.buffer(partial), .buffer(gradInput), .int(shape.inputCount), .int(splits)])
+    }
+
+    /// Conv kernel `kernel` (not `.gemm`) of `s` as a GEMM per group: the rows and columns of its output tiles
+    /// (grad-input: of its first stride phase) and the depth of its reduction (grad-input: of the deepest phase).
+    /// What the launchers and the tuner's heuristic both size tiles and K splits by.
+    static func convGEMM(_ kernel: TunedKernel, _ s: Conv2dShape) -> (rows: Int, cols: Int, depth: Int) {
+        let cg = s.inChannels / s.groups, og = s.outChannels / s.groups, kk = s.kernelH * s.kernelW
+        switch kernel {
+        case .conv2dForward: return (og, s.batch * s.outHeight * s.outWidth, cg * kk)
+        case .conv2dGradInput:
+            let phases = gradInputPhases(s)
+            return (cg, phases[0].cols, phases.map(\.depth).max() ?? 0)
+        default: return (og, cg * kk, s.batch * s.outHeight * s.outWidth)
+        }
     }
 
     /// The stride phases (py, px) of grad-input with their columns N·phH·phW and K depth Og·nky·nkx (the taps
@@ -169,9 +181,7 @@ extension OpenCLBackend {
                                        outScale: (any Buffer)?, gradWeight: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradWeight", inScale: inScale, outScale: outScale)
-        let rows = shape.outChannels / shape.groups
-        let cols = (shape.inChannels / shape.groups) * shape.kernelH * shape.kernelW
-        let reduction = shape.batch * shape.outHeight * shape.outWidth
+        let (rows, cols, reduction) = Self.convGEMM(.conv2dGradWeight, shape)
         let tile = try Self.convTile(choice, "conv2dGradWeight") ?? ConvTile.choose(rows: rows, cols: cols)
         let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
         // Split K when the tiles alone cannot fill the device; partial sums are added in a fixed order.

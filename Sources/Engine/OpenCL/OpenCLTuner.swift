@@ -57,27 +57,14 @@ public struct OpenCLTuner {
         switch problem {
         case let .gemm(s): return KernelChoice(gemm: OpenCLBackend.gemmTile(s, computeUnits: backend.info.computeUnits))
         case let .conv(kernel, s):
-            let (rows, cols, _) = Self.gemmView(kernel, s)
+            let (rows, cols, _) = OpenCLBackend.convGEMM(kernel, s)
             return Self.withDefaultSplits(ConvTile.choose(rows: rows, cols: cols), kernel, s, computeUnits: backend.info.computeUnits)
-        }
-    }
-
-    /// Conv `kernel` of `s` as a GEMM: rows and columns of its output tiles (grad-input: of its first stride phase) and
-    /// the K depth of its reduction (grad-input: of the deepest phase).
-    static func gemmView(_ kernel: TunedKernel, _ s: Conv2dShape) -> (rows: Int, cols: Int, depth: Int) {
-        let cg = s.inChannels / s.groups, og = s.outChannels / s.groups, kk = s.kernelH * s.kernelW
-        switch kernel {
-        case .conv2dForward: return (og, s.batch * s.outHeight * s.outWidth, cg * kk)
-        case .conv2dGradInput:
-            let phases = OpenCLBackend.gradInputPhases(s)
-            return (cg, phases[0].cols, phases.map(\.depth).max() ?? 0)
-        default: return (og, cg * kk, s.batch * s.outHeight * s.outWidth)
         }
     }
 
     /// `tile` with the split count the backend picks for it without a table (`OpenCLBackend.defaultKSplits`).
     static func withDefaultSplits(_ tile: ConvTile, _ kernel: TunedKernel, _ s: Conv2dShape, computeUnits: Int) -> KernelChoice {
-        let (rows, cols, depth) = gemmView(kernel, s)
+        let (rows, cols, depth) = OpenCLBackend.convGEMM(kernel, s)
         let tiles = tile.tiles(cols, tile.tn) * tile.tiles(rows, tile.tm) * s.groups
         let requested = OpenCLBackend.defaultKSplits(tiles: tiles, depth: depth, tk: tile.tk, computeUnits: computeUnits)
         return KernelChoice(conv: tile, splits: OpenCLBackend.kSplits(requested: requested, depth: depth, tk: tile.tk).splits)

@@ -16,37 +16,38 @@ extension SelfTest {
     static let splitStrideShape = Conv2dShape(batch: 2, inChannels: 6, outChannels: 40, height: 7, width: 5,
                                               kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1)
 
-    /// `choice` on an OpenCL backend, the plain `Backend` method elsewhere (the reference).
+    /// `choice` on an OpenCL backend, the plain `Backend` method elsewhere (the reference): forward, grad-weight and
+    /// grad-input.
     static func tunedCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
         let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * "
             + dims([s.outChannels, s.inChannels / s.groups, s.kernelH, s.kernelW]) + " p\(s.padH) tile \(choice)"
-        var cases = [
+        /// Runs `tuned` on an OpenCL backend, `plain` on the reference.
+        @Sendable func launch(_ ctx: SelfTestContext, tuned: (OpenCLBackend) throws -> Void, plain: () throws -> Void) throws {
+            if let cl = ctx.backend as? OpenCLBackend { try tuned(cl) } else { try plain() }
+        }
+        return [
             SelfTestCase(family: "conv2d fwd tuned", shape: desc, quick: quick) { ctx in
                 let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5)
                 let y = try ctx.poisoned(s.outputCount)
-                if let cl = ctx.backend as? OpenCLBackend {
-                    try cl.conv2d(s, input: x, weight: w, output: y, choice: choice)
-                } else { try ctx.backend.conv2d(s, input: x, weight: w, output: y) }
+                try launch(ctx, tuned: { try $0.conv2d(s, input: x, weight: w, output: y, choice: choice) },
+                           plain: { try ctx.backend.conv2d(s, input: x, weight: w, output: y) })
                 return try ctx.read(y)
             },
             SelfTestCase(family: "conv2d grad-weight tuned", shape: desc, quick: quick) { ctx in
                 let x = try ctx.input(s.inputCount, seed: 4), dy = try ctx.input(s.outputCount, seed: 6)
                 let dw = try ctx.poisoned(s.weightCount)
-                if let cl = ctx.backend as? OpenCLBackend {
-                    try cl.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw, choice: choice)
-                } else { try ctx.backend.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw) }
+                try launch(ctx, tuned: { try $0.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw, choice: choice) },
+                           plain: { try ctx.backend.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw) })
                 return try ctx.read(dw)
             },
+            SelfTestCase(family: "conv2d grad-input tuned", shape: desc, quick: quick) { ctx in
+                let dy = try ctx.input(s.outputCount, seed: 6), w = try ctx.input(s.weightCount, seed: 5)
+                let dx = try ctx.poisoned(s.inputCount)
+                try launch(ctx, tuned: { try $0.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: choice) },
+                           plain: { try ctx.backend.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx) })
+                return try ctx.read(dx)
+            },
         ]
-        cases.append(SelfTestCase(family: "conv2d grad-input tuned", shape: desc, quick: quick) { ctx in
-            let dy = try ctx.input(s.outputCount, seed: 6), w = try ctx.input(s.weightCount, seed: 5)
-            let dx = try ctx.poisoned(s.inputCount)
-            if let cl = ctx.backend as? OpenCLBackend {
-                try cl.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: choice)
-            } else { try ctx.backend.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx) }
-            return try ctx.read(dx)
-        })
-        return cases
     }
 
     /// Every tuner tile on an odd shape (the two tiles only the tuner picks in the quick subset), split-K 3 and 8,
