@@ -34,9 +34,10 @@ extension Tensor {
             if let noisy, let noiseStrength {
                 // Σ over the channels first (one pass over dx), then the noise-plane-sized product and sum: less traffic
                 // than multiplying all of dx, and the order of the separate ops this replaced (the same bits).
-                let perPlane = try dx.sum(axes: [channelAxis], keepDims: true)
                 grads.append(Autograd.needsGradient(grads.count)
-                             ? try (perPlane * noisy).sum(axes: Array(0..<dx.rank), keepDims: true).reshaped(noiseStrength.shape) : nil)
+                             ? try (dx.sum(axes: [channelAxis], keepDims: true) * noisy).sum(axes: Array(0..<dx.rank), keepDims: true)
+                                 .reshaped(noiseStrength.shape)
+                             : nil)
             }
             return grads
         }
