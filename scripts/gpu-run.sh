@@ -3,7 +3,9 @@
 #   bash .gpu/gpu-run.sh
 # Registers NVIDIA's OpenCL ICD, then runs, each under its own time limit (a hang costs that stage only):
 #   devices; selftest (every kernel family against the CPU backend, before anything is timed); bench;
-#   PyTorch's kernel timings and its time for our training step (torch_reference.py); profile at 256 px.
+#   PyTorch's kernel timings and its time for our training step (torch_reference.py); profile at 256 px; bench's
+#   GEMM/conv rows single-buffered (the double-buffering gain). The limits add up to 580 s; the summary and the
+#   tarball are rewritten after every stage, so a cut-short call still returns what ran.
 # Writes three files to $OUT (the device tool brings back at most 8): summary.json (scripts/gpu_summary.py:
 # the ratios of docs/gpu/summary.json), gpu-run.log (everything printed) and gpu-run.tar.gz (every raw file).
 #
@@ -37,6 +39,14 @@ stage() {
     local rc=$?
     cat "$RUN/$name.txt" >> "$LOG"; tail -n 5 "$RUN/$name.txt"
     echo "=== $name: exit $rc after $(( $(date +%s) - t0 ))s" | tee -a "$LOG"
+    snapshot
+}
+
+# The summary and the raw files so far, rewritten after every stage: if the device call is cut short, what ran
+# still comes back.
+snapshot() {
+    python3 "$HERE/gpu_summary.py" "$RUN" > "$OUT/summary.json" 2>> "$RUN/summary-errors.txt"
+    tar -czf "$OUT/gpu-run.tar.gz" -C "$RUN" .
 }
 
 if [ "$QUICK" = 1 ]; then
@@ -47,16 +57,18 @@ else
     STEP=(--resolution 256 --capacity 1 --batch 4 --steps 20)
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$RUN/nvidia-smi.txt" 2>&1
-stage devices 60 "$B" devices --json
+stage devices 30 "$B" devices --json
 sed -n '/^\[/,$p' "$RUN/devices.txt" > "$RUN/devices.json"
+snapshot
 stage selftest 120 "$B" selftest --device "$DEVICE" --json "$RUN/selftest.json"
-stage bench 150 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
+stage bench 120 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
 stage torch 50 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --json "$RUN/torch.json"
 # Our full training step in PyTorch (same network, regularisers, batch; fp32, TF32 off): mean over one 16-step period.
 stage torch-step 60 python3 "$HERE/torch_reference.py" --step --device "$TORCH_DEVICE" "${STEP[@]}" --json "$RUN/torch-step.json"
-stage profile 180 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
+stage profile 150 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
+# Last (the least needed): the GEMM and conv rows single-buffered. Does the default double buffering pay on this card?
+stage bench-single 50 env HISTOGAN_TILE_STAGING=single "$B" bench --device "$DEVICE" "${BENCH[@]}" --only gemm,modconv,conv3x3 \
+    --json "$RUN/bench-single.json"
 
-python3 "$HERE/gpu_summary.py" "$RUN" > "$OUT/summary.json" 2>> "$LOG"
 cat "$OUT/summary.json" | tee -a "$LOG"
-tar -czf "$OUT/gpu-run.tar.gz" -C "$RUN" .
 echo "done in $(( $(date +%s) - START ))s; $OUT: summary.json gpu-run.log gpu-run.tar.gz" | tee -a "$LOG"

@@ -2,7 +2,7 @@
 
 Usage: python3 gpu_summary.py RUN_DIR > summary.json
 RUN_DIR holds what gpu-run.sh wrote: nvidia-smi.txt, devices.json, selftest.json, bench-opencl.json,
-profile-256.json, torch.json (PyTorch kernel timings) and torch-step.json (PyTorch's time for our training step).
+bench-single.json (the GEMM and conv rows single-buffered), profile-256.json, torch.json (PyTorch kernel timings) and torch-step.json (PyTorch's time for our training step).
 Every ratio compares two numbers measured in the same run on the same card; a ratio whose inputs are missing
 is null, with the reason under "missing".
 """
@@ -18,6 +18,8 @@ DEFINITIONS = {
     "step_vs_pytorch": "our training step ms / PyTorch's for the same network, batch and regulariser schedule "
                        "(256 px, capacity 1, batch 4, mean over one 16-step period, fp32, TF32 off); goal <= 0.5",
     "launches_per_step": "OpenCL kernel launches per training step (mean over the same period)",
+    "double_buffer_gain": "per GEMM/conv bench row: ms single-buffered (HISTOGAN_TILE_STAGING=single) / ms with the "
+                          "default double-buffered local tiles, timed in the same run; > 1 means double buffering pays",
 }
 
 
@@ -45,6 +47,7 @@ def ratio(a, b):
 def main(run):
     missing = {}
     bench = load(run, "bench-opencl.json", missing)
+    single = load(run, "bench-single.json", missing)
     torch_k = load(run, "torch.json", missing)
     profile = load(run, "profile-256.json", missing)
     torch_step = load(run, "torch-step.json", missing)
@@ -64,6 +67,8 @@ def main(run):
     hist = ratio(ms("rgbuv_hist_fwdbwd_sampling"), ours(bench, "rgbuv histogram fwd+bwd sampling", "4x3x256x256 b64"))
     step_ours = (profile or {}).get("unprofiledStepMilliseconds")
     step = ratio(step_ours, (torch_step or {}).get("step_ms"))
+    staging = {f"{r['kernel']} {r['shape']}": ratio(r.get("milliseconds"), ours(bench, r["kernel"], r["shape"]))
+               for r in (single or {}).get("results", [])}
     gpu = next((d for d in (devices or []) if d.get("kind") == "opencl" and d.get("deviceType") == "GPU"), None)
     try:
         with open(os.path.join(run, "nvidia-smi.txt")) as fh:
@@ -86,6 +91,7 @@ def main(run):
         "step_ms": {"ours": step_ours, "pytorch_same_network": (torch_step or {}).get("step_ms"),
                     "official_histogan_anchor": 149.0},
         "launches_per_step": (profile or {}).get("launchesPerStep"),
+        "double_buffer_gain": staging,
         "definitions": DEFINITIONS,
         "missing": missing,
     }

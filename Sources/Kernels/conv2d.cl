@@ -20,6 +20,8 @@
 //                    columns (VM, VN in {1, 2, 4}); tile TM = RY*VM*CM rows, TN = RX*VN*CN columns
 // Optional: UNROLL_K   fully unroll the K-step (set on GPUs; CPU drivers such as PoCL compile much
 //                      faster without it and vectorise across work-items anyway)
+//           DOUBLE_BUFFER  two local tiles, one barrier per K-step instead of two (K_STEPS below); the host sets
+//                      it when twice the tile fits the device's local memory (TileStaging). Same sums, same bits.
 //           IN_SCALE   per-(sample, input channel) scale inScale `[N, C]`, an extra kernel argument:
 //                      fwd and grad-weight multiply each gathered x[n, c] by inScale[n, c] in the load,
 //                      grad-input multiplies dx[n, c] by it in the store
@@ -155,23 +157,50 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
     for (int t = 0; t < LOADS_B; t++) { rb[t] = LOAD_B(t, kt); NEXT_B(); }                         \
     ADVANCE();
 
+#ifdef DOUBLE_BUFFER
+// Two local tiles: tile i+1, prefetched into registers during tile i's multiply, is stored into the other buffer
+// right after it (that buffer was last read before the previous barrier), so one barrier per K-step suffices.
+#define STAGES 2
+#else
+#define STAGES 1
+#endif
+
+#define STORE_TILE(s)                                                                                \
+    for (int t = 0; t < LOADS_A; t++) Asf[(s) * (TK * LDA) + STORE_A(t)] = ra[t];                  \
+    for (int t = 0; t < LOADS_B; t++) Bsf[(s) * (TK * LDB) + STORE_B(t)] = rb[t];
+
 #define K_LOOP()                                                                                     \
-    __local floatM As[TK * LDA / VM];                                                               \
-    __local floatN Bs[TK * LDB / VN];                                                               \
+    __local floatM As[STAGES * TK * LDA / VM];                                                      \
+    __local floatN Bs[STAGES * TK * LDB / VN];                                                      \
     __local float *Asf = (__local float *)As;                                                      \
     __local float *Bsf = (__local float *)Bs;                                                      \
     float acc[WM * WN];                                                                             \
     for (int e = 0; e < WM * WN; e++) acc[e] = 0.0f;                                               \
     float ra[LOADS_A], rb[LOADS_B];                                                                 \
     if (kBegin < kEnd) { LOAD_TILE(kBegin) }                                                        \
+    K_STEPS()
+
+#if STAGES == 2
+#define K_STEPS()                                                                                    \
+    if (kBegin < kEnd) { STORE_TILE(0) }                                                            \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                                   \
+    for (int k0 = kBegin, cur = 0; k0 < kEnd; k0 += TK, cur ^= 1) {                                \
+        const bool more = k0 + TK < kEnd;                                                           \
+        if (more) { LOAD_TILE(k0 + TK) }                                                            \
+        mac_tile(As + cur * (TK * LDA / VM), Bs + cur * (TK * LDB / VN), acc, tx, ty);              \
+        if (more) { STORE_TILE(cur ^ 1) }                                                           \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                               \
+    }
+#else
+#define K_STEPS()                                                                                    \
     for (int k0 = kBegin; k0 < kEnd; k0 += TK) {                                                   \
-        for (int t = 0; t < LOADS_A; t++) Asf[STORE_A(t)] = ra[t];                                 \
-        for (int t = 0; t < LOADS_B; t++) Bsf[STORE_B(t)] = rb[t];                                 \
+        STORE_TILE(0)                                                                               \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
         if (k0 + TK < kEnd) { LOAD_TILE(k0 + TK) }                                                  \
         mac_tile(As, Bs, acc, tx, ty);                                                              \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
     }
+#endif
 
 // Work-item share of a tile, "k fast": element t is (row lid / TK + t·NT/TK, k lid % TK).
 #define KF_ROW(t) (lid / TK + (t) * (NT / TK))

@@ -2,6 +2,13 @@
 //
 // Build options (set by the host, OpenCLBackend+Gemm.swift):
 //   -D TM=n -D TN=n   micro-tile: each work-item computes TM x TN elements of C.
+//   -D DOUBLE_BUFFER  two local slices: slice i+1 is stored into the other buffer while slice i is multiplied,
+//                     one barrier per K-step instead of two (twice the local memory; the host sets it when
+//                     that fits, see TileStaging).
+//   -D VEC_LOADS      float4 global loads (each work-item TM/4 + TN/4 of them per slice instead of TM + TN
+//                     scalars). The host sets it only when every operand's contiguous extent (K of A and B^T,
+//                     M of A^T, N of B), offset and batch stride are multiples of 4: each float4 then starts
+//                     16-byte aligned and lies wholly inside or wholly outside the matrix.
 // Transposes are kernel arguments (uniform branches in the tile loads only), so one program per tile
 // size serves all four combinations: op(A) [M, K] is A [M, K] or A^T with A stored [K, M]; op(B) [K, N]
 // is B [K, N] or B^T with B stored [N, K].
@@ -11,7 +18,8 @@
 //      in local memory, stored k-major (As[k][m], Bs[k][n]) so the inner loop reads rows.
 //   2. Global loads are coalesced for each storage order: along K when the source is K-contiguous
 //      (A, B^T; a half-warp reads 64 contiguous bytes), along M/N otherwise (A^T, B; a warp reads 128).
-//      The next slice is prefetched into registers while the current one is multiplied.
+//      The next slice is prefetched into registers while the current one is multiplied (and, with
+//      DOUBLE_BUFFER, stored into the second local buffer after it, so one barrier per slice suffices).
 //   3. Work-item (tx, ty) owns rows 64·g + 4·ty + q and columns 64·h + 4·tx + q (q < 4) of the block:
 //      groups of 4 so each k step reads its operands as float4 (TM/4 + TN/4 16-byte local loads per
 //      TM·TN FMAs); in a warp the As reads are 2 broadcasts and the Bs reads 256 contiguous bytes, so
@@ -99,14 +107,110 @@ inline void store_b(__local float *Bs, const float rb[TN], const int tid, const 
     }
 }
 
+#ifdef VEC_LOADS
+// float4 variants: this work-item's share of a slice as TM/4 (TN/4) float4 loads of 4 consecutive elements along
+// the operand's contiguous dimension; the bounds check of a vector's first element covers all four (see above).
+#define VA (TM / 4)
+#define VB (TN / 4)
+
+inline void load_a4(float4 ra[VA], __global const float *A, const int M, const int K,
+                    const int m0, const int k0, const int tid, const int transA) {
+#pragma unroll
+    for (int l = 0; l < VA; l++) {
+        const int idx = tid + l * NT;
+        // transA: A stored [K, M], vectors along m (BM/4 per k); else [M, K], vectors along k (BK/4 per m).
+        const int gm = transA ? m0 + 4 * (idx % (BM / 4)) : m0 + idx / (BK / 4);
+        const int gk = transA ? k0 + idx / (BM / 4) : k0 + 4 * (idx % (BK / 4));
+        ra[l] = (gm < M && gk < K) ? *(__global const float4 *)(A + (transA ? (long)gk * M + gm : (long)gm * K + gk))
+                                   : (float4)(0.0f);
+    }
+}
+
+inline void store_a4(__local float *As, const float4 ra[VA], const int tid, const int transA) {
+#pragma unroll
+    for (int l = 0; l < VA; l++) {
+        const int idx = tid + l * NT;
+        if (transA) {
+            *(__local float4 *)(As + (idx / (BM / 4)) * LDA + 4 * (idx % (BM / 4))) = ra[l];
+        } else {
+            __local float *a = As + 4 * (idx % (BK / 4)) * LDA + idx / (BK / 4);
+            a[0] = ra[l].x; a[LDA] = ra[l].y; a[2 * LDA] = ra[l].z; a[3 * LDA] = ra[l].w;
+        }
+    }
+}
+
+inline void load_b4(float4 rb[VB], __global const float *B, const int N, const int K,
+                    const int n0, const int k0, const int tid, const int transB) {
+#pragma unroll
+    for (int l = 0; l < VB; l++) {
+        const int idx = tid + l * NT;
+        // transB: B stored [N, K], vectors along k (BK/4 per n); else [K, N], vectors along n (BN/4 per k).
+        const int gn = transB ? n0 + idx / (BK / 4) : n0 + 4 * (idx % (BN / 4));
+        const int gk = transB ? k0 + 4 * (idx % (BK / 4)) : k0 + idx / (BN / 4);
+        rb[l] = (gn < N && gk < K) ? *(__global const float4 *)(B + (transB ? (long)gn * K + gk : (long)gk * N + gn))
+                                   : (float4)(0.0f);
+    }
+}
+
+inline void store_b4(__local float *Bs, const float4 rb[VB], const int tid, const int transB) {
+#pragma unroll
+    for (int l = 0; l < VB; l++) {
+        const int idx = tid + l * NT;
+        if (transB) {
+            __local float *b = Bs + 4 * (idx % (BK / 4)) * LDB + idx / (BK / 4);
+            b[0] = rb[l].x; b[LDB] = rb[l].y; b[2 * LDB] = rb[l].z; b[3 * LDB] = rb[l].w;
+        } else {
+            *(__local float4 *)(Bs + (idx / (BN / 4)) * LDB + 4 * (idx % (BN / 4))) = rb[l];
+        }
+    }
+}
+
+// The registers of one prefetched slice and its loads and stores.
+#define SLICE_REGS float4 ra[VA], rb[VB];
+#define LOAD_SLICE(k)  { load_a4(ra, A, M, K, m0, (k), tid, transA); load_b4(rb, B, N, K, n0, (k), tid, transB); }
+#define STORE_SLICE(s) { store_a4((__local float *)As[s], ra, tid, transA); store_b4((__local float *)Bs[s], rb, tid, transB); }
+#else
+#define SLICE_REGS float ra[TM], rb[TN];
+#define LOAD_SLICE(k)  { load_a(ra, A, M, K, m0, (k), tid, transA); load_b(rb, B, N, K, n0, (k), tid, transB); }
+#define STORE_SLICE(s) { store_a((__local float *)As[s], ra, tid, transA); store_b((__local float *)Bs[s], rb, tid, transB); }
+#endif
+
+#ifdef DOUBLE_BUFFER
+#define STAGES 2
+#else
+#define STAGES 1
+#endif
+
+// acc += As[k, rows of ty] ⊗ Bs[k, cols of tx] over one BK slice (float4 local reads, see the top of the file).
+inline void mac_slice(__local const float4 *As, __local const float4 *Bs, float acc[TM][TN], const int tx, const int ty) {
+#pragma unroll
+    for (int kk = 0; kk < BK; kk++) {
+        float a[TM], b[TN];
+#pragma unroll
+        for (int g = 0; g < TM / 4; g++) {
+            const float4 v = As[kk * (LDA / 4) + g * WY + ty];
+            a[4 * g] = v.x; a[4 * g + 1] = v.y; a[4 * g + 2] = v.z; a[4 * g + 3] = v.w;
+        }
+#pragma unroll
+        for (int h = 0; h < TN / 4; h++) {
+            const float4 v = Bs[kk * (LDB / 4) + h * WX + tx];
+            b[4 * h] = v.x; b[4 * h + 1] = v.y; b[4 * h + 2] = v.z; b[4 * h + 3] = v.w;
+        }
+#pragma unroll
+        for (int i = 0; i < TM; i++)
+#pragma unroll
+            for (int j = 0; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+    }
+}
+
 __kernel __attribute__((reqd_work_group_size(WX, WY, 1)))
 void gemm(const int M, const int N, const int K,
           __global const float *A, const int offA, const int strideA,
           __global const float *B, const int offB, const int strideB,
           __global float *C, const int offC, const int strideC,
           const int transA, const int transB, const float alpha, const float beta) {
-    __local float4 As[BK * LDA / 4];   // [BK][LDA] floats
-    __local float4 Bs[BK * LDB / 4];   // [BK][LDB] floats
+    __local float4 As[STAGES][BK * LDA / 4];   // [BK][LDA] floats per stage
+    __local float4 Bs[STAGES][BK * LDB / 4];   // [BK][LDB] floats per stage
 
     const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * WX + tx;
     const int n0 = get_group_id(0) * BN, m0 = get_group_id(1) * BM;
@@ -121,38 +225,32 @@ void gemm(const int M, const int N, const int K,
 #pragma unroll
         for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
 
-    float ra[TM], rb[TN];
-    load_a(ra, A, M, K, m0, 0, tid, transA);
-    load_b(rb, B, N, K, n0, 0, tid, transB);
+    SLICE_REGS
+    LOAD_SLICE(0)
+#if STAGES == 2
+    STORE_SLICE(0)
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int cur = 0;
     for (int k0 = 0; k0 < K; k0 += BK) {
-        store_a((__local float *)As, ra, tid, transA);
-        store_b((__local float *)Bs, rb, tid, transB);
+        const bool more = k0 + BK < K;
+        // Prefetch the next slice into registers; its loads are in flight during the multiply, and it goes into
+        // the other buffer (last read before the previous barrier) after it.
+        if (more) LOAD_SLICE(k0 + BK)
+        mac_slice(As[cur], Bs[cur], acc, tx, ty);
+        if (more) STORE_SLICE(cur ^ 1)
+        barrier(CLK_LOCAL_MEM_FENCE);
+        cur ^= 1;
+    }
+#else
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        STORE_SLICE(0)
         barrier(CLK_LOCAL_MEM_FENCE);
         // Prefetch the next slice; its loads are in flight during the multiply below.
-        if (k0 + BK < K) {
-            load_a(ra, A, M, K, m0, k0 + BK, tid, transA);
-            load_b(rb, B, N, K, n0, k0 + BK, tid, transB);
-        }
-#pragma unroll
-        for (int kk = 0; kk < BK; kk++) {
-            float a[TM], b[TN];
-#pragma unroll
-            for (int g = 0; g < TM / 4; g++) {
-                const float4 v = As[kk * (LDA / 4) + g * WY + ty];
-                a[4 * g] = v.x; a[4 * g + 1] = v.y; a[4 * g + 2] = v.z; a[4 * g + 3] = v.w;
-            }
-#pragma unroll
-            for (int h = 0; h < TN / 4; h++) {
-                const float4 v = Bs[kk * (LDB / 4) + h * WX + tx];
-                b[4 * h] = v.x; b[4 * h + 1] = v.y; b[4 * h + 2] = v.z; b[4 * h + 3] = v.w;
-            }
-#pragma unroll
-            for (int i = 0; i < TM; i++)
-#pragma unroll
-                for (int j = 0; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
-        }
+        if (k0 + BK < K) LOAD_SLICE(k0 + BK)
+        mac_slice(As[0], Bs[0], acc, tx, ty);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
+#endif
 
 #pragma unroll
     for (int i = 0; i < TM; i++) {

@@ -20,13 +20,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Minimum seconds spent timing each kernel.")
     var seconds: Double = 0.5
 
-    @Option(help: ArgumentHelp("Only the kernel families whose name contains this text (e.g. gemm, modconv, epilogue).",
+    @Option(help: ArgumentHelp("Only the kernel families whose name contains this text; several texts separated by commas (e.g. gemm or gemm,modconv).",
                                discussion: "Families: \(KernelBenchmark.families.joined(separator: ", ")).", valueName: "text"))
     var only: String?
 
     func validate() throws {
-        if let only, !KernelBenchmark.families.contains(where: { $0.localizedCaseInsensitiveContains(only) }) {
-            throw ValidationError("--only \(only): no kernel family matches; the families are \(KernelBenchmark.families.joined(separator: ", "))")
+        guard let only else { return }
+        for text in only.split(separator: ",").map(String.init)
+        where !KernelBenchmark.families.contains(where: { KernelBenchmark.matches($0, text) }) {
+            throw ValidationError("--only \(only): no kernel family matches '\(text)'; the families are \(KernelBenchmark.families.joined(separator: ", "))")
         }
     }
 

@@ -18,5 +18,8 @@ final class KernelBenchmarkTests: XCTestCase {
             XCTAssertTrue(KernelBenchmark(backend: cpu, only: family).runs(family), family)
         }
         XCTAssertFalse(KernelBenchmark(backend: cpu, only: "epilogue").runs("gemm"))
+        // Comma-separated texts select each family that any of them names.
+        let several = KernelBenchmark(backend: cpu, only: "gemm, conv3x3")
+        XCTAssertEqual(KernelBenchmark.families.filter(several.runs), ["gemm", "conv3x3 grad"])
     }
 }

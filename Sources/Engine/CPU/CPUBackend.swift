@@ -102,7 +102,8 @@ public final class CPUBackend: Backend {
         let p = ProcessInfo.processInfo
         return DeviceInfo(selector: "cpu", kind: .cpu, name: cpuModelName(), vendor: "", platform: "Swift SIMD",
                           driverVersion: "", deviceType: "CPU", computeUnits: p.activeProcessorCount,
-                          globalMemoryBytes: Int(clamping: p.physicalMemory), maxWorkGroupSize: 1, isAutoChoice: false)
+                          globalMemoryBytes: Int(clamping: p.physicalMemory), maxWorkGroupSize: 1, localMemoryBytes: 0,
+                          isAutoChoice: false)
     }
 
     private static func cpuModelName() -> String {

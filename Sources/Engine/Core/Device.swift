@@ -98,5 +98,7 @@ public struct DeviceInfo: Sendable, Codable, Hashable {
     public var computeUnits: Int
     public var globalMemoryBytes: Int
     public var maxWorkGroupSize: Int
+    /// Local (work-group shared) memory per work-group, bytes (0 for the CPU backend).
+    public var localMemoryBytes: Int
     public var isAutoChoice: Bool
 }

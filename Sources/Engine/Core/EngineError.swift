@@ -16,6 +16,8 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case outOfMemory(bytes: Int)
     /// An MPI library could not be loaded or a collective failed (data-parallel training).
     case distributed(String)
+    /// An environment variable holds a value the engine does not understand.
+    case invalidSetting(variable: String, value: String, expected: String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,7 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .foreignBuffer(op): return "\(op): buffer belongs to a different backend"
         case let .outOfMemory(bytes): return "out of memory allocating \(bytes) bytes"
         case let .distributed(detail): return "MPI: \(detail)"
+        case let .invalidSetting(variable, value, expected): return "\(variable)=\(value): expected \(expected)"
         }
     }
 }

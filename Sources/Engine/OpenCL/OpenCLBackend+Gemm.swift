@@ -27,6 +27,15 @@ extension OpenCLBackend {
         return gemmTiles[gemmTiles.count - 1]
     }
 
+    /// Whether gemm.cl may load `s`'s operands as float4 (`-D VEC_LOADS`): each operand's contiguous extent
+    /// (K of A and B^T, M of A^T, N of B), offset and batch stride are multiples of 4, so every vector is
+    /// 16-byte aligned and lies wholly inside or outside its matrix.
+    public static func gemmVectorLoads(_ s: GemmShape) -> Bool {
+        let contiguous = [s.transA ? s.m : s.k, s.transB ? s.k : s.n]
+        let strides = s.batch > 1 ? [s.strideA, s.strideB] : []
+        return (contiguous + [s.offsetA, s.offsetB] + strides).allSatisfy { $0 % 4 == 0 }
+    }
+
     public func gemm(_ s: GemmShape, a: any Buffer, b: any Buffer, c: any Buffer) throws {
         let tuned = Self.gemmTileOverride == nil ? tunedChoice(.gemm(s))?.gemm : nil
         try gemm(s, a: a, b: b, c: c, tile: tuned)
@@ -52,7 +61,8 @@ extension OpenCLBackend {
         }
         // One program per tile size; the transposes are arguments (four programs per tile would cost
         // PoCL about 4 s of compilation each for no measurable gain: they only steer the tile loads).
-        let options = "-D TM=\(tile.tm) -D TN=\(tile.tn)"
+        let options = "-D TM=\(tile.tm) -D TN=\(tile.tn)" + (Self.gemmVectorLoads(s) ? " -D VEC_LOADS" : "")
+            + staging.option(tileBytes: tile.stagedBytes, localMemory: device.localMemoryBytes)
         let groupsN = (s.n + 16 * tile.tn - 1) / (16 * tile.tn), groupsM = (s.m + 16 * tile.tm - 1) / (16 * tile.tm)
         try launch("gemm", "gemm", options: options, global: [groupsN * 16, groupsM * 16, s.batch], local: [16, 16, 1],
                    [.int(s.m), .int(s.n), .int(s.k),

@@ -106,6 +106,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     let pool: CLBufferPool
     /// When true every launch waits for its event and adds its time to `kernelTimes`.
     public let profiling: Bool
+    /// Local-memory staging of the tiled kernels' operand tiles (double-buffered unless told otherwise).
+    public let staging: TileStaging
 
     private let binaryCache = ProgramBinaryCache()
     /// `HISTOGAN_CL_OPTIONS`: extra OpenCL build options appended to every program's (e.g. `-cl-opt-disable` to
@@ -124,10 +126,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Opens `device`. `profiling` enables per-kernel timing through OpenCL events. `tuning` says where the
     /// device's tuning table lives (default: beside the kernel binaries, unless `HISTOGAN_TUNING=off`); a
     /// corrupt table is ignored with a warning on stderr naming the file (also kept in `tuningNotice`).
+    /// `staging` nil: `HISTOGAN_TILE_STAGING`, else double-buffered.
     public init(device: OpenCLDeviceDescriptor, profiling: Bool = false,
-                tuning settings: TuningSettings = .fromEnvironment()) throws {
+                tuning settings: TuningSettings = .fromEnvironment(), staging: TileStaging? = nil) throws {
         self.device = device
         self.profiling = profiling
+        self.staging = try staging ?? TileStaging.fromEnvironment()
         var table: TuningTable?
         var notice: String?
         if settings.enabled, let directory = settings.directory {

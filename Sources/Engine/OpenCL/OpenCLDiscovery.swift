@@ -26,7 +26,8 @@ public struct OpenCLDeviceDescriptor: @unchecked Sendable {
     func info(index: Int) -> DeviceInfo {
         DeviceInfo(selector: "opencl:\(index)", kind: .opencl, name: name, vendor: vendor, platform: platformName,
                    driverVersion: driverVersion, deviceType: typeName, computeUnits: computeUnits,
-                   globalMemoryBytes: globalMemoryBytes, maxWorkGroupSize: maxWorkGroupSize, isAutoChoice: false)
+                   globalMemoryBytes: globalMemoryBytes, maxWorkGroupSize: maxWorkGroupSize, localMemoryBytes: localMemoryBytes,
+                   isAutoChoice: false)
     }
 }
 

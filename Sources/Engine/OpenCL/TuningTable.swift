@@ -54,6 +54,9 @@ public struct ConvTile: Hashable, Codable, Sendable, CustomStringConvertible {
 
     func tiles(_ extent: Int, _ size: Int) -> Int { (extent + size - 1) / size }
 
+    /// Local memory of one staged K-step: `As [TK][TM + 4]` and `Bs [TK][TN + 4]` floats (conv2d.cl's LDA, LDB).
+    public var stagedBytes: Int { tk * (tm + 4 + tn + 4) * 4 }
+
     /// Build options for `s`; `unroll` fully unrolls the K-step (GPUs).
     func options(_ s: Conv2dShape, unroll: Bool) -> String {
         "-D KH=\(s.kernelH) -D KW=\(s.kernelW) -D STRIDE=\(s.stride) -D TK=\(tk) -D RX=\(rx) -D RY=\(ry)"
@@ -69,6 +72,9 @@ public struct GemmTile: Hashable, Codable, Sendable, CustomStringConvertible {
 
     /// `BMxBN` block of C, e.g. `128x64`.
     public var description: String { "\(16 * tm)x\(16 * tn)" }
+
+    /// Local memory of one staged K slice: `As [16][16·TM + 4]` and `Bs [16][16·TN + 4]` floats.
+    public var stagedBytes: Int { 16 * (16 * tm + 4 + 16 * tn + 4) * 4 }
 
     /// Every tile the tuner tries (TM, TN multiples of 4).
     public static let candidates: [GemmTile] = [.init(tm: 8, tn: 8), .init(tm: 8, tn: 4), .init(tm: 4, tn: 8), .init(tm: 4, tn: 4)]

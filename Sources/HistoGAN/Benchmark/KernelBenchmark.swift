@@ -22,7 +22,8 @@ public struct KernelBenchmark: Sendable {
     /// Minimum measured time per kernel, seconds (at least one call after a warm-up call).
     public let minimumSeconds: Double
 
-    /// Only the families whose name contains this text, case-insensitively (nil: all).
+    /// Only the families whose name contains this text, case-insensitively; several texts separated by commas
+    /// select every family that any of them matches (nil: all).
     public let only: String?
 
     public init(backend: any Backend, quick: Bool = false, minimumSeconds: Double = 0.5, only: String? = nil) {
@@ -37,7 +38,12 @@ public struct KernelBenchmark: Sendable {
                                   "reduce sum", "philox", "adam", "histogram"]
 
     /// Whether `family` runs under `only`.
-    public func runs(_ family: String) -> Bool { only.map { family.localizedCaseInsensitiveContains($0) } ?? true }
+    public func runs(_ family: String) -> Bool { only.map { Self.matches(family, $0) } ?? true }
+
+    /// Whether `family` contains one of the comma-separated texts of `selection`, case-insensitively.
+    public static func matches(_ family: String, _ selection: String) -> Bool {
+        selection.split(separator: ",").contains { family.localizedCaseInsensitiveContains($0.trimmingCharacters(in: .whitespaces)) }
+    }
 
     /// Runs every case (of the families `only` selects), calling `progress` with each result as it completes.
     public func run(progress: (BenchmarkResult) -> Void = { _ in }) throws -> [BenchmarkResult] {

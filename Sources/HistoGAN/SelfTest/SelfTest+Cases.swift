@@ -23,6 +23,11 @@ extension SelfTest {
         gemm(GemmShape(m: 33, n: 47, k: 70, transB: true, batch: 3, alpha: 0.5, beta: 0.75)),
         gemm(GemmShape(m: 4, n: 1000, k: 37, transA: true, transB: true), quick: false),
         gemm(GemmShape(m: 129, n: 257, k: 300), tolerance: 1e-4, quick: false),
+        // float4 loads (-D VEC_LOADS): the contiguous extents are multiples of 4, the others ragged.
+        gemm(GemmShape(m: 37, n: 68, k: 36)),
+        gemm(GemmShape(m: 36, n: 20, k: 23, transA: true, batch: 2), quick: false),
+        gemm(GemmShape(m: 13, n: 27, k: 40, transB: true, alpha: 0.5, beta: 0.75), quick: false),
+        gemm(GemmShape(m: 44, n: 29, k: 52, transA: true, transB: true), quick: false),
     ]
 
     static func gemm(_ s: GemmShape, tolerance: Double = 1e-5, quick: Bool = true) -> SelfTestCase {
@@ -30,6 +35,7 @@ extension SelfTest {
         var desc = "\(s.m)x\(s.n)x\(s.k) \(t)"
         if s.batch > 1 { desc += " batch \(s.batch)" }
         if s.alpha != 1 || s.beta != 0 { desc += " α \(s.alpha) β \(s.beta)" }
+        if OpenCLBackend.gemmVectorLoads(s) { desc += " float4" }
         return SelfTestCase(family: "gemm", shape: desc, tolerance: tolerance, quick: quick) { ctx in
             let a = try ctx.input(s.batch * s.m * s.k, seed: 1), b = try ctx.input(s.batch * s.k * s.n, seed: 2)
             let c = s.beta != 0 ? try ctx.input(s.batch * s.m * s.n, seed: 3) : try ctx.poisoned(s.batch * s.m * s.n)
