@@ -22,6 +22,10 @@
 //                      faster without it and vectorise across work-items anyway)
 //           DOUBLE_BUFFER  two local tiles, one barrier per K-step instead of two (K_STEPS below); the host sets
 //                      it when twice the tile fits the device's local memory (TileStaging). Same sums, same bits.
+//           FWD_VEC_A, GW_VEC_A  float4 loads of A (the forward's weights, contiguous along K = (c, ky, kx); grad-weight's
+//                      dy, contiguous along (oy, ox)): LOADS_A/4 vector loads per K-step instead of LOADS_A scalars.
+//                      The host sets them when K (forward) or outH·outW (grad-weight) is a multiple of 4 and the
+//                      tile's LOADS_A is: every vector is then 16-byte aligned and wholly inside or outside A.
 //           IN_SCALE   per-(sample, input channel) scale inScale `[N, C]`, an extra kernel argument:
 //                      fwd and grad-weight multiply each gathered x[n, c] by inScale[n, c] in the load,
 //                      grad-input multiplies dx[n, c] by it in the store
@@ -152,10 +156,31 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 // at kTile, with STORE_A(t) / STORE_B(t) their local positions (k·LDx + row). The loads of one tile run
 // t = 0, 1, … in order, tiles in increasing k; NEXT_B() runs after each B element and ADVANCE() after
 // each tile's loads, so the loads may read cursors that these two move (see the top of the file).
+// A's share is loaded as scalars (A_SHARE SCALAR: LOAD_A / STORE_A) or, where the kernel's FWD_VEC_A / GW_VEC_A
+// is set, as float4 (A_SHARE VEC: LOAD_A4(t, kTile) is the vector of k = kTile + KV_K … + 3 of tile row KV_ROW(t),
+// stored transposed). Each kernel defines A_SHARE before K_LOOP.
 #define LOAD_TILE(kt)                                                                                \
-    for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, kt);                                       \
+    A_OP(A_SHARE, LOAD)(kt)                                                                         \
     for (int t = 0; t < LOADS_B; t++) { rb[t] = LOAD_B(t, kt); NEXT_B(); }                         \
     ADVANCE();
+
+#define A_OP(share, op) A_OP_(share, op)
+#define A_OP_(share, op) A_##share##_##op
+#define A_SCALAR_REGS float ra[LOADS_A];
+#define A_SCALAR_LOAD(kt) for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, kt);
+#define A_SCALAR_STORE(s) for (int t = 0; t < LOADS_A; t++) Asf[(s) * (TK * LDA) + STORE_A(t)] = ra[t];
+#define KV_K (4 * (lid % (TK / 4)))
+#define KV_ROW(t) (lid / (TK / 4) + (t) * (NT / (TK / 4)))
+#define A_VEC_REGS float4 ra[LOADS_A / 4];
+#define A_VEC_LOAD(kt) for (int t = 0; t < LOADS_A / 4; t++) ra[t] = LOAD_A4(t, kt);
+#define A_VEC_STORE(s)                                                                               \
+    for (int t = 0; t < LOADS_A / 4; t++) {                                                        \
+        __local float *a_ = Asf + (s) * (TK * LDA) + KV_K * LDA + KV_ROW(t);                       \
+        a_[0] = ra[t].x; a_[LDA] = ra[t].y; a_[2 * LDA] = ra[t].z; a_[3 * LDA] = ra[t].w;         \
+    }
+#if (defined(FWD_VEC_A) || defined(GW_VEC_A)) && (LOADS_A % 4 != 0 || TK % 4 != 0 || NT % (TK / 4) != 0)
+#error "float4 A loads need LOADS_A and TK multiples of 4 and NT a multiple of TK/4"
+#endif
 
 #ifdef DOUBLE_BUFFER
 // Two local tiles: tile i+1, prefetched into registers during tile i's multiply, is stored into the other buffer
@@ -166,7 +191,7 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 #endif
 
 #define STORE_TILE(s)                                                                                \
-    for (int t = 0; t < LOADS_A; t++) Asf[(s) * (TK * LDA) + STORE_A(t)] = ra[t];                  \
+    A_OP(A_SHARE, STORE)(s)                                                                         \
     for (int t = 0; t < LOADS_B; t++) Bsf[(s) * (TK * LDB) + STORE_B(t)] = rb[t];
 
 #define K_LOOP()                                                                                     \
@@ -176,7 +201,8 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
     __local float *Bsf = (__local float *)Bs;                                                      \
     float acc[WM * WN];                                                                             \
     for (int e = 0; e < WM * WN; e++) acc[e] = 0.0f;                                               \
-    float ra[LOADS_A], rb[LOADS_B];                                                                 \
+    A_OP(A_SHARE, REGS)                                                                             \
+    float rb[LOADS_B];                                                                              \
     if (kBegin < kEnd) { LOAD_TILE(kBegin) }                                                        \
     K_STEPS()
 
@@ -250,6 +276,11 @@ inline float load_w_fwd(__global const float *wg, const int m, const int k, cons
     return (m < Og && k < K) ? wg[m * K + k] : 0.0f;
 }
 
+// w[m, k … k+3] (FWD_VEC_A: K and k multiples of 4, so the vector is 16-byte aligned and wholly inside or outside).
+inline float4 load_w4_fwd(__global const float *wg, const int m, const int k, const int Og, const int K) {
+    return (m < Og && k < K) ? *(__global const float4 *)(wg + m * K + k) : (float4)(0.0f);
+}
+
 // x[c, iy0 + ky, ix0 + kx]·sc[c] for k = (c, ky, kx) = kc, 0 outside the image or past K (sc: this sample's
 // and group's inScale row; not read without IN_SCALE).
 inline float load_x_fwd(__global const float *xg, __global const float *sc, const Cursor kc, const bool colValid,
@@ -299,14 +330,22 @@ void conv2d_fwd(__global const float *x, __global const float *w, __global float
 
     // B's k = (c, ky, kx): divisions by the compile-time KH, KW only (multiply-shifts); cursors measured slower
     // here on PoCL.
+#ifdef FWD_VEC_A
+#define A_SHARE VEC
+#else
+#define A_SHARE SCALAR
+#endif
 #define LOAD_A(t, kt) load_w_fwd(wg, m0 + KF_ROW(t), (kt) + KF_K, Og, K)
+#define LOAD_A4(t, kt) load_w4_fwd(wg, m0 + KV_ROW(t), (kt) + KV_K, Og, K)
 #define LOAD_B(t, kt) load_x_fwd(xg, sc, cursor_at((kt) + CF_K(t), KH, KW), colValid, iy0, ix0, K, H, W)
 #define NEXT_B()
 #define ADVANCE()
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
+#undef A_SHARE
 #undef LOAD_A
+#undef LOAD_A4
 #undef LOAD_B
 #undef NEXT_B
 #undef ADVANCE
@@ -409,6 +448,7 @@ void conv2d_grad_input(__global const float *dy, __global const float *w, __glob
     Cursor ka = cursor_at(kBegin + KF_K, nMid, nLo), kb = cursor_at(kBegin + CF_K(0), nMid, nLo);
     const Cursor stepA = cursor_at(TK, nMid, nLo), stepB = cursor_at(NT / TN, nMid, nLo);
 
+#define A_SHARE SCALAR
 #define LOAD_A(t, kt) load_w_gi(wg, f, m0 + KF_ROW(t), ka, Cg, K)
 #define LOAD_B(t, kt) load_dy_gi(dyg, so, f, kb, colValid, jy, jx, K, outH, outW)
 #define NEXT_B() kb = cursor_add(kb, stepB, nMid, nLo)
@@ -416,7 +456,9 @@ void conv2d_grad_input(__global const float *dy, __global const float *w, __glob
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (CF_K(t) * LDB + CF_COL)
     K_LOOP()
+#undef A_SHARE
 #undef LOAD_A
+#undef LOAD_A4
 #undef LOAD_B
 #undef NEXT_B
 #undef ADVANCE
@@ -448,6 +490,19 @@ inline float load_dy_gw(__global const float *dyg, __global const float *so, con
     return dyg[((size_t)n * O + m) * P + p] * so[(size_t)n * O + m];
 #else
     return dyg[((size_t)n * O + m) * P + p];
+#endif
+}
+
+// dy[n, g·Og + o, p … p+3]·so[n·O + o] for k = (n, p) = kc, a cursor of radix P (GW_VEC_A: P and kEnd multiples of 4,
+// so the vector is 16-byte aligned, within one sample, and wholly inside or outside the K range).
+inline float4 load_dy4_gw(__global const float *dyg, __global const float *so, const int m, const Cursor kc, const int kEnd,
+                          const int Og, const int O, const int P) {
+    if (m >= Og || kc.k >= kEnd) return (float4)(0.0f);
+    const float4 v = *(__global const float4 *)(dyg + ((size_t)kc.hi * O + m) * P + kc.lo);
+#ifdef OUT_SCALE
+    return v * so[(size_t)kc.hi * O + m];
+#else
+    return v;
 #endif
 }
 
@@ -501,18 +556,32 @@ void conv2d_grad_weight(__global const float *x, __global const float *dy, __glo
     const Cursor stepK = cursor_at(TK, outH, outW);
     const Cursor qBase = cursor_at(n0 + KF_ROW(0), KH, KW), stepQ = cursor_at(NT / TK, KH, KW);
     Cursor qc = qBase;
+#ifdef GW_VEC_A
+    // A's vectors start at k = kBegin + KV_K, decomposed as (n, p) (radices 1, P), moved by TK per K-step.
+    Cursor ka = cursor_at(kBegin + KV_K, 1, P);
+    const Cursor stepA = cursor_at(TK, 1, P);
+#define A_SHARE VEC
+#define ADVANCE_A() ka = cursor_add(ka, stepA, 1, P);
+#else
+#define A_SHARE SCALAR
+#define ADVANCE_A()
+#endif
 
 #define LOAD_A(t, kt) load_dy_gw(dyg, so, m0 + KF_ROW(t), kc, kEnd, Og, O, outW, P)
+#define LOAD_A4(t, kt) load_dy4_gw(dyg, so, m0 + KV_ROW(t), ka, kEnd, Og, O, P)
 #define LOAD_B(t, kt) load_x_gw(xg, sc, qc, kc, kEnd, Kc, C, H, W, padH, padW)
 #define NEXT_B() qc = cursor_add(qc, stepQ, KH, KW)
-#define ADVANCE() { kc = cursor_add(kc, stepK, outH, outW); qc = qBase; }
+#define ADVANCE() { kc = cursor_add(kc, stepK, outH, outW); qc = qBase; ADVANCE_A() }
 #define STORE_A(t) (KF_K * LDA + KF_ROW(t))
 #define STORE_B(t) (KF_K * LDB + KF_ROW(t))
     K_LOOP()
+#undef A_SHARE
 #undef LOAD_A
+#undef LOAD_A4
 #undef LOAD_B
 #undef NEXT_B
 #undef ADVANCE
+#undef ADVANCE_A
 #undef STORE_A
 #undef STORE_B
 

@@ -211,7 +211,16 @@ extension OpenCLBackend {
     /// GPUs, the staging (double-buffered when two tiles fit the local memory) and the scale options.
     func convOptions(_ tile: ConvTile, _ shape: Conv2dShape, _ inScale: (any Buffer)?, _ outScale: (any Buffer)?) -> String {
         tile.options(shape, unroll: device.isGPU) + staging.option(tileBytes: tile.stagedBytes, localMemory: device.localMemoryBytes)
-            + Self.scaleOptions(inScale, outScale)
+            + Self.vectorOptions(tile, shape) + Self.scaleOptions(inScale, outScale)
+    }
+
+    /// `-D FWD_VEC_A` / `-D GW_VEC_A` (float4 loads of the forward's weights and of grad-weight's dy) where `tile` and
+    /// `shape` allow them: the tile's A share a multiple of 4 elements, and the forward's K = C/G·KH·KW or grad-weight's
+    /// outH·outW a multiple of 4. Both are set for every kernel of a shape and tile, so its three kernels share one program.
+    public static func vectorOptions(_ tile: ConvTile, _ shape: Conv2dShape) -> String {
+        guard tile.tm * tile.tk / tile.threads % 4 == 0, tile.tk % 4 == 0, tile.threads % (tile.tk / 4) == 0 else { return "" }
+        let depth = shape.inChannels / shape.groups * shape.kernelH * shape.kernelW
+        return (depth % 4 == 0 ? " -D FWD_VEC_A" : "") + (shape.outHeight * shape.outWidth % 4 == 0 ? " -D GW_VEC_A" : "")
     }
 
     /// The `-D IN_SCALE` / `-D OUT_SCALE` build options for the scales present.

@@ -51,6 +51,11 @@ extension SelfTest {
         (Conv2dShape(batch: 1, inChannels: 4, outChannels: 6, height: 17, width: 9, kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1), false),
         (Conv2dShape(batch: 2, inChannels: 6, outChannels: 4, height: 8, width: 7, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2), false),
         (Conv2dShape(batch: 3, inChannels: 5, outChannels: 7, height: 9, width: 10, kernelH: 1, kernelW: 1), false),
+        // float4 A loads (-D FWD_VEC_A, GW_VEC_A): K = 36 and outH·outW = 36 multiples of 4, 20 rows on a 64-row tile.
+        (Conv2dShape(batch: 2, inChannels: 4, outChannels: 20, height: 6, width: 6, kernelH: 3, kernelW: 3, padH: 1, padW: 1), true),
+        // Grouped, forward float4 only (K = 72; outH·outW = 30).
+        (Conv2dShape(batch: 2, inChannels: 16, outChannels: 40, height: 6, width: 5, kernelH: 3, kernelW: 3, padH: 1, padW: 1,
+                     groups: 2), false),
     ]
 
     static let conv2dCases: [SelfTestCase] = conv2dShapes.flatMap { s, quick in
@@ -96,6 +101,8 @@ extension SelfTest {
         (Conv2dShape(batch: 3, inChannels: 7, outChannels: 5, height: 11, width: 13, kernelH: 3, kernelW: 3, stride: 2), true, true, false),
         (Conv2dShape(batch: 2, inChannels: 6, outChannels: 3, height: 7, width: 5, kernelH: 3, kernelW: 3, padH: 1, padW: 1), true, false, false),
         (Conv2dShape(batch: 3, inChannels: 5, outChannels: 3, height: 9, width: 10, kernelH: 1, kernelW: 1), false, true, false),
+        // float4 A loads with both scales (grad-weight's dy vectors times outScale).
+        (Conv2dShape(batch: 3, inChannels: 8, outChannels: 20, height: 5, width: 4, kernelH: 3, kernelW: 3, padH: 1, padW: 1), true, true, false),
     ]
 
     static let scaledConv2dCases: [SelfTestCase] = scaledConv2dShapes.flatMap { s, hasIn, hasOut, quick in

@@ -8,7 +8,10 @@ import Foundation
 extension SelfTest {
     static let tunedConvShape = Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 5, width: 7,
                                             kernelH: 3, kernelW: 3, padH: 1, padW: 1)
-    /// 4×4 output with K = 360: several K-steps per split.
+    /// K = 72 and outH·outW = 20 (float4 A loads in the forward and grad-weight), rows and columns ragged on every tile.
+    static let vectorConvShape = Conv2dShape(batch: 3, inChannels: 8, outChannels: 20, height: 5, width: 4,
+                                             kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+    /// 4×4 output with K = 360: several K-steps per split (float4 A loads on the tall tile).
     static let splitConvShape = Conv2dShape(batch: 1, inChannels: 40, outChannels: 3, height: 4, width: 4,
                                             kernelH: 3, kernelW: 3, padH: 1, padW: 1)
     /// Stride 2 with 40 output channels: grad-input phases of K = 160, 80, 80, 40 sharing one split count (with 8
@@ -56,6 +59,8 @@ extension SelfTest {
         ConvTile.candidates.flatMap { tile in
             tunedCases(tunedConvShape, KernelChoice(conv: tile), quick: tile == .wide || tile == .small)
         }
+        + tunedCases(vectorConvShape, KernelChoice(conv: .large), quick: false)
+        + tunedCases(vectorConvShape, KernelChoice(conv: .tall, splits: 2), quick: false)
         + tunedCases(splitConvShape, KernelChoice(conv: .tall, splits: 3), quick: true)
         + tunedCases(splitConvShape, KernelChoice(conv: .thin, splits: 8), quick: false)
         + tunedCases(splitStrideShape, KernelChoice(conv: .tall, splits: 3), quick: false)
