@@ -114,4 +114,46 @@ final class TileStagingTests: XCTestCase {
             }
         }
     }
+
+    /// Single vs double staging side by side on the 128×128 conv tile, 8 alternating pairs per kernel in one process
+    /// (medians and per-pair ratios). Only with HISTOGAN_TIMING=1:
+    /// `HISTOGAN_TIMING=1 swift test -c release --filter TileStagingTests/testStagingTiming`.
+    func testStagingTiming() throws {
+        guard ProcessInfo.processInfo.environment["HISTOGAN_TIMING"] == "1" else {
+            throw XCTSkip("timing only with HISTOGAN_TIMING=1")
+        }
+        let cl = try XCTUnwrap(Self.single)
+        for size in [32, 16] {
+            let s = Conv2dShape(batch: 2, inChannels: 128, outChannels: 128, height: size, width: size, kernelH: 3, kernelW: 3,
+                                padH: 1, padW: 1)
+            var rng = TestRNG(seed: 1)
+            let x = try cl.buffer(rng.floats(s.inputCount)), w = try cl.buffer(rng.floats(s.weightCount))
+            let dy = try cl.buffer(rng.floats(s.outputCount))
+            let y = try cl.allocate(s.outputCount), dx = try cl.allocate(s.inputCount), dw = try cl.allocate(s.weightCount)
+            for kernel in ["forward", "grad-input", "grad-weight"] {
+                func run(_ staging: TileStaging) throws {
+                    let choice = KernelChoice(conv: .large, staging: staging)
+                    switch kernel {
+                    case "forward": try cl.conv2d(s, input: x, weight: w, output: y, choice: choice)
+                    case "grad-input": try cl.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: choice)
+                    default: try cl.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw, choice: choice)
+                    }
+                    try cl.synchronize()
+                }
+                var ms: [TileStaging: [Double]] = [.single: [], .double: []]
+                for _ in 0..<8 {
+                    for staging in [TileStaging.single, .double] {
+                        try run(staging)
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        try run(staging)
+                        ms[staging]!.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-6)
+                    }
+                }
+                let median = { (v: [Double]) in v.sorted()[v.count / 2] }
+                let pairs = zip(ms[.single]!, ms[.double]!).map { String(format: "%.2f", $0 / $1) }.joined(separator: " ")
+                print(String(format: "staging %@ %dx%dx%dx%d 3x3 %@: single %.2f ms, double %.2f ms (medians of 8); single/double per pair: %@",
+                             cl.info.name, s.batch, s.inChannels, size, size, kernel, median(ms[.single]!), median(ms[.double]!), pairs))
+            }
+        }
+    }
 }

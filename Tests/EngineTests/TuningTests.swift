@@ -73,6 +73,35 @@ final class TuningTests: XCTestCase {
         }
     }
 
+    /// A choice's staging survives the table's JSON (tables written before staging was tuned, without the key, load
+    /// with none), and a launch follows it: another program, the same bits, the float64 reference.
+    func testChoiceStaging() throws {
+        let choice = KernelChoice(conv: .large, splits: 2, staging: .single)
+        XCTAssertEqual(try JSONDecoder().decode(KernelChoice.self, from: try JSONEncoder().encode(choice)), choice)
+        let old = #"{"conv":{"rx":16,"ry":16,"vm":4,"cm":2,"vn":4,"cn":2,"tk":16},"splits":2}"#
+        XCTAssertEqual(try JSONDecoder().decode(KernelChoice.self, from: Data(old.utf8)), KernelChoice(conv: .large, splits: 2))
+        XCTAssertEqual(choice.description, "128x128/256 split 2 single-buffered")
+        XCTAssertEqual(TileStaging.double.other, .single)
+
+        let cl = try requireBackend()
+        // A 1×1 conv no other test of this backend launches, so neither program exists before.
+        let s = Conv2dShape(batch: 2, inChannels: 6, outChannels: 20, height: 5, width: 7, kernelH: 1, kernelW: 1)
+        let d = Conv2dTests.Data(s, seed: 310)
+        let x = try cl.buffer(d.x), w = try cl.buffer(d.w)
+        var outs: [[Float]] = []
+        var built: [Int] = []
+        for staging in [nil, cl.staging.other, nil] as [TileStaging?] {
+            let out = try cl.poisoned(s.outputCount)
+            try cl.conv2d(s, input: x, weight: w, output: out, choice: KernelChoice(conv: .medium, staging: staging))
+            outs.append(try cl.array(out))
+            built.append(cl.builtPrograms)
+        }
+        XCTAssertEqual(built[1], built[0] + 1, "the other staging builds its own program")
+        XCTAssertEqual(built[2], built[1], "the default staging's program is reused")
+        XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern))
+        assertClose(outs[1], ConvReference.forward(s, x: d.x, w: d.w), tolerance: 1e-5, "conv2d \(cl.staging.other)-buffered")
+    }
+
     /// Split-K partial sums are added in a fixed order: two runs give the same bits.
     func testSplitKIsBitReproducible() throws {
         let cl = try requireBackend()

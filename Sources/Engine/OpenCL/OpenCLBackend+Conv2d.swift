@@ -89,7 +89,7 @@ extension OpenCLBackend {
         let requested = choice?.splits ?? Self.defaultKSplits(tiles: tilesN * tilesM * shape.groups, depth: depth, tk: tile.tk,
                                                               computeUnits: info.computeUnits)
         let (splits, chunk) = Self.kSplits(requested: requested, depth: depth, tk: tile.tk)
-        var options = convOptions(tile, shape, inScale, outScale)
+        var options = convOptions(tile, shape, inScale, outScale, choice?.staging)
         var epilogueArgs: [KernelArg] = []
         if let epilogue, splits == 1 {
             options += " -D EPILOGUE -D EP_BIAS=\(epilogue.bias == nil ? 0 : 1) -D EP_ACT=\(epilogue.act.activation.rawValue)"
@@ -130,7 +130,7 @@ extension OpenCLBackend {
             // This phase's K in `splits` chunks of whole K-steps (trailing chunks may be empty and write zeros).
             let chunk = max(1, (phase.depth + splits * tile.tk - 1) / (splits * tile.tk)) * tile.tk
             try launch("conv2d", "conv2d_grad_input",
-                       options: convOptions(tile, shape, inScale, outScale),
+                       options: convOptions(tile, shape, inScale, outScale, choice?.staging),
                        global: [tile.tiles(phase.cols, tile.tn) * tile.threads, tile.tiles(rows, tile.tm), shape.groups * splits],
                        local: [tile.threads, 1, 1],
                        [.buffer(gradOutput), .buffer(weight), .buffer(partial)] + Self.convArgs(shape)
@@ -138,7 +138,7 @@ extension OpenCLBackend {
                        + Self.scaleArgs(inScale, outScale))
         }
         guard splits > 1 else { return }
-        try launch("conv2d", "conv2d_sum_splits", options: convOptions(first, shape, inScale, outScale),
+        try launch("conv2d", "conv2d_sum_splits", options: convOptions(first, shape, inScale, outScale, choice?.staging),
                    global: [shape.inputCount], local: [Self.localSize1D],
                    [.buffer(partial), .buffer(gradInput), .int(shape.inputCount), .int(splits)])
     }
@@ -189,7 +189,7 @@ extension OpenCLBackend {
                                                               tk: tile.tk, computeUnits: info.computeUnits)
         let (splits, chunk) = Self.kSplits(requested: requested, depth: reduction, tk: tile.tk)
         let partial = splits > 1 ? try allocate(splits * shape.weightCount) : gradWeight
-        let options = convOptions(tile, shape, inScale, outScale)
+        let options = convOptions(tile, shape, inScale, outScale, choice?.staging)
         try launch("conv2d", "conv2d_grad_weight", options: options,
                    global: [tilesN * tile.threads, tilesM, shape.groups * splits], local: [tile.threads, 1, 1],
                    [.buffer(input), .buffer(gradOutput), .buffer(partial)] + Self.convArgs(shape)
@@ -208,9 +208,12 @@ extension OpenCLBackend {
     }
 
     /// Build options of conv2d.cl for `tile` on `shape` with the scales present: the tile, K-step unrolling on
-    /// GPUs, the staging (double-buffered when two tiles fit the local memory) and the scale options.
-    func convOptions(_ tile: ConvTile, _ shape: Conv2dShape, _ inScale: (any Buffer)?, _ outScale: (any Buffer)?) -> String {
-        tile.options(shape, unroll: device.isGPU) + staging.option(tileBytes: tile.stagedBytes, localMemory: device.localMemoryBytes)
+    /// GPUs, the staging (`chosenStaging`, else the backend's; double-buffered only where two tiles fit the local
+    /// memory), the float4 loads and the scale options.
+    func convOptions(_ tile: ConvTile, _ shape: Conv2dShape, _ inScale: (any Buffer)?, _ outScale: (any Buffer)?,
+                     _ chosenStaging: TileStaging?) -> String {
+        tile.options(shape, unroll: device.isGPU)
+            + (chosenStaging ?? staging).option(tileBytes: tile.stagedBytes, localMemory: device.localMemoryBytes)
             + Self.vectorOptions(tile, shape) + Self.scaleOptions(inScale, outScale)
     }
 

@@ -37,12 +37,14 @@ extension OpenCLBackend {
     }
 
     public func gemm(_ s: GemmShape, a: any Buffer, b: any Buffer, c: any Buffer) throws {
-        let tuned = Self.gemmTileOverride == nil ? tunedChoice(.gemm(s))?.gemm : nil
-        try gemm(s, a: a, b: b, c: c, tile: tuned)
+        let tuned = Self.gemmTileOverride == nil ? tunedChoice(.gemm(s)) : nil
+        try gemm(s, a: a, b: b, c: c, tile: tuned?.gemm, staging: tuned?.staging)
     }
 
-    /// The GEMM with micro-tile `tile` (nil: the heuristic, or `HISTOGAN_GEMM_TILE`).
-    public func gemm(_ s: GemmShape, a: any Buffer, b: any Buffer, c: any Buffer, tile chosen: GemmTile?) throws {
+    /// The GEMM with micro-tile `tile` (nil: the heuristic, or `HISTOGAN_GEMM_TILE`) and local-memory `staging`
+    /// (nil: the backend's).
+    public func gemm(_ s: GemmShape, a: any Buffer, b: any Buffer, c: any Buffer, tile chosen: GemmTile?,
+                     staging chosenStaging: TileStaging? = nil) throws {
         try s.validate(a: a.count, b: b.count, c: c.count)
         guard s.m > 0, s.n > 0, s.batch > 0 else { return }
         // Kernel indices are 32-bit except the batch and row products (64-bit).
@@ -62,7 +64,7 @@ extension OpenCLBackend {
         // One program per tile size; the transposes are arguments (four programs per tile would cost
         // PoCL about 4 s of compilation each for no measurable gain: they only steer the tile loads).
         let options = "-D TM=\(tile.tm) -D TN=\(tile.tn)" + (Self.gemmVectorLoads(s) ? " -D VEC_LOADS" : "")
-            + staging.option(tileBytes: tile.stagedBytes, localMemory: device.localMemoryBytes)
+            + (chosenStaging ?? staging).option(tileBytes: tile.stagedBytes, localMemory: device.localMemoryBytes)
         let groupsN = (s.n + 16 * tile.tn - 1) / (16 * tile.tn), groupsM = (s.m + 16 * tile.tm - 1) / (16 * tile.tm)
         try launch("gemm", "gemm", options: options, global: [groupsN * 16, groupsM * 16, s.batch], local: [16, 16, 1],
                    [.int(s.m), .int(s.n), .int(s.k),

@@ -211,6 +211,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Kernels enqueued by `launch` since the backend was created (`clEnqueueNDRangeKernel` calls).
     public var kernelLaunches: Int? { lock.withLock { launches } }
 
+    /// Programs built (or loaded from the binary cache) so far: one per kernel file and build-option string.
+    public var builtPrograms: Int { lock.withLock { programs.count } }
+
     // MARK: - Helpers for the kernel files
 
     /// The `CLBuffer` behind `buffer`; throws if it belongs to another backend.

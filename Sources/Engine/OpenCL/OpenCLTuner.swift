@@ -10,7 +10,9 @@ import Foundation
 ///    `atol + rtol·|ref|` (`rtol` 1e-4, `atol` 1e-5 · max|ref|) or is not finite;
 /// 3. time the heuristic and each valid candidate: `warmRuns` untimed runs, then the minimum wall time of
 ///    `timedRuns` runs, each ended by `synchronize()`;
-/// 4. keep the fastest; the heuristic stays unless a candidate beats it by `requiredGain` (timing noise).
+/// 4. keep the fastest; the heuristic stays unless a candidate beats it by `requiredGain` (timing noise);
+/// 5. try the winner with the other local-memory staging (`TileStaging.other` of the backend's), checked the
+///    same way; it replaces the winner only if it beats it by `requiredGain` too.
 public struct OpenCLTuner {
     /// A candidate must take at most this fraction of the heuristic's time to replace it.
     public static let requiredGain = 0.97
@@ -122,6 +124,20 @@ public struct OpenCLTuner {
             let ms = try time(run, candidate)
             if ms < best.ms, ms < Self.requiredGain * heuristicTime { best = (candidate, ms) }
         }
+        // The winner with the other staging, unless two of its tiles do not fit (then both build the same kernel).
+        var restaged = best.choice
+        restaged.staging = backend.staging.other
+        let tileBytes = best.choice.conv?.stagedBytes ?? best.choice.gemm?.stagedBytes ?? 0
+        if 2 * tileBytes <= backend.device.localMemoryBytes {
+            try run.poisonOutput()
+            try run.launch(restaged)
+            if let problemText = Self.mismatch(try run.output(), reference) {
+                rejected.append("\(restaged): \(problemText)")
+            } else {
+                let ms = try time(run, restaged)
+                if ms < Self.requiredGain * best.ms { best = (restaged, ms) }
+            }
+        }
         guard reference.allSatisfy(\.isFinite) else {
             throw TuningError.noValidCandidate(shapeClass: problem.shapeClass.description, detail: "the heuristic's output is not finite")
         }
@@ -196,7 +212,7 @@ public struct OpenCLTuner {
             case let .conv(_, s):
                 try backend.conv2dGradWeight(s, input: inputs[0], gradOutput: inputs[1], gradWeight: out, choice: choice)
             case let .gemm(s):
-                try backend.gemm(s, a: inputs[0], b: inputs[1], c: out, tile: choice?.gemm)
+                try backend.gemm(s, a: inputs[0], b: inputs[1], c: out, tile: choice?.gemm, staging: choice?.staging)
             }
         }
 

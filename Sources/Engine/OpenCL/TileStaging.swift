@@ -7,8 +7,11 @@ import Foundation
 /// memory. A kernel whose two buffers would not fit the device's local memory builds single-buffered.
 /// `.single` is the fallback and the side-by-side comparison (`HISTOGAN_TILE_STAGING=single`).
 /// Both compute the same sums in the same order: the results are the same bits.
-public enum TileStaging: String, Sendable, CaseIterable {
+public enum TileStaging: String, Codable, Sendable, CaseIterable {
     case single, double
+
+    /// The other scheme (what the tuner tries against the backend's default).
+    public var other: TileStaging { self == .single ? .double : .single }
 
     /// `HISTOGAN_TILE_STAGING` (`single` or `double`), else `.double`; any other value is an error naming it.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TileStaging {

@@ -81,18 +81,22 @@ public struct GemmTile: Hashable, Codable, Sendable, CustomStringConvertible {
 }
 
 /// The launch configuration of one kernel call: a conv tile (conv kernels) or a GEMM tile, and the number of
-/// K splits (conv forward and grad-weight; 1 = no split).
+/// K splits (conv forward and grad-weight; 1 = no split), and the local-memory staging when it differs from the
+/// backend's (`nil`: the backend's `staging`; tables written before staging was tuned have none).
 public struct KernelChoice: Hashable, Codable, Sendable, CustomStringConvertible {
     public var conv: ConvTile?
     public var gemm: GemmTile?
     public var splits: Int
+    public var staging: TileStaging?
 
-    public init(conv: ConvTile, splits: Int = 1) { self.conv = conv; self.gemm = nil; self.splits = splits }
-    public init(gemm: GemmTile) { self.conv = nil; self.gemm = gemm; self.splits = 1 }
+    public init(conv: ConvTile, splits: Int = 1, staging: TileStaging? = nil) {
+        self.conv = conv; self.gemm = nil; self.splits = splits; self.staging = staging
+    }
+    public init(gemm: GemmTile, staging: TileStaging? = nil) { self.conv = nil; self.gemm = gemm; self.splits = 1; self.staging = staging }
 
     public var description: String {
         let tile = conv.map(String.init(describing:)) ?? gemm.map(String.init(describing:)) ?? "?"
-        return splits > 1 ? "\(tile) split \(splits)" : tile
+        return (splits > 1 ? "\(tile) split \(splits)" : tile) + (staging.map { " \($0.rawValue)-buffered" } ?? "")
     }
 }
 
