@@ -49,131 +49,80 @@
 #define LDB (BN + 4)
 // Elements of a slice each work-item loads: BM·BK / NT = TM for A, BK·BN / NT = TN for B.
 
-// Loads this work-item's TM elements of the op(A) slice [m0.., k0..] into registers; store_a puts
-// element l at local position (kk, r) computed by the same index arithmetic. `transA` is uniform over
-// the launch, so the branch costs no divergence.
-inline void load_a(float ra[TM], __global const float *A, const int M, const int K,
-                   const int m0, const int k0, const int tid, const int transA) {
-    if (transA) {
-        // A stored [K, M]: consecutive work-items read consecutive m.
+// One operand slice: rows r0.. of R (M of op(A), N of op(B); BR per block) by k0.. of K (BK), stored [R, K]
+// ("k fast": consecutive work-items read consecutive k) or [K, R] ("r fast": consecutive r). op(A) is r fast when
+// transA (A stored [K, M]), op(B) when !transB (B stored [K, N]); the flag is uniform over the launch, so its
+// branches cost no divergence. Element l (< BR·BK/NT: TM for A, TN for B) of this work-item's share goes to local
+// position (k, r) of the slice, row length LD.
+inline void load_slice(float *v, const int count, __global const float *P, const int R, const int K,
+                       const int r0, const int k0, const int tid, const int rFast, const int BR) {
+    if (rFast) {
 #pragma unroll
-        for (int l = 0; l < TM; l++) {
-            const int idx = tid + l * NT, gm = m0 + idx % BM, gk = k0 + idx / BM;
-            ra[l] = (gm < M && gk < K) ? A[(long)gk * M + gm] : 0.0f;
+        for (int l = 0; l < count; l++) {
+            const int idx = tid + l * NT, gr = r0 + idx % BR, gk = k0 + idx / BR;
+            v[l] = (gr < R && gk < K) ? P[(long)gk * R + gr] : 0.0f;
         }
     } else {
-        // A stored [M, K]: consecutive work-items read consecutive k.
 #pragma unroll
-        for (int l = 0; l < TM; l++) {
-            const int idx = tid + l * NT, gm = m0 + idx / BK, gk = k0 + idx % BK;
-            ra[l] = (gm < M && gk < K) ? A[(long)gm * K + gk] : 0.0f;
+        for (int l = 0; l < count; l++) {
+            const int idx = tid + l * NT, gr = r0 + idx / BK, gk = k0 + idx % BK;
+            v[l] = (gr < R && gk < K) ? P[(long)gr * K + gk] : 0.0f;
         }
     }
 }
 
-inline void store_a(__local float *As, const float ra[TM], const int tid, const int transA) {
+inline void store_slice(__local float *S, const float *v, const int count, const int tid, const int rFast, const int BR,
+                        const int LD) {
 #pragma unroll
-    for (int l = 0; l < TM; l++) {
+    for (int l = 0; l < count; l++) {
         const int idx = tid + l * NT;
-        As[transA ? (idx / BM) * LDA + idx % BM : (idx % BK) * LDA + idx / BK] = ra[l];
-    }
-}
-
-// Loads this work-item's TN elements of the op(B) slice [k0.., n0..].
-inline void load_b(float rb[TN], __global const float *B, const int N, const int K,
-                   const int n0, const int k0, const int tid, const int transB) {
-    if (transB) {
-        // B stored [N, K]: consecutive work-items read consecutive k.
-#pragma unroll
-        for (int l = 0; l < TN; l++) {
-            const int idx = tid + l * NT, gn = n0 + idx / BK, gk = k0 + idx % BK;
-            rb[l] = (gn < N && gk < K) ? B[(long)gn * K + gk] : 0.0f;
-        }
-    } else {
-        // B stored [K, N]: consecutive work-items read consecutive n.
-#pragma unroll
-        for (int l = 0; l < TN; l++) {
-            const int idx = tid + l * NT, gn = n0 + idx % BN, gk = k0 + idx / BN;
-            rb[l] = (gn < N && gk < K) ? B[(long)gk * N + gn] : 0.0f;
-        }
-    }
-}
-
-inline void store_b(__local float *Bs, const float rb[TN], const int tid, const int transB) {
-#pragma unroll
-    for (int l = 0; l < TN; l++) {
-        const int idx = tid + l * NT;
-        Bs[transB ? (idx % BK) * LDB + idx / BK : (idx / BN) * LDB + idx % BN] = rb[l];
+        S[rFast ? (idx / BR) * LD + idx % BR : (idx % BK) * LD + idx / BK] = v[l];
     }
 }
 
 #ifdef VEC_LOADS
-// float4 variants: this work-item's share of a slice as TM/4 (TN/4) float4 loads of 4 consecutive elements along
-// the operand's contiguous dimension; the bounds check of a vector's first element covers all four (see above).
-#define VA (TM / 4)
-#define VB (TN / 4)
-
-inline void load_a4(float4 ra[VA], __global const float *A, const int M, const int K,
-                    const int m0, const int k0, const int tid, const int transA) {
+// The same with float4 loads of 4 consecutive elements along the stored rows (count/4 per work-item); the bounds
+// check of a vector's first element covers all four (see the top of the file). An r-fast vector is one float4
+// local store; a k-fast one is four elements of a local column.
+inline void load_slice4(float4 *v, const int count, __global const float *P, const int R, const int K,
+                        const int r0, const int k0, const int tid, const int rFast, const int BR) {
 #pragma unroll
-    for (int l = 0; l < VA; l++) {
+    for (int l = 0; l < count / 4; l++) {
         const int idx = tid + l * NT;
-        // transA: A stored [K, M], vectors along m (BM/4 per k); else [M, K], vectors along k (BK/4 per m).
-        const int gm = transA ? m0 + 4 * (idx % (BM / 4)) : m0 + idx / (BK / 4);
-        const int gk = transA ? k0 + idx / (BM / 4) : k0 + 4 * (idx % (BK / 4));
-        ra[l] = (gm < M && gk < K) ? *(__global const float4 *)(A + (transA ? (long)gk * M + gm : (long)gm * K + gk))
-                                   : (float4)(0.0f);
+        const int gr = rFast ? r0 + 4 * (idx % (BR / 4)) : r0 + idx / (BK / 4);
+        const int gk = rFast ? k0 + idx / (BR / 4) : k0 + 4 * (idx % (BK / 4));
+        v[l] = (gr < R && gk < K) ? *(__global const float4 *)(P + (rFast ? (long)gk * R + gr : (long)gr * K + gk))
+                                  : (float4)(0.0f);
     }
 }
 
-inline void store_a4(__local float *As, const float4 ra[VA], const int tid, const int transA) {
+inline void store_slice4(__local float *S, const float4 *v, const int count, const int tid, const int rFast, const int BR,
+                         const int LD) {
 #pragma unroll
-    for (int l = 0; l < VA; l++) {
+    for (int l = 0; l < count / 4; l++) {
         const int idx = tid + l * NT;
-        if (transA) {
-            *(__local float4 *)(As + (idx / (BM / 4)) * LDA + 4 * (idx % (BM / 4))) = ra[l];
+        if (rFast) {
+            *(__local float4 *)(S + (idx / (BR / 4)) * LD + 4 * (idx % (BR / 4))) = v[l];
         } else {
-            __local float *a = As + 4 * (idx % (BK / 4)) * LDA + idx / (BK / 4);
-            a[0] = ra[l].x; a[LDA] = ra[l].y; a[2 * LDA] = ra[l].z; a[3 * LDA] = ra[l].w;
+            __local float *c = S + 4 * (idx % (BK / 4)) * LD + idx / (BK / 4);
+            c[0] = v[l].x; c[LD] = v[l].y; c[2 * LD] = v[l].z; c[3 * LD] = v[l].w;
         }
     }
 }
 
-inline void load_b4(float4 rb[VB], __global const float *B, const int N, const int K,
-                    const int n0, const int k0, const int tid, const int transB) {
-#pragma unroll
-    for (int l = 0; l < VB; l++) {
-        const int idx = tid + l * NT;
-        // transB: B stored [N, K], vectors along k (BK/4 per n); else [K, N], vectors along n (BN/4 per k).
-        const int gn = transB ? n0 + idx / (BK / 4) : n0 + 4 * (idx % (BN / 4));
-        const int gk = transB ? k0 + 4 * (idx % (BK / 4)) : k0 + idx / (BN / 4);
-        rb[l] = (gn < N && gk < K) ? *(__global const float4 *)(B + (transB ? (long)gn * K + gk : (long)gk * N + gn))
-                                   : (float4)(0.0f);
-    }
-}
-
-inline void store_b4(__local float *Bs, const float4 rb[VB], const int tid, const int transB) {
-#pragma unroll
-    for (int l = 0; l < VB; l++) {
-        const int idx = tid + l * NT;
-        if (transB) {
-            __local float *b = Bs + 4 * (idx % (BK / 4)) * LDB + idx / (BK / 4);
-            b[0] = rb[l].x; b[LDB] = rb[l].y; b[2 * LDB] = rb[l].z; b[3 * LDB] = rb[l].w;
-        } else {
-            *(__local float4 *)(Bs + (idx / (BN / 4)) * LDB + 4 * (idx % (BN / 4))) = rb[l];
-        }
-    }
-}
-
-// The registers of one prefetched slice and its loads and stores.
-#define SLICE_REGS float4 ra[VA], rb[VB];
-#define LOAD_SLICE(k)  { load_a4(ra, A, M, K, m0, (k), tid, transA); load_b4(rb, B, N, K, n0, (k), tid, transB); }
-#define STORE_SLICE(s) { store_a4((__local float *)As[s], ra, tid, transA); store_b4((__local float *)Bs[s], rb, tid, transB); }
+#define SLICE_REGS float4 ra[TM / 4], rb[TN / 4];
+#define LOAD_OP load_slice4
+#define STORE_OP store_slice4
 #else
 #define SLICE_REGS float ra[TM], rb[TN];
-#define LOAD_SLICE(k)  { load_a(ra, A, M, K, m0, (k), tid, transA); load_b(rb, B, N, K, n0, (k), tid, transB); }
-#define STORE_SLICE(s) { store_a((__local float *)As[s], ra, tid, transA); store_b((__local float *)Bs[s], rb, tid, transB); }
+#define LOAD_OP load_slice
+#define STORE_OP store_slice
 #endif
+
+// The prefetched slice's loads (registers ra, rb) and their stores into local stage s.
+#define LOAD_SLICE(k)  { LOAD_OP(ra, TM, A, M, K, m0, (k), tid, transA, BM); LOAD_OP(rb, TN, B, N, K, n0, (k), tid, !transB, BN); }
+#define STORE_SLICE(s) { STORE_OP((__local float *)As[s], ra, TM, tid, transA, BM, LDA); \
+                         STORE_OP((__local float *)Bs[s], rb, TN, tid, !transB, BN, LDB); }
 
 #ifdef DOUBLE_BUFFER
 #define STAGES 2
