@@ -114,29 +114,25 @@ public struct OpenCLTuner {
         let heuristicTime = try time(run, nil)
         var best = (choice: heuristic, ms: heuristicTime)
         var rejected: [String] = []
-        for candidate in candidates(for: problem) where candidate != heuristic {
+        /// `candidate`'s time, or nil (recorded in `rejected`) when its output, poisoned first, differs from the reference.
+        func measure(_ candidate: KernelChoice) throws -> Double? {
             try run.poisonOutput()
             try run.launch(candidate)
             if let problemText = Self.mismatch(try run.output(), reference) {
                 rejected.append("\(candidate): \(problemText)")
-                continue
+                return nil
             }
-            let ms = try time(run, candidate)
-            if ms < best.ms, ms < Self.requiredGain * heuristicTime { best = (candidate, ms) }
+            return try time(run, candidate)
+        }
+        for candidate in candidates(for: problem) where candidate != heuristic {
+            if let ms = try measure(candidate), ms < best.ms, ms < Self.requiredGain * heuristicTime { best = (candidate, ms) }
         }
         // The winner with the other staging, unless two of its tiles do not fit (then both build the same kernel).
         var restaged = best.choice
         restaged.staging = backend.staging.other
         let tileBytes = best.choice.conv?.stagedBytes ?? best.choice.gemm?.stagedBytes ?? 0
-        if 2 * tileBytes <= backend.device.localMemoryBytes {
-            try run.poisonOutput()
-            try run.launch(restaged)
-            if let problemText = Self.mismatch(try run.output(), reference) {
-                rejected.append("\(restaged): \(problemText)")
-            } else {
-                let ms = try time(run, restaged)
-                if ms < Self.requiredGain * best.ms { best = (restaged, ms) }
-            }
+        if 2 * tileBytes <= backend.device.localMemoryBytes, let ms = try measure(restaged), ms < Self.requiredGain * best.ms {
+            best = (restaged, ms)
         }
         guard reference.allSatisfy(\.isFinite) else {
             throw TuningError.noValidCandidate(shapeClass: problem.shapeClass.description, detail: "the heuristic's output is not finite")
