@@ -27,7 +27,7 @@ let package = Package(
             name: "Kernels",
             path: "Sources/Kernels",
             exclude: ["gemm.cl", "conv2d.cl", "modconv.cl", "upfirdn2d.cl", "bias_act.cl", "elementwise.cl",
-                      "reduce.cl", "layout.cl", "random.cl", "optimizer.cl", "strided_index.cl", "histogram.cl", "batch_norm.cl", "log_softmax.cl"],
+                      "reduce.cl", "layout.cl", "random.cl", "optimizer.cl", "strided_index.cl", "histogram.cl", "batch_norm.cl", "log_softmax.cl", "winograd.cl"],
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])]
         ),
         .target(

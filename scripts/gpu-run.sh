@@ -4,8 +4,9 @@
 # Registers NVIDIA's OpenCL ICD, then runs, each under its own time limit (a hang costs that stage only):
 #   devices; selftest (every kernel family against the CPU backend, before anything is timed); bench;
 #   PyTorch's kernel timings and its time for our training step (torch_reference.py); profile at 256 px; bench's
-#   GEMM/conv rows single-buffered (the double-buffering gain). The limits add up to 580 s; the summary and the
-#   tarball are rewritten after every stage, so a cut-short call still returns what ran.
+#   conv rows by the direct kernels (the Winograd gain); its GEMM/conv rows single-buffered (the double-buffering
+#   gain). The limits add up to 570 s; the summary and the tarball are rewritten after every stage, so a cut-short
+#   call still returns what ran.
 # Writes three files to $OUT (the device tool brings back at most 8): summary.json (scripts/gpu_summary.py:
 # the ratios of docs/gpu/summary.json), gpu-run.log (everything printed) and gpu-run.tar.gz (every raw file).
 #
@@ -64,15 +65,18 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 stage devices 30 "$B" devices --json
 sed -n '/^\[/,$p' "$RUN/devices.txt" > "$RUN/devices.json"
 snapshot
-stage selftest 120 "$B" selftest --device "$DEVICE" --json "$RUN/selftest.json"
-stage bench 120 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
+stage selftest 110 "$B" selftest --device "$DEVICE" --json "$RUN/selftest.json"
+stage bench 110 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
 stage torch 50 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --json "$RUN/torch.json"
 # Our full training step in PyTorch (same network, regularisers, batch; fp32, TF32 off): mean over one 16-step period.
 stage torch-step 60 python3 "$HERE/torch_reference.py" --step --device "$TORCH_DEVICE" "${STEP[@]}" --json "$RUN/torch-step.json"
-stage profile 150 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
-# Last (the least needed): the GEMM and conv rows single-buffered. Does the default double buffering pay on this card?
-stage bench-single 50 env HISTOGAN_TILE_STAGING=single "$B" bench --device "$DEVICE" "${BENCH[@]}" --only gemm,modconv,conv3x3 \
-    --json "$RUN/bench-single.json"
+stage profile 140 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
+# The conv rows by the direct kernels (bench's default runs the wide 3x3 layers by Winograd): does Winograd pay here?
+stage bench-direct 35 env HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" --only modconv,conv3x3 \
+    --json "$RUN/bench-direct.json"
+# Last (the least needed): the GEMM and direct conv rows single-buffered. Does the default double buffering pay here?
+stage bench-single 35 env HISTOGAN_TILE_STAGING=single HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" \
+    --only gemm,modconv,conv3x3 --json "$RUN/bench-single.json"
 
 cat "$OUT/summary.json" | tee -a "$LOG"
 echo "done in $(( $(date +%s) - START ))s; $OUT: summary.json gpu-run.log gpu-run.tar.gz" | tee -a "$LOG"

@@ -2,7 +2,8 @@
 
 Usage: python3 gpu_summary.py RUN_DIR > summary.json
 RUN_DIR holds what gpu-run.sh wrote: nvidia-smi.txt, devices.json, selftest.json, bench-opencl.json,
-bench-single.json (the GEMM and conv rows single-buffered), profile-256.json, torch.json (PyTorch kernel timings) and torch-step.json (PyTorch's time for our training step).
+bench-direct.json (the conv rows by the direct kernels), bench-single.json (the GEMM and direct conv rows
+single-buffered), profile-256.json, torch.json (PyTorch kernel timings) and torch-step.json (PyTorch's time for our training step).
 Every ratio compares two numbers measured in the same run on the same card; a ratio whose inputs are missing
 is null, with the reason under "missing".
 """
@@ -19,7 +20,11 @@ DEFINITIONS = {
                        "(256 px, capacity 1, batch 4, mean over one 16-step period, fp32, TF32 off); goal <= 0.5",
     "launches_per_step": "OpenCL kernel launches per training step (mean over the same period)",
     "double_buffer_gain": "per GEMM/conv bench row: ms single-buffered (HISTOGAN_TILE_STAGING=single) / ms with the "
-                          "default double-buffered local tiles, timed in the same run; > 1 means double buffering pays",
+                          "default double-buffered local tiles (conv rows: both by the direct kernels), timed in the same "
+                          "run; > 1 means double buffering pays",
+    "winograd_gain": "per modconv/conv3x3 bench row: ms by the direct kernels (HISTOGAN_CONV_ALGORITHM=direct) / ms by "
+                     "bench's default (auto: Winograd F(2x2,3x3) for the 3x3 stride-1 layers of >= 64 channels and >= 16x16 "
+                     "pixels), timed in the same run; > 1 means Winograd pays (rows it does not touch stay near 1)",
 }
 
 
@@ -48,6 +53,7 @@ def main(run):
     missing = {}
     bench = load(run, "bench-opencl.json", missing)
     single = load(run, "bench-single.json", missing)
+    direct = load(run, "bench-direct.json", missing)
     torch_k = load(run, "torch.json", missing)
     profile = load(run, "profile-256.json", missing)
     torch_step = load(run, "torch-step.json", missing)
@@ -67,8 +73,12 @@ def main(run):
     hist = ratio(ms("rgbuv_hist_fwdbwd_sampling"), ours(bench, "rgbuv histogram fwd+bwd sampling", "4x3x256x256 b64"))
     step_ours = (profile or {}).get("unprofiledStepMilliseconds")
     step = ratio(step_ours, (torch_step or {}).get("step_ms"))
-    staging = {f"{r['kernel']} {r['shape']}": ratio(r.get("milliseconds"), ours(bench, r["kernel"], r["shape"]))
+    # Conv rows single-buffered are direct: compare them with the direct rows; GEMM rows with bench's.
+    staging = {f"{r['kernel']} {r['shape']}": ratio(r.get("milliseconds"),
+                                                    ours(bench if r["kernel"] == "gemm" else direct, r["kernel"], r["shape"]))
                for r in (single or {}).get("results", [])}
+    winograd = {f"{r['kernel']} {r['shape']}": ratio(r.get("milliseconds"), ours(bench, r["kernel"], r["shape"]))
+                for r in (direct or {}).get("results", [])}
     gpu = next((d for d in (devices or []) if d.get("kind") == "opencl" and d.get("deviceType") == "GPU"), None)
     try:
         with open(os.path.join(run, "nvidia-smi.txt")) as fh:
@@ -92,6 +102,7 @@ def main(run):
                     "official_histogan_anchor": 149.0},
         "launches_per_step": (profile or {}).get("launchesPerStep"),
         "double_buffer_gain": staging,
+        "winograd_gain": winograd,
         "definitions": DEFINITIONS,
         "missing": missing,
     }

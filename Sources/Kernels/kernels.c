@@ -47,13 +47,16 @@ END
 FAMILY(log_softmax)
 #embed "log_softmax.cl"
 END
+FAMILY(winograd)
+#embed "winograd.cl"
+END
 
 static const struct { const char *name; const char *source; } families[] = {
     {"gemm", src_gemm}, {"conv2d", src_conv2d}, {"modconv", src_modconv},
     {"upfirdn2d", src_upfirdn2d}, {"bias_act", src_bias_act}, {"elementwise", src_elementwise},
     {"reduce", src_reduce}, {"layout", src_layout}, {"random", src_random},
     {"optimizer", src_optimizer}, {"strided_index", src_strided_index}, {"histogram", src_histogram},
-    {"batch_norm", src_batch_norm}, {"log_softmax", src_log_softmax},
+    {"batch_norm", src_batch_norm}, {"log_softmax", src_log_softmax}, {"winograd", src_winograd},
 };
 
 const char *hg_kernel_source(const char *name) {

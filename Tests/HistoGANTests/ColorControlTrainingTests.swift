@@ -175,7 +175,7 @@ final class TrainingProfileTests: XCTestCase {
         XCTAssertNil(profile.launchesPerStep)
         XCTAssertGreaterThan(profile.unprofiledStepMilliseconds, 0)
         XCTAssertFalse(profile.layers.isEmpty)
-        XCTAssertTrue(profile.layers.allSatisfy { $0.launches == nil }, "the CPU backend launches no kernels")
+        XCTAssertTrue(profile.layers.allSatisfy { $0.launches == nil && $0.kernelLaunches == nil }, "the CPU backend launches no kernels")
     }
 
     /// On OpenCL every launch of a profiled step lands in exactly one layer row: the layers' launches add up to the
@@ -189,5 +189,13 @@ final class TrainingProfileTests: XCTestCase {
         XCTAssertGreaterThan(byLayer, 0)
         XCTAssertEqual(byLayer, profile.kernels.map(\.launches).reduce(0, +))
         XCTAssertEqual(profile.layers.filter { $0.launches == nil }.count, 0)
+        // Each layer's launches by kernel add up to its launches, and per kernel over the layers to the kernel table.
+        var perKernel: [String: Double] = [:]
+        for layer in profile.layers {
+            let kernels = try XCTUnwrap(layer.kernelLaunches, layer.layer)
+            XCTAssertEqual(kernels.values.reduce(0, +), layer.launches ?? -1, layer.layer)
+            perKernel.merge(kernels, uniquingKeysWith: +)
+        }
+        XCTAssertEqual(perKernel, Dictionary(uniqueKeysWithValues: profile.kernels.map { ($0.kernel, $0.launches) }))
     }
 }

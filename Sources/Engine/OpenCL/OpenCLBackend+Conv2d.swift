@@ -61,8 +61,12 @@ extension OpenCLBackend {
                              outScale: (any Buffer)?, output: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
         try shape.validateScales("scaledConv2d", inScale: inScale, outScale: outScale)
+        if runsWinograd(shape, choice) {
+            return try winogradForward(shape, input: input, weight: weight, inScale: inScale, outScale: outScale, epilogue: nil,
+                                       output: output)
+        }
         try convForward(shape, input: input, weight: weight, inScale: inScale, outScale: outScale, epilogue: nil,
-                        output: output, choice: choice)
+                        output: output, choice: Self.directChoice(choice))
     }
 
     /// `conv2d` + `biasAct` in one launch of `conv2d_fwd -D EPILOGUE` (the tuned or heuristic configuration).
@@ -74,8 +78,13 @@ extension OpenCLBackend {
             throw EngineError.shapeMismatch(op: "conv2dBiasAct", detail: "bias_act layout \(act) for the output of \(shape)")
         }
         try act.validate("conv2dBiasAct", hasBias: bias != nil, buffers: [output], bias: bias)
+        let choice = tunedChoice(.conv(.conv2dForward, shape))
+        if runsWinograd(shape, choice) {
+            return try winogradForward(shape, input: input, weight: weight, inScale: nil, outScale: nil, epilogue: (bias, act),
+                                       output: output)
+        }
         try convForward(shape, input: input, weight: weight, inScale: nil, outScale: nil, epilogue: (bias, act), output: output,
-                        choice: tunedChoice(.conv(.conv2dForward, shape)))
+                        choice: Self.directChoice(choice))
     }
 
     /// The one forward launcher: `conv2d_fwd` with the scales present and, with `epilogue`, bias_act in its store —
@@ -115,6 +124,11 @@ extension OpenCLBackend {
                                       outScale: (any Buffer)?, gradInput: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradInput", inScale: inScale, outScale: outScale)
+        if runsWinograd(shape, choice) {
+            return try winogradGradInput(shape, gradOutput: gradOutput, weight: weight, inScale: inScale, outScale: outScale,
+                                         gradInput: gradInput)
+        }
+        let choice = Self.directChoice(choice)
         let fixed = try Self.convTile(choice, "conv2dGradInput")
         let phases = Self.gradInputPhases(shape)
         let (rows, firstCols, deepest) = Self.convGEMM(.conv2dGradInput, shape)
@@ -181,6 +195,11 @@ extension OpenCLBackend {
                                        outScale: (any Buffer)?, gradWeight: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradWeight", inScale: inScale, outScale: outScale)
+        if runsWinograd(shape, choice) {
+            return try winogradGradWeight(shape, input: input, gradOutput: gradOutput, inScale: inScale, outScale: outScale,
+                                          gradWeight: gradWeight, splits: choice?.splits)
+        }
+        let choice = Self.directChoice(choice)
         let (rows, cols, reduction) = Self.convGEMM(.conv2dGradWeight, shape)
         let tile = try Self.convTile(choice, "conv2dGradWeight") ?? ConvTile.choose(rows: rows, cols: cols)
         let tilesN = tile.tiles(cols, tile.tn), tilesM = tile.tiles(rows, tile.tm)
@@ -235,6 +254,10 @@ extension OpenCLBackend {
     static func scaleArgs(_ inScale: (any Buffer)?, _ outScale: (any Buffer)?) -> [KernelArg] {
         (inScale.map { [KernelArg.buffer($0)] } ?? []) + (outScale.map { [KernelArg.buffer($0)] } ?? [])
     }
+
+    /// `choice` for the direct kernels: nil (their heuristics) for a Winograd choice, which reaches them only for a shape
+    /// Winograd does not apply to (a tuning-table class can hold both, e.g. padding 0 and 1).
+    static func directChoice(_ choice: KernelChoice?) -> KernelChoice? { choice?.algorithm == .winograd ? nil : choice }
 
     /// The conv tile of `choice` (nil when there is no choice); throws when the choice is not a conv one.
     static func convTile(_ choice: KernelChoice?, _ op: String) throws -> ConvTile? {

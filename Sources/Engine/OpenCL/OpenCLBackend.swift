@@ -108,6 +108,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let profiling: Bool
     /// Local-memory staging of the tiled kernels' operand tiles (double-buffered unless told otherwise).
     public let staging: TileStaging
+    /// The algorithm of convolutions the tuning table has no entry for (`HISTOGAN_CONV_ALGORITHM`, default auto).
+    public let convAlgorithm: ConvAlgorithmPolicy
 
     private let binaryCache = ProgramBinaryCache()
     /// `HISTOGAN_CL_OPTIONS`: extra OpenCL build options appended to every program's (e.g. `-cl-opt-disable` to
@@ -126,12 +128,15 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Opens `device`. `profiling` enables per-kernel timing through OpenCL events. `tuning` says where the
     /// device's tuning table lives (default: beside the kernel binaries, unless `HISTOGAN_TUNING=off`); a
     /// corrupt table is ignored with a warning on stderr naming the file (also kept in `tuningNotice`).
-    /// `staging` nil: `HISTOGAN_TILE_STAGING`, else double-buffered.
+    /// `staging` nil: `HISTOGAN_TILE_STAGING`, else double-buffered. `convAlgorithm` nil: `HISTOGAN_CONV_ALGORITHM`,
+    /// else auto.
     public init(device: OpenCLDeviceDescriptor, profiling: Bool = false,
-                tuning settings: TuningSettings = .fromEnvironment(), staging: TileStaging? = nil) throws {
+                tuning settings: TuningSettings = .fromEnvironment(), staging: TileStaging? = nil,
+                convAlgorithm: ConvAlgorithmPolicy? = nil) throws {
         self.device = device
         self.profiling = profiling
         self.staging = try staging ?? TileStaging.fromEnvironment()
+        self.convAlgorithm = try convAlgorithm ?? ConvAlgorithmPolicy.fromEnvironment()
         var table: TuningTable?
         var notice: String?
         if settings.enabled, let directory = settings.directory {

@@ -27,7 +27,7 @@ public struct OpenCLTuner {
 
     /// The configurations tried for `problem`: every conv tile with its heuristic split count (`defaultKSplits`;
     /// forward and grad-input also with 2/4/8 K splits of the heuristic and tall tiles when the output is at most
-    /// 8×8 and K ≥ 1024), or every GEMM micro-tile.
+    /// 8×8 and K ≥ 1024) and Winograd where it applies, or every GEMM micro-tile.
     public func candidates(for problem: TuningProblem) -> [KernelChoice] {
         switch problem {
         case .gemm: return GemmTile.candidates.map { KernelChoice(gemm: $0) }
@@ -41,8 +41,10 @@ public struct OpenCLTuner {
             case .conv2dGradInput: small = s.height <= 8 && s.width <= 8 && og * kk >= 1024
             default: small = false
             }
+            if ConvAlgorithm.winogradApplies(s) { list.append(Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits)) }
             if small {
-                let heuristic = heuristic(for: problem).conv ?? .tall
+                let (rows, cols, _) = OpenCLBackend.convGEMM(kernel, s)
+                let heuristic = heuristic(for: problem).conv ?? ConvTile.choose(rows: rows, cols: cols)
                 for tile in Set([heuristic, .tall]).sorted(by: { $0.description < $1.description }) {
                     for splits in [2, 4, 8] where !list.contains(KernelChoice(conv: tile, splits: splits)) {
                         list.append(KernelChoice(conv: tile, splits: splits))
@@ -59,6 +61,9 @@ public struct OpenCLTuner {
         switch problem {
         case let .gemm(s): return KernelChoice(gemm: OpenCLBackend.gemmTile(s, computeUnits: backend.info.computeUnits))
         case let .conv(kernel, s):
+            if backend.convAlgorithm.algorithm(for: s) == .winograd {
+                return Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits)
+            }
             let (rows, cols, _) = OpenCLBackend.convGEMM(kernel, s)
             return Self.withDefaultSplits(ConvTile.choose(rows: rows, cols: cols), kernel, s, computeUnits: backend.info.computeUnits)
         }
@@ -70,6 +75,11 @@ public struct OpenCLTuner {
         let tiles = tile.tiles(cols, tile.tn) * tile.tiles(rows, tile.tm) * s.groups
         let requested = OpenCLBackend.defaultKSplits(tiles: tiles, depth: depth, tk: tile.tk, computeUnits: computeUnits)
         return KernelChoice(conv: tile, splits: OpenCLBackend.kSplits(requested: requested, depth: depth, tk: tile.tk).splits)
+    }
+
+    /// Winograd with the split count the backend picks for grad-weight's reduction without a table.
+    static func winogradChoice(_ kernel: TunedKernel, _ s: Conv2dShape, computeUnits: Int) -> KernelChoice {
+        KernelChoice(winogradSplits: kernel == .conv2dGradWeight ? OpenCLBackend.winogradGradWeightSplits(s, computeUnits: computeUnits) : 1)
     }
 
     /// The heaviest problem of each shape class in `problems`, in first-seen order of the classes.
@@ -127,11 +137,12 @@ public struct OpenCLTuner {
         for candidate in candidates(for: problem) where candidate != heuristic {
             if let ms = try measure(candidate), ms < best.ms, ms < Self.requiredGain * heuristicTime { best = (candidate, ms) }
         }
-        // The winner with the other staging, unless two of its tiles do not fit (then both build the same kernel).
+        // The winner with the other staging, unless two of its tiles do not fit (then both build the same kernel) or it
+        // is Winograd (whose GEMMs follow the table's GEMM entries).
         var restaged = best.choice
         restaged.staging = backend.staging.other
         let tileBytes = best.choice.conv?.stagedBytes ?? best.choice.gemm?.stagedBytes ?? 0
-        if 2 * tileBytes <= backend.device.localMemoryBytes, let ms = try measure(restaged), ms < Self.requiredGain * best.ms {
+        if best.choice.algorithm != .winograd, 2 * tileBytes <= backend.device.localMemoryBytes, let ms = try measure(restaged), ms < Self.requiredGain * best.ms {
             best = (restaged, ms)
         }
         guard reference.allSatisfy(\.isFinite) else {

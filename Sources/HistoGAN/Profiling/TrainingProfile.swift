@@ -12,6 +12,8 @@ public struct TrainingProfile: Codable, Sendable {
         public var kernelMilliseconds: Double?
         /// OpenCL kernel launches per step, forward and backward; nil on the CPU backend.
         public var launches: Double?
+        /// Those launches by kernel name (`unary`, `conv2d_fwd`, ...); nil on the CPU backend.
+        public var kernelLaunches: [String: Double]?
         /// (forward + backward) / step time.
         public var share: Double
     }
@@ -99,6 +101,7 @@ public struct TrainingProfile: Codable, Sendable {
         }
         let step = Date().timeIntervalSince(start) / Double(steps)
         var byLayer: [String: (f: Double, b: Double, k: Double, launches: Int)] = [:]
+        var layerKernels: [String: [String: Int]] = [:]
         var byOp: [String: (calls: Int, seconds: Double)] = [:]
         var byKernel: [String: (launches: Int, seconds: Double)] = [:]
         for (key, entry) in profiler.records {
@@ -116,12 +119,14 @@ public struct TrainingProfile: Codable, Sendable {
             v.k += entry.kernelSeconds
             v.launches += entry.launches
             byLayer[name] = v
+            if entry.launches > 0 { layerKernels[name, default: [:]][key.op, default: 0] += entry.launches }
         }
         let isOpenCL = trainer.backend.info.kind == .opencl
         let n = Double(steps)
         let layers = byLayer.map { name, v in
             Layer(layer: name, forwardMilliseconds: v.f / n * 1000, backwardMilliseconds: v.b / n * 1000,
                   kernelMilliseconds: isOpenCL ? v.k / n * 1000 : nil, launches: isOpenCL ? Double(v.launches) / n : nil,
+                  kernelLaunches: isOpenCL ? (layerKernels[name] ?? [:]).mapValues { Double($0) / n } : nil,
                   share: (v.f + v.b) / n / step)
         }.sorted { $0.forwardMilliseconds + $0.backwardMilliseconds > $1.forwardMilliseconds + $1.backwardMilliseconds }
         let ops = byOp.map { name, v in

@@ -2,7 +2,7 @@ import Engine
 import Foundation
 
 // Self-test cases for the tuning table's configurations: every conv tile the tuner may choose, split-K
-// forward, grad-input and grad-weight, and every GEMM micro-tile, each launched explicitly on the device under test and
+// forward, grad-input and grad-weight, Winograd, and every GEMM micro-tile, each launched explicitly on the device under test and
 // compared with the reference backend's default launch (the same math, so any tile or split bug shows).
 
 extension SelfTest {
@@ -53,8 +53,42 @@ extension SelfTest {
         ]
     }
 
+    /// Winograd F(2x2, 3x3) chosen explicitly, with both scales (the split modconv's form), against the reference's
+    /// default launch: forward, grad-input, and grad-weight with its reduction in `choice.splits` chunks.
+    static func winogradScaledCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
+        let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * " + dims([s.outChannels, s.inChannels, 3, 3])
+            + " IN_SCALE OUT_SCALE \(choice)"
+        @Sendable func operands(_ ctx: SelfTestContext) throws -> (x: any Buffer, w: any Buffer, dy: any Buffer, a: any Buffer, b: any Buffer) {
+            (try ctx.input(s.inputCount, seed: 4), try ctx.input(s.weightCount, seed: 5), try ctx.input(s.outputCount, seed: 6),
+             try ctx.input(s.batch * s.inChannels, seed: 10, in: -1.5...1.5), try ctx.input(s.batch * s.outChannels, seed: 11, in: 0.3...1.5))
+        }
+        return [
+            SelfTestCase(family: "conv2d scaled fwd winograd", shape: desc, quick: quick) { ctx in
+                let o = try operands(ctx), y = try ctx.poisoned(s.outputCount)
+                if let cl = ctx.backend as? OpenCLBackend {
+                    try cl.scaledConv2d(s, input: o.x, weight: o.w, inScale: o.a, outScale: o.b, output: y, choice: choice)
+                } else { try ctx.backend.scaledConv2d(s, input: o.x, weight: o.w, inScale: o.a, outScale: o.b, output: y) }
+                return try ctx.read(y)
+            },
+            SelfTestCase(family: "conv2d scaled grad-input winograd", shape: desc, quick: quick) { ctx in
+                let o = try operands(ctx), dx = try ctx.poisoned(s.inputCount)
+                if let cl = ctx.backend as? OpenCLBackend {
+                    try cl.scaledConv2dGradInput(s, gradOutput: o.dy, weight: o.w, inScale: o.a, outScale: o.b, gradInput: dx, choice: choice)
+                } else { try ctx.backend.scaledConv2dGradInput(s, gradOutput: o.dy, weight: o.w, inScale: o.a, outScale: o.b, gradInput: dx) }
+                return try ctx.read(dx)
+            },
+            SelfTestCase(family: "conv2d scaled grad-weight winograd", shape: desc, quick: quick) { ctx in
+                let o = try operands(ctx), dw = try ctx.poisoned(s.weightCount)
+                if let cl = ctx.backend as? OpenCLBackend {
+                    try cl.scaledConv2dGradWeight(s, input: o.x, gradOutput: o.dy, inScale: o.a, outScale: o.b, gradWeight: dw, choice: choice)
+                } else { try ctx.backend.scaledConv2dGradWeight(s, input: o.x, gradOutput: o.dy, inScale: o.a, outScale: o.b, gradWeight: dw) }
+                return try ctx.read(dw)
+            },
+        ]
+    }
+
     /// Every tuner tile on an odd shape (the two tiles only the tuner picks in the quick subset), split-K 3 and 8,
-    /// and every GEMM micro-tile.
+    /// Winograd, and every GEMM micro-tile.
     static let tuningCases: [SelfTestCase] =
         ConvTile.candidates.flatMap { tile in
             tunedCases(tunedConvShape, KernelChoice(conv: tile), quick: tile == .wide || tile == .small)
@@ -65,6 +99,9 @@ extension SelfTest {
         + tunedCases(splitConvShape, KernelChoice(conv: .thin, splits: 8), quick: false)
         + tunedCases(splitStrideShape, KernelChoice(conv: .tall, splits: 3), quick: false)
         + tunedCases(splitStrideShape, KernelChoice(conv: .thin, splits: 8), quick: false)
+        // Winograd: odd H and W (ragged 2x2 blocks), channels no multiples of 4; grad-weight in 1 and 3 chunks.
+        + tunedCases(tunedConvShape, KernelChoice(winogradSplits: 1), quick: true)
+        + winogradScaledCases(vectorConvShape, KernelChoice(winogradSplits: 3), quick: false)
         + GemmTile.candidates.map { tile in
             let s = GemmShape(m: 33, n: 47, k: 70, transB: true, batch: 2)
             return SelfTestCase(family: "gemm tuned", shape: "33x47x70 NT batch 2 tile \(tile)", quick: tile == GemmTile(tm: 4, tn: 8)) { ctx in

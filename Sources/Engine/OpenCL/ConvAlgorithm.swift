@@ -1,0 +1,49 @@
+import Foundation
+
+/// How a convolution is computed.
+/// - `direct`: conv2d.cl's implicit GEMM (every shape).
+/// - `winograd`: F(2x2, 3x3) (winograd.cl's transforms around a batched gemm.cl): 2.25x fewer multiply-adds, for
+///   3x3 convolutions with stride 1, padding 1 and one group only (`ConvAlgorithm.winogradApplies`). Its rounding
+///   differs from the direct sums (relative error about 1e-6 of the output's scale, see WinogradTests).
+public enum ConvAlgorithm: String, Codable, Sendable, CaseIterable {
+    case direct, winograd
+
+    /// Whether Winograd F(2x2, 3x3) can compute `s`: 3x3, stride 1, padding 1 on both axes, groups 1.
+    public static func winogradApplies(_ s: Conv2dShape) -> Bool {
+        s.kernelH == 3 && s.kernelW == 3 && s.stride == 1 && s.padH == 1 && s.padW == 1 && s.groups == 1
+    }
+}
+
+/// Which algorithm runs a convolution that the tuning table has no entry for (`HISTOGAN_CONV_ALGORITHM`).
+/// - `auto`: Winograd where it applies and the layer is wide and large enough to pay for its transforms
+///   (`preferred`), else direct;
+/// - `direct`, `winograd`: that algorithm wherever it applies.
+public enum ConvAlgorithmPolicy: String, Sendable, CaseIterable {
+    case auto, direct, winograd
+
+    /// `HISTOGAN_CONV_ALGORITHM` (`auto`, `direct` or `winograd`), else `.auto`; any other value is an error naming it.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> ConvAlgorithmPolicy {
+        guard let text = environment["HISTOGAN_CONV_ALGORITHM"] else { return .auto }
+        guard let policy = ConvAlgorithmPolicy(rawValue: text.lowercased()) else {
+            throw EngineError.invalidSetting(variable: "HISTOGAN_CONV_ALGORITHM", value: text, expected: "auto, direct or winograd")
+        }
+        return policy
+    }
+
+    /// The algorithm this policy picks for `s` (a forward shape; grad-input and grad-weight of it follow the same).
+    public func algorithm(for s: Conv2dShape) -> ConvAlgorithm {
+        guard ConvAlgorithm.winogradApplies(s) else { return .direct }
+        switch self {
+        case .direct: return .direct
+        case .winograd: return .winograd
+        case .auto: return Self.preferred(s) ? .winograd : .direct
+        }
+    }
+
+    /// `auto`'s rule: at least 64 input and output channels and at least 16x16 pixels. Narrower or smaller layers
+    /// leave the transforms (memory passes over 4x the activations) too little GEMM work to hide behind.
+    public static func preferred(_ s: Conv2dShape) -> Bool {
+        min(s.inChannels, s.outChannels) >= 64 && s.height * s.width >= 256
+    }
+}

@@ -1,0 +1,130 @@
+import Engine
+import TestSupport
+import XCTest
+
+/// Winograd F(2x2, 3x3) convolutions of the OpenCL backend (winograd.cl + gemm.cl) against float64 loops of the
+/// direct sums: forward, grad-input and grad-weight, plain and scaled, the bias_act epilogue, odd sizes (ragged 2x2
+/// blocks), grad-weight's split reduction; outputs NaN-poisoned first. Which shapes the policy sends to Winograd.
+final class WinogradTests: XCTestCase {
+    /// Odd H and W (the last 2x2 blocks are half outside), channels not multiples of 4, P = 2·3·4 = 24 tiles and
+    /// 3·4·5 = 60.
+    static let shapes = [
+        Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 5, width: 7, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        Conv2dShape(batch: 3, inChannels: 16, outChannels: 12, height: 8, width: 9, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        Conv2dShape(batch: 1, inChannels: 3, outChannels: 4, height: 1, width: 1, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+    ]
+
+    static func winogradBackend() throws -> OpenCLBackend {
+        guard let cl = try TestBackends.requireOpenCL() as? OpenCLBackend else { throw XCTSkip("not an OpenCL backend") }
+        return try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .winograd)
+    }
+
+    func testWinogradMatchesFloat64DirectSums() throws {
+        let cl = try Self.winogradBackend()
+        for (index, s) in Self.shapes.enumerated() {
+            for (hasA, hasB) in [(false, false), (true, true), (true, false)] {
+                let d = ScaledConv2dTests.Data(s, inScale: hasA, outScale: hasB, seed: UInt64(900 + 3 * index))
+                let want = ScaledConvReference.all(s, d)
+                let got = try ScaledConv2dTests.run(cl, s, d)
+                let what = "\(s) inScale \(hasA) outScale \(hasB)"
+                assertClose(got.y, want.y, tolerance: 1e-5, "winograd forward, \(what)")
+                assertClose(got.dx, want.dx, tolerance: 1e-5, "winograd grad-input, \(what)")
+                assertClose(got.dw, want.dw, tolerance: 1e-5, "winograd grad-weight, \(what)")
+            }
+        }
+    }
+
+    /// Accuracy on a layer of the network's width (128 channels, 16x16, K = 1152): Winograd's relative L2 error against
+    /// float64 stays within 4x the direct kernels' (its transforms add a few roundings per product, not per K step).
+    func testWideLayerErrorIsLikeTheDirectKernels() throws {
+        let wino = try Self.winogradBackend()
+        let direct = try OpenCLBackend(device: wino.device, tuning: .off, convAlgorithm: .direct)
+        let s = Conv2dShape(batch: 2, inChannels: 128, outChannels: 128, height: 16, width: 16, kernelH: 3, kernelW: 3,
+                            padH: 1, padW: 1)
+        let d = ScaledConv2dTests.Data(s, inScale: false, outScale: false, seed: 940)
+        let want = ScaledConvReference.all(s, d)
+        let (w, r) = (try ScaledConv2dTests.run(wino, s, d), try ScaledConv2dTests.run(direct, s, d))
+        for (name, got, base, ref) in [("forward", w.y, r.y, want.y), ("grad-input", w.dx, r.dx, want.dx),
+                                       ("grad-weight", w.dw, r.dw, want.dw)] {
+            let (eWino, eDirect) = (relativeL2(got, ref), relativeL2(base, ref))
+            print(String(format: "%@: relative L2 error vs float64: winograd %.2e, direct %.2e", name, eWino, eDirect))
+            XCTAssertLessThanOrEqual(eWino, max(4 * eDirect, 1e-7), name)
+        }
+    }
+
+    /// grad-weight with its tiles reduced in 1, 2, 3 and 7 chunks (the last ones partly zero padding), against float64.
+    func testGradWeightSplitsMatchFloat64() throws {
+        let cl = try Self.winogradBackend()
+        let s = Self.shapes[1]
+        let d = ScaledConv2dTests.Data(s, inScale: true, outScale: true, seed: 910)
+        let want = ScaledConvReference.all(s, d).dw
+        let x = try cl.buffer(d.x), dy = try cl.buffer(d.dy), a = try cl.buffer(d.a!), b = try cl.buffer(d.b!)
+        for splits in [1, 2, 3, 7] {
+            let dw = try cl.poisoned(s.weightCount)
+            try cl.scaledConv2dGradWeight(s, input: x, gradOutput: dy, inScale: a, outScale: b, gradWeight: dw,
+                                          choice: KernelChoice(winogradSplits: splits))
+            assertClose(try cl.array(dw), want, tolerance: 1e-5, "winograd grad-weight in \(splits) splits")
+        }
+    }
+
+    /// conv2dBiasAct's epilogue in the output transform: y = clamp(lrelu(conv + bias)·gain, ±clamp), against float64.
+    func testBiasActEpilogueMatchesFloat64() throws {
+        let cl = try Self.winogradBackend()
+        let s = Self.shapes[1]
+        let d = Conv2dTests.Data(s, seed: 920)
+        var rng = TestRNG(seed: 921)
+        let bias = rng.floats(s.outChannels)
+        let act = BiasActShape(count: s.outputCount, channels: s.outChannels, inner: s.outHeight * s.outWidth,
+                               activation: .leakyReLU, alpha: 0.2, gain: 1.5, clamp: 2.0)
+        let pre = ConvReference.forward(s, x: d.x, w: d.w)
+        let inner = s.outHeight * s.outWidth
+        let want = pre.indices.map { i -> Double in
+            var v = pre[i] + Double(bias[(i / inner) % s.outChannels])
+            v = (v > 0 ? v : 0.2 * v) * 1.5
+            return min(max(v, -2), 2)
+        }
+        let y = try cl.poisoned(s.outputCount)
+        try cl.conv2dBiasAct(s, input: try cl.buffer(d.x), weight: try cl.buffer(d.w), bias: try cl.buffer(bias), act: act, output: y)
+        assertClose(try cl.array(y), want, tolerance: 1e-5, "winograd conv2dBiasAct")
+    }
+
+    /// A tuning-table choice picks the algorithm whatever the policy: the same forward by a direct tile and by Winograd
+    /// on a direct-policy backend, both against float64.
+    func testChoiceSelectsAlgorithm() throws {
+        guard let cl = try TestBackends.requireOpenCL() as? OpenCLBackend else { throw XCTSkip("not an OpenCL backend") }
+        let direct = try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .direct)
+        let s = Self.shapes[1]
+        let d = Conv2dTests.Data(s, seed: 930)
+        let want = ConvReference.forward(s, x: d.x, w: d.w)
+        let before = direct.builtPrograms
+        for choice in [KernelChoice(conv: .medium), KernelChoice(winogradSplits: 1)] {
+            let y = try direct.poisoned(s.outputCount)
+            try direct.conv2d(s, input: try direct.buffer(d.x), weight: try direct.buffer(d.w), output: y, choice: choice)
+            assertClose(try direct.array(y), want, tolerance: 1e-5, "conv2d by \(choice)")
+        }
+        XCTAssertGreaterThan(direct.builtPrograms, before + 1, "the Winograd choice built winograd.cl and a GEMM")
+    }
+
+    /// Hand-checked policy decisions: Winograd only for 3x3/stride 1/padding 1/groups 1; auto only from 64 channels
+    /// and 16x16 pixels; an unknown `HISTOGAN_CONV_ALGORITHM` is an error naming the variable.
+    func testPolicy() throws {
+        func shape(_ c: Int, _ o: Int, _ hw: Int, k: Int = 3, stride: Int = 1, pad: Int = 1, groups: Int = 1) -> Conv2dShape {
+            Conv2dShape(batch: 4, inChannels: c, outChannels: o, height: hw, width: hw, kernelH: k, kernelW: k, stride: stride,
+                        padH: pad, padW: pad, groups: groups)
+        }
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(64, 64, 16)), .winograd)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(64, 32, 64)), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(512, 512, 8)), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(8, 8, 4)), .winograd)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, stride: 2)), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, k: 1, pad: 0)), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, pad: 0)), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, groups: 2)), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.direct.algorithm(for: shape(512, 512, 64)), .direct)
+        XCTAssertEqual(try ConvAlgorithmPolicy.fromEnvironment([:]), .auto)
+        XCTAssertEqual(try ConvAlgorithmPolicy.fromEnvironment(["HISTOGAN_CONV_ALGORITHM": "Direct"]), .direct)
+        XCTAssertThrowsError(try ConvAlgorithmPolicy.fromEnvironment(["HISTOGAN_CONV_ALGORITHM": "fft"])) { error in
+            XCTAssertTrue("\(error)".contains("HISTOGAN_CONV_ALGORITHM"), "\(error)")
+        }
+    }
+}
