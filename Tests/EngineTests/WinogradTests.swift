@@ -2,9 +2,10 @@ import Engine
 import TestSupport
 import XCTest
 
-/// Winograd F(2x2, 3x3) convolutions of the OpenCL backend (winograd.cl + gemm.cl) against float64 loops of the
-/// direct sums: forward, grad-input and grad-weight, plain and scaled, the bias_act epilogue, odd sizes (ragged 2x2
-/// blocks), grad-weight's split reduction; outputs NaN-poisoned first. Which shapes the policy sends to Winograd.
+/// Winograd F(2x2, 3x3) convolutions of both backends (CPUBackend+Winograd.swift; winograd.cl + gemm.cl) against
+/// float64 loops of the direct sums: forward, grad-input and grad-weight, plain and scaled, the bias_act epilogue, odd
+/// sizes (ragged 2x2 blocks), the OpenCL grad-weight's split reduction; outputs NaN-poisoned first. Which shapes the
+/// policy sends to Winograd.
 final class WinogradTests: XCTestCase {
     /// Odd H and W (the last 2x2 blocks are half outside), channels not multiples of 4, P = 2·3·4 = 24 tiles and
     /// 3·4·5 = 60.
@@ -19,14 +20,29 @@ final class WinogradTests: XCTestCase {
         return try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .winograd)
     }
 
+    /// Both backends with the Winograd policy, CPU first (OpenCL when present; CI=true requires it).
+    static func winogradBackends() throws -> [any Backend] {
+        let cpu = CPUBackend(convAlgorithm: .winograd)
+        guard TestBackends.opencl != nil else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("CI=true but no OpenCL device") }
+            return [cpu]
+        }
+        return [cpu, try winogradBackend()]
+    }
+
     func testWinogradMatchesFloat64DirectSums() throws {
-        let cl = try Self.winogradBackend()
+        for backend in try Self.winogradBackends() {
+            try checkAgainstFloat64(backend)
+        }
+    }
+
+    private func checkAgainstFloat64(_ cl: any Backend) throws {
         for (index, s) in Self.shapes.enumerated() {
             for (hasA, hasB) in [(false, false), (true, true), (true, false)] {
                 let d = ScaledConv2dTests.Data(s, inScale: hasA, outScale: hasB, seed: UInt64(900 + 3 * index))
                 let want = ScaledConvReference.all(s, d)
                 let got = try ScaledConv2dTests.run(cl, s, d)
-                let what = "\(s) inScale \(hasA) outScale \(hasB)"
+                let what = "\(cl.info.selector) \(s) inScale \(hasA) outScale \(hasB)"
                 assertClose(got.y, want.y, tolerance: 1e-5, "winograd forward, \(what)")
                 assertClose(got.dx, want.dx, tolerance: 1e-5, "winograd grad-input, \(what)")
                 assertClose(got.dw, want.dw, tolerance: 1e-5, "winograd grad-weight, \(what)")
@@ -37,8 +53,14 @@ final class WinogradTests: XCTestCase {
     /// Accuracy on a layer of the network's width (128 channels, 16x16, K = 1152): Winograd's relative L2 error against
     /// float64 stays within 4x the direct kernels' (its transforms add a few roundings per product, not per K step).
     func testWideLayerErrorIsLikeTheDirectKernels() throws {
-        let wino = try Self.winogradBackend()
-        let direct = try OpenCLBackend(device: wino.device, tuning: .off, convAlgorithm: .direct)
+        let cpu: [(any Backend, any Backend)] = [(CPUBackend(convAlgorithm: .winograd), CPUBackend(convAlgorithm: .direct))]
+        let cl: [(any Backend, any Backend)] = try Self.winogradBackends().compactMap { $0 as? OpenCLBackend }.map {
+            ($0, try OpenCLBackend(device: $0.device, tuning: .off, convAlgorithm: .direct))
+        }
+        for (wino, direct) in cpu + cl { try compareErrors(wino, direct) }
+    }
+
+    private func compareErrors(_ wino: any Backend, _ direct: any Backend) throws {
         let s = Conv2dShape(batch: 2, inChannels: 128, outChannels: 128, height: 16, width: 16, kernelH: 3, kernelW: 3,
                             padH: 1, padW: 1)
         let d = ScaledConv2dTests.Data(s, inScale: false, outScale: false, seed: 940)
@@ -47,7 +69,8 @@ final class WinogradTests: XCTestCase {
         for (name, got, base, ref) in [("forward", w.y, r.y, want.y), ("grad-input", w.dx, r.dx, want.dx),
                                        ("grad-weight", w.dw, r.dw, want.dw)] {
             let (eWino, eDirect) = (relativeL2(got, ref), relativeL2(base, ref))
-            print(String(format: "%@: relative L2 error vs float64: winograd %.2e, direct %.2e", name, eWino, eDirect))
+            print(String(format: "%@ %@: relative L2 error vs float64: winograd %.2e, direct %.2e", wino.info.selector, name,
+                         eWino, eDirect))
             XCTAssertLessThanOrEqual(eWino, max(4 * eDirect, 1e-7), name)
         }
     }
@@ -69,7 +92,10 @@ final class WinogradTests: XCTestCase {
 
     /// conv2dBiasAct's epilogue in the output transform: y = clamp(lrelu(conv + bias)·gain, ±clamp), against float64.
     func testBiasActEpilogueMatchesFloat64() throws {
-        let cl = try Self.winogradBackend()
+        for backend in try Self.winogradBackends() { try checkEpilogue(backend) }
+    }
+
+    private func checkEpilogue(_ cl: any Backend) throws {
         let s = Self.shapes[1]
         let d = Conv2dTests.Data(s, seed: 920)
         var rng = TestRNG(seed: 921)
@@ -85,7 +111,7 @@ final class WinogradTests: XCTestCase {
         }
         let y = try cl.poisoned(s.outputCount)
         try cl.conv2dBiasAct(s, input: try cl.buffer(d.x), weight: try cl.buffer(d.w), bias: try cl.buffer(bias), act: act, output: y)
-        assertClose(try cl.array(y), want, tolerance: 1e-5, "winograd conv2dBiasAct")
+        assertClose(try cl.array(y), want, tolerance: 1e-5, "winograd conv2dBiasAct on \(cl.info.selector)")
     }
 
     /// A tuning-table choice picks the algorithm whatever the policy: the same forward by a direct tile and by Winograd
@@ -105,22 +131,25 @@ final class WinogradTests: XCTestCase {
         XCTAssertGreaterThan(direct.builtPrograms, before + 1, "the Winograd choice built winograd.cl and a GEMM")
     }
 
-    /// Hand-checked policy decisions: Winograd only for 3x3/stride 1/padding 1/groups 1; auto only from 64 channels
-    /// and 16x16 pixels; an unknown `HISTOGAN_CONV_ALGORITHM` is an error naming the variable.
+    /// Hand-checked policy decisions: Winograd only for 3x3/stride 1/padding 1/groups 1; auto only from the backend's
+    /// width (OpenCL 64, CPU 256 channels) and 16x16 pixels; an unknown `HISTOGAN_CONV_ALGORITHM` is an error naming
+    /// the variable.
     func testPolicy() throws {
         func shape(_ c: Int, _ o: Int, _ hw: Int, k: Int = 3, stride: Int = 1, pad: Int = 1, groups: Int = 1) -> Conv2dShape {
             Conv2dShape(batch: 4, inChannels: c, outChannels: o, height: hw, width: hw, kernelH: k, kernelW: k, stride: stride,
                         padH: pad, padW: pad, groups: groups)
         }
-        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(64, 64, 16)), .winograd)
-        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(64, 32, 64)), .direct)
-        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(512, 512, 8)), .direct)
-        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(8, 8, 4)), .winograd)
-        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, stride: 2)), .direct)
-        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, k: 1, pad: 0)), .direct)
-        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, pad: 0)), .direct)
-        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, groups: 2)), .direct)
-        XCTAssertEqual(ConvAlgorithmPolicy.direct.algorithm(for: shape(512, 512, 64)), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(64, 64, 16), minChannels: OpenCLBackend.winogradMinChannels), .winograd)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(128, 128, 32), minChannels: CPUBackend.winogradMinChannels), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(256, 512, 16), minChannels: CPUBackend.winogradMinChannels), .winograd)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(64, 32, 64), minChannels: 64), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(512, 512, 8), minChannels: 64), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(8, 8, 4), minChannels: 64), .winograd)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, stride: 2), minChannels: 64), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, k: 1, pad: 0), minChannels: 64), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, pad: 0), minChannels: 64), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.winograd.algorithm(for: shape(64, 64, 32, groups: 2), minChannels: 64), .direct)
+        XCTAssertEqual(ConvAlgorithmPolicy.direct.algorithm(for: shape(512, 512, 64), minChannels: 64), .direct)
         XCTAssertEqual(try ConvAlgorithmPolicy.fromEnvironment([:]), .auto)
         XCTAssertEqual(try ConvAlgorithmPolicy.fromEnvironment(["HISTOGAN_CONV_ALGORITHM": "Direct"]), .direct)
         XCTAssertThrowsError(try ConvAlgorithmPolicy.fromEnvironment(["HISTOGAN_CONV_ALGORITHM": "fft"])) { error in

@@ -89,8 +89,14 @@ public final class CPUBackend: Backend {
     /// Reusable scratch of the kernels (GEMM packing, convolution column blocks).
     let scratch = ScratchPool()
 
-    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    /// The algorithm of the convolutions (`HISTOGAN_CONV_ALGORITHM`, default auto: Winograd for the wide 3x3 layers).
+    public let convAlgorithm: ConvAlgorithmPolicy
+
+    /// `convAlgorithm` nil: `HISTOGAN_CONV_ALGORITHM`, or auto when it is unset or invalid (`Device.makeBackend`,
+    /// which the commands use, reports an invalid value as an error).
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, convAlgorithm: ConvAlgorithmPolicy? = nil) {
         self.threads = max(1, threads)
+        self.convAlgorithm = convAlgorithm ?? (try? ConvAlgorithmPolicy.fromEnvironment()) ?? .auto
     }
 
     public var allocatedBytes: Int { pool.totalBytes }

@@ -56,7 +56,7 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
     /// `profiling` turns on OpenCL profiling events (kernel times for `Profiler`).
     public func makeBackend(profiling: Bool = false, gpuOrdinal: Int = 0) throws -> any Backend {
         switch self {
-        case .cpu: return CPUBackend()
+        case .cpu: return CPUBackend(convAlgorithm: try ConvAlgorithmPolicy.fromEnvironment())
         case .opencl(let index):
             let devices = OpenCLDiscovery.devices()
             guard !devices.isEmpty else { throw EngineError.noOpenCLDevice("no OpenCL platform is installed") }
@@ -70,7 +70,7 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
             if !gpus.isEmpty {
                 return try OpenCLBackend(device: gpus[max(gpuOrdinal, 0) % gpus.count], profiling: profiling)
             }
-            return CPUBackend()
+            return CPUBackend(convAlgorithm: try ConvAlgorithmPolicy.fromEnvironment())
         }
     }
 

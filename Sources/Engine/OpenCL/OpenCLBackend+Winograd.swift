@@ -8,8 +8,11 @@ extension OpenCLBackend {
     func runsWinograd(_ s: Conv2dShape, _ choice: KernelChoice?) -> Bool {
         guard ConvAlgorithm.winogradApplies(s) else { return false }
         if let choice { return choice.algorithm == .winograd }
-        return convAlgorithm.algorithm(for: s) == .winograd
+        return convAlgorithm.algorithm(for: s, minChannels: Self.winogradMinChannels) == .winograd
     }
+
+    /// `auto` sends 3x3 stride-1 layers of at least this many channels (and 16x16 pixels) to Winograd.
+    public static let winogradMinChannels = 64
 
     /// Tiles per column and row of the 2x2 output blocks, and P = their number over the batch.
     private static func winogradTiles(_ height: Int, _ width: Int, batch: Int) -> (h: Int, w: Int, count: Int) {
@@ -60,24 +63,30 @@ extension OpenCLBackend {
     /// y = scaledConv2d (+ bias_act) of a `winogradApplies` shape.
     func winogradForward(_ s: Conv2dShape, input: any Buffer, weight: any Buffer, inScale: (any Buffer)?, outScale: (any Buffer)?,
                          epilogue: (bias: (any Buffer)?, act: BiasActShape)?, output: any Buffer) throws {
-        let t = Self.winogradTiles(s.height, s.width, batch: s.batch)
-        let u = try winogradFilter(weight, outChannels: s.outChannels, inChannels: s.inChannels, flip: false)
-        let v = try winogradInput(input, batch: s.batch, channels: s.inChannels, height: s.height, width: s.width,
-                                  splits: 1, chunk: Self.roundUp4(t.count), scale: inScale)
-        try winogradProduct(u, v, rows: s.outChannels, depth: s.inChannels, batch: s.batch, height: s.height, width: s.width,
-                            scale: outScale, epilogue: epilogue, output: output)
+        try winogradConvolve(s, input, weight: weight, flip: false, inputScale: inScale, outputScale: outScale, epilogue: epilogue,
+                             output: output)
     }
 
     /// dx = scaledConv2dGradInput of a `winogradApplies` shape: the same convolution of dy (times outScale) with the
     /// rotated filter and the channel roles swapped, times inScale.
     func winogradGradInput(_ s: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                            outScale: (any Buffer)?, gradInput: any Buffer) throws {
+        try winogradConvolve(s, gradOutput, weight: weight, flip: true, inputScale: outScale, outputScale: inScale, epilogue: nil,
+                             output: gradInput)
+    }
+
+    /// The Winograd convolution of `x` (times `inputScale`) with weight `[O, C, 3, 3]` into `output` (times `outputScale`,
+    /// then the epilogue): x has C channels and the output O, or with `flip` (grad-input) the rotated filter maps O to C.
+    private func winogradConvolve(_ s: Conv2dShape, _ x: any Buffer, weight: any Buffer, flip: Bool, inputScale: (any Buffer)?,
+                                  outputScale: (any Buffer)?, epilogue: (bias: (any Buffer)?, act: BiasActShape)?,
+                                  output: any Buffer) throws {
         let t = Self.winogradTiles(s.height, s.width, batch: s.batch)
-        let u = try winogradFilter(weight, outChannels: s.outChannels, inChannels: s.inChannels, flip: true)
-        let v = try winogradInput(gradOutput, batch: s.batch, channels: s.outChannels, height: s.height, width: s.width,
-                                  splits: 1, chunk: Self.roundUp4(t.count), scale: outScale)
-        try winogradProduct(u, v, rows: s.inChannels, depth: s.outChannels, batch: s.batch, height: s.height, width: s.width,
-                            scale: inScale, epilogue: nil, output: gradInput)
+        let (rows, depth) = flip ? (s.inChannels, s.outChannels) : (s.outChannels, s.inChannels)
+        let u = try winogradFilter(weight, outChannels: s.outChannels, inChannels: s.inChannels, flip: flip)
+        let v = try winogradInput(x, batch: s.batch, channels: depth, height: s.height, width: s.width,
+                                  splits: 1, chunk: Self.roundUp4(t.count), scale: inputScale)
+        try winogradProduct(u, v, rows: rows, depth: depth, batch: s.batch, height: s.height, width: s.width,
+                            scale: outputScale, epilogue: epilogue, output: output)
     }
 
     /// The heuristic number of splits of grad-weight's reduction over the P tiles: enough work-groups for two per

@@ -61,7 +61,7 @@ public struct OpenCLTuner {
         switch problem {
         case let .gemm(s): return KernelChoice(gemm: OpenCLBackend.gemmTile(s, computeUnits: backend.info.computeUnits))
         case let .conv(kernel, s):
-            if backend.convAlgorithm.algorithm(for: s) == .winograd {
+            if backend.convAlgorithm.algorithm(for: s, minChannels: OpenCLBackend.winogradMinChannels) == .winograd {
                 return Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits)
             }
             let (rows, cols, _) = OpenCLBackend.convGEMM(kernel, s)

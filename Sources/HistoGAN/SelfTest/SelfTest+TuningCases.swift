@@ -19,15 +19,16 @@ extension SelfTest {
     static let splitStrideShape = Conv2dShape(batch: 2, inChannels: 6, outChannels: 40, height: 7, width: 5,
                                               kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1)
 
+    /// Runs `tuned` on an OpenCL backend (the device under test), `plain` on any other (the reference).
+    static func launch(_ ctx: SelfTestContext, tuned: (OpenCLBackend) throws -> Void, plain: () throws -> Void) throws {
+        if let cl = ctx.backend as? OpenCLBackend { try tuned(cl) } else { try plain() }
+    }
+
     /// `choice` on an OpenCL backend, the plain `Backend` method elsewhere (the reference): forward, grad-weight and
     /// grad-input.
     static func tunedCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
         let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * "
             + dims([s.outChannels, s.inChannels / s.groups, s.kernelH, s.kernelW]) + " p\(s.padH) tile \(choice)"
-        /// Runs `tuned` on an OpenCL backend, `plain` on the reference.
-        @Sendable func launch(_ ctx: SelfTestContext, tuned: (OpenCLBackend) throws -> Void, plain: () throws -> Void) throws {
-            if let cl = ctx.backend as? OpenCLBackend { try tuned(cl) } else { try plain() }
-        }
         return [
             SelfTestCase(family: "conv2d fwd tuned", shape: desc, quick: quick) { ctx in
                 let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5)
@@ -62,27 +63,32 @@ extension SelfTest {
             (try ctx.input(s.inputCount, seed: 4), try ctx.input(s.weightCount, seed: 5), try ctx.input(s.outputCount, seed: 6),
              try ctx.input(s.batch * s.inChannels, seed: 10, in: -1.5...1.5), try ctx.input(s.batch * s.outChannels, seed: 11, in: 0.3...1.5))
         }
+        /// The case of one kernel: `run(ctx, operands, output)` fills the poisoned `count`-element output.
+        func kernelCase(_ kernel: String, _ count: Int,
+                        _ run: @escaping @Sendable (SelfTestContext, (x: any Buffer, w: any Buffer, dy: any Buffer, a: any Buffer, b: any Buffer),
+                                                    any Buffer) throws -> Void) -> SelfTestCase {
+            SelfTestCase(family: "conv2d scaled \(kernel) winograd", shape: desc, quick: quick) { ctx in
+                let out = try ctx.poisoned(count)
+                try run(ctx, try operands(ctx), out)
+                return try ctx.read(out)
+            }
+        }
         return [
-            SelfTestCase(family: "conv2d scaled fwd winograd", shape: desc, quick: quick) { ctx in
-                let o = try operands(ctx), y = try ctx.poisoned(s.outputCount)
-                if let cl = ctx.backend as? OpenCLBackend {
-                    try cl.scaledConv2d(s, input: o.x, weight: o.w, inScale: o.a, outScale: o.b, output: y, choice: choice)
-                } else { try ctx.backend.scaledConv2d(s, input: o.x, weight: o.w, inScale: o.a, outScale: o.b, output: y) }
-                return try ctx.read(y)
+            kernelCase("fwd", s.outputCount) { ctx, o, y in
+                try launch(ctx, tuned: { try $0.scaledConv2d(s, input: o.x, weight: o.w, inScale: o.a, outScale: o.b, output: y, choice: choice) },
+                           plain: { try ctx.backend.scaledConv2d(s, input: o.x, weight: o.w, inScale: o.a, outScale: o.b, output: y) })
             },
-            SelfTestCase(family: "conv2d scaled grad-input winograd", shape: desc, quick: quick) { ctx in
-                let o = try operands(ctx), dx = try ctx.poisoned(s.inputCount)
-                if let cl = ctx.backend as? OpenCLBackend {
-                    try cl.scaledConv2dGradInput(s, gradOutput: o.dy, weight: o.w, inScale: o.a, outScale: o.b, gradInput: dx, choice: choice)
-                } else { try ctx.backend.scaledConv2dGradInput(s, gradOutput: o.dy, weight: o.w, inScale: o.a, outScale: o.b, gradInput: dx) }
-                return try ctx.read(dx)
+            kernelCase("grad-input", s.inputCount) { ctx, o, dx in
+                try launch(ctx, tuned: { try $0.scaledConv2dGradInput(s, gradOutput: o.dy, weight: o.w, inScale: o.a, outScale: o.b,
+                                                                      gradInput: dx, choice: choice) },
+                           plain: { try ctx.backend.scaledConv2dGradInput(s, gradOutput: o.dy, weight: o.w, inScale: o.a, outScale: o.b,
+                                                                          gradInput: dx) })
             },
-            SelfTestCase(family: "conv2d scaled grad-weight winograd", shape: desc, quick: quick) { ctx in
-                let o = try operands(ctx), dw = try ctx.poisoned(s.weightCount)
-                if let cl = ctx.backend as? OpenCLBackend {
-                    try cl.scaledConv2dGradWeight(s, input: o.x, gradOutput: o.dy, inScale: o.a, outScale: o.b, gradWeight: dw, choice: choice)
-                } else { try ctx.backend.scaledConv2dGradWeight(s, input: o.x, gradOutput: o.dy, inScale: o.a, outScale: o.b, gradWeight: dw) }
-                return try ctx.read(dw)
+            kernelCase("grad-weight", s.weightCount) { ctx, o, dw in
+                try launch(ctx, tuned: { try $0.scaledConv2dGradWeight(s, input: o.x, gradOutput: o.dy, inScale: o.a, outScale: o.b,
+                                                                       gradWeight: dw, choice: choice) },
+                           plain: { try ctx.backend.scaledConv2dGradWeight(s, input: o.x, gradOutput: o.dy, inScale: o.a, outScale: o.b,
+                                                                           gradWeight: dw) })
             },
         ]
     }

@@ -14,9 +14,10 @@ public enum ConvAlgorithm: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// Which algorithm runs a convolution that the tuning table has no entry for (`HISTOGAN_CONV_ALGORITHM`).
+/// Which algorithm runs a convolution (on OpenCL: one that the tuning table has no entry for;
+/// `HISTOGAN_CONV_ALGORITHM`).
 /// - `auto`: Winograd where it applies and the layer is wide and large enough to pay for its transforms
-///   (`preferred`), else direct;
+///   (`preferred`; the width depends on the backend), else direct;
 /// - `direct`, `winograd`: that algorithm wherever it applies.
 public enum ConvAlgorithmPolicy: String, Sendable, CaseIterable {
     case auto, direct, winograd
@@ -31,19 +32,22 @@ public enum ConvAlgorithmPolicy: String, Sendable, CaseIterable {
         return policy
     }
 
-    /// The algorithm this policy picks for `s` (a forward shape; grad-input and grad-weight of it follow the same).
-    public func algorithm(for s: Conv2dShape) -> ConvAlgorithm {
+    /// The algorithm this policy picks for `s` (a forward shape; grad-input and grad-weight of it follow the same) on a
+    /// backend whose Winograd pays from `minChannels` channels.
+    public func algorithm(for s: Conv2dShape, minChannels: Int) -> ConvAlgorithm {
         guard ConvAlgorithm.winogradApplies(s) else { return .direct }
         switch self {
         case .direct: return .direct
         case .winograd: return .winograd
-        case .auto: return Self.preferred(s) ? .winograd : .direct
+        case .auto: return Self.preferred(s, minChannels: minChannels) ? .winograd : .direct
         }
     }
 
-    /// `auto`'s rule: at least 64 input and output channels and at least 16x16 pixels. Narrower or smaller layers
-    /// leave the transforms (memory passes over 4x the activations) too little GEMM work to hide behind.
-    public static func preferred(_ s: Conv2dShape) -> Bool {
-        min(s.inChannels, s.outChannels) >= 64 && s.height * s.width >= 256
+    /// `auto`'s rule: at least `minChannels` input and output channels and at least 16x16 pixels. Narrower or smaller
+    /// layers leave the transforms (memory passes over 4x the activations) too little GEMM work to hide behind. The
+    /// OpenCL backend uses 64 (PoCL: the 64-channel layers' convs 1.4x faster), the CPU backend 256 (its direct
+    /// kernels are closer to its GEMM's speed: 1.5x at 256 channels, about 1.1x at 128, slower at 64).
+    public static func preferred(_ s: Conv2dShape, minChannels: Int) -> Bool {
+        min(s.inChannels, s.outChannels) >= minChannels && s.height * s.width >= 256
     }
 }

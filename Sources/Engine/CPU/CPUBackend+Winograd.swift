@@ -1,0 +1,193 @@
+// Winograd F(2x2, 3x3) convolutions of the CPU backend (winograd.cl on OpenCL; the algebra and layouts are
+// described there): the transforms as loops over channel planes in parallel, around the backend's batched `gemm`
+// over the 16 transform positions. Forward, grad-input (the rotated filter, channels swapped) and grad-weight, for
+// `ConvAlgorithm.winogradApplies` shapes; the scaled and bias_act forms wrap these as they wrap the direct ones.
+extension CPUBackend {
+    /// `auto` sends 3x3 stride-1 layers of at least this many channels (and 16x16 pixels) to Winograd.
+    public static let winogradMinChannels = 256
+
+    /// Tiles per column and row of the 2x2 output blocks, and P = their number over the batch.
+    private static func winogradTiles(_ s: Conv2dShape) -> (h: Int, w: Int, count: Int) {
+        let (h, w) = ((s.height + 1) / 2, (s.width + 1) / 2)
+        return (h, w, s.batch * h * w)
+    }
+
+    /// U `[16, O, C]` = G g Gᵀ of weight `[O, C, 3, 3]`, or with `flip` `[16, C, O]` of the filter rotated by 180°.
+    private func winogradFilter(_ weight: UnsafeMutablePointer<Float>, o: Int, c: Int, flip: Bool) throws -> any Buffer {
+        let u = try allocate(16 * o * c)
+        let dst = try ptr(u, "winograd"), plane = o * c
+        parallelFor(o * c, grain: 256) { range in
+            for i in range {
+                let (oi, ci) = (i / c, i % c), src = weight + i * 9
+                // Rows of g (lane 3 unused), rotated by 180° under flip.
+                func row(_ r: Int) -> SIMD4<Float> {
+                    flip ? SIMD4(src[8 - 3 * r], src[7 - 3 * r], src[6 - 3 * r], 0) : SIMD4(src[3 * r], src[3 * r + 1], src[3 * r + 2], 0)
+                }
+                let (g0, g1, g2) = (row(0), row(1), row(2))
+                let at = flip ? ci * o + oi : oi * c + ci
+                func store(_ r: Int, _ v: SIMD4<Float>) {   // row r of G g, times Gᵀ
+                    let (a, b, e) = (v[0], v[1], v[2])
+                    dst[(4 * r) * plane + at] = a
+                    dst[(4 * r + 1) * plane + at] = 0.5 * (a + b + e)
+                    dst[(4 * r + 2) * plane + at] = 0.5 * (a - b + e)
+                    dst[(4 * r + 3) * plane + at] = e
+                }
+                store(0, g0); store(1, 0.5 * (g0 + g1 + g2)); store(2, 0.5 * (g0 - g1 + g2)); store(3, g2)
+            }
+        }
+        return u
+    }
+
+    /// V `[16, splits, channels, chunk]` = Bᵀ d B of the 4x4 patches of x `[N, channels, H, W]`, zeros for p ≥ P.
+    private func winogradInput(_ x: UnsafeMutablePointer<Float>, _ s: Conv2dShape, channels: Int, splits: Int,
+                               chunk: Int) throws -> any Buffer {
+        let t = Self.winogradTiles(s), (hh, ww) = (s.height, s.width)
+        let v = try allocate(16 * splits * channels * chunk)
+        let dst = try ptr(v, "winograd"), plane = splits * channels * chunk
+        parallelFor(s.batch * channels, grain: 1) { range in
+            for nc in range {
+                let (n, c) = (nc / channels, nc % channels), src = x + nc * hh * ww
+                for ti in 0..<t.h {
+                    for tj in 0..<t.w {
+                        // Row i of the patch (zeros outside the image).
+                        func row(_ i: Int) -> SIMD4<Float> {
+                            let h = 2 * ti - 1 + i
+                            guard h >= 0 && h < hh else { return .zero }
+                            var v = SIMD4<Float>.zero
+                            for j in 0..<4 where 2 * tj - 1 + j >= 0 && 2 * tj - 1 + j < ww { v[j] = src[h * ww + 2 * tj - 1 + j] }
+                            return v
+                        }
+                        let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
+                        let p = (n * t.h + ti) * t.w + tj, at = ((p / chunk) * channels + c) * chunk + p % chunk
+                        func store(_ i: Int, _ r: SIMD4<Float>) {   // row i of Bᵀ d, times B
+                            dst[(4 * i) * plane + at] = r[0] - r[2]
+                            dst[(4 * i + 1) * plane + at] = r[1] + r[2]
+                            dst[(4 * i + 2) * plane + at] = r[2] - r[1]
+                            dst[(4 * i + 3) * plane + at] = r[1] - r[3]
+                        }
+                        store(0, d0 - d2); store(1, d1 + d2); store(2, d2 - d1); store(3, d1 - d3)
+                    }
+                }
+            }
+        }
+        Self.zeroTail(dst, planes: 16, rows: channels, splits: splits, chunk: chunk, used: t.count)
+        return v
+    }
+
+    /// Zeros of the columns p ≥ `used` of a `[planes, splits, rows, chunk]` transform.
+    private static func zeroTail(_ dst: UnsafeMutablePointer<Float>, planes: Int, rows: Int, splits: Int, chunk: Int, used: Int) {
+        for p in used..<splits * chunk {
+            for x in 0..<planes { for r in 0..<rows { dst[((x * splits + p / chunk) * rows + r) * chunk + p % chunk] = 0 } }
+        }
+    }
+
+    /// y `[N, rows, H, W]` = Aᵀ M A of M `[16, rows, ldm]`.
+    private func winogradOutput(_ m: UnsafeMutablePointer<Float>, _ s: Conv2dShape, rows: Int, ldm: Int,
+                                y: UnsafeMutablePointer<Float>) {
+        let t = Self.winogradTiles(s), (hh, ww) = (s.height, s.width), plane = rows * ldm
+        parallelFor(s.batch * rows, grain: 1) { range in
+            for no in range {
+                let (n, o) = (no / rows, no % rows), out = y + no * hh * ww
+                for ti in 0..<t.h {
+                    for tj in 0..<t.w {
+                        let at = o * ldm + (n * t.h + ti) * t.w + tj
+                        func row(_ i: Int) -> SIMD4<Float> {
+                            SIMD4(m[(4 * i) * plane + at], m[(4 * i + 1) * plane + at], m[(4 * i + 2) * plane + at],
+                                  m[(4 * i + 3) * plane + at])
+                        }
+                        let (m0, m1, m2, m3) = (row(0), row(1), row(2), row(3))
+                        let (a, b) = (m0 + m1 + m2, m1 - m2 - m3)   // Aᵀ m
+                        let r = (a[0] + a[1] + a[2], a[1] - a[2] - a[3], b[0] + b[1] + b[2], b[1] - b[2] - b[3])   // (Aᵀ m) A
+                        let (h, w) = (2 * ti, 2 * tj)
+                        out[h * ww + w] = r.0
+                        if w + 1 < ww { out[h * ww + w + 1] = r.1 }
+                        if h + 1 < hh {
+                            out[(h + 1) * ww + w] = r.2
+                            if w + 1 < ww { out[(h + 1) * ww + w + 1] = r.3 }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dM `[16, splits, O, chunk]` = A e Aᵀ of the 2x2 blocks e of dy `[N, O, H, W]` (the adjoint of the output transform).
+    private func winogradGradOutput(_ dy: UnsafeMutablePointer<Float>, _ s: Conv2dShape, splits: Int, chunk: Int) throws -> any Buffer {
+        let t = Self.winogradTiles(s), (hh, ww, o) = (s.height, s.width, s.outChannels)
+        let dm = try allocate(16 * splits * o * chunk)
+        let dst = try ptr(dm, "winograd"), plane = splits * o * chunk
+        parallelFor(s.batch * o, grain: 1) { range in
+            for no in range {
+                let (n, oc) = (no / o, no % o), src = dy + no * hh * ww
+                for ti in 0..<t.h {
+                    for tj in 0..<t.w {
+                        let (h, w) = (2 * ti, 2 * tj)
+                        let e00 = src[h * ww + w], e01 = w + 1 < ww ? src[h * ww + w + 1] : 0
+                        let e10 = h + 1 < hh ? src[(h + 1) * ww + w] : 0
+                        let e11 = h + 1 < hh && w + 1 < ww ? src[(h + 1) * ww + w + 1] : 0
+                        // A = [1 0; 1 1; 1 −1; 0 −1]: rows of A e, then each times Aᵀ.
+                        let first = SIMD4(e00, e00 + e10, e00 - e10, -e10), second = SIMD4(e01, e01 + e11, e01 - e11, -e11)
+                        let p = (n * t.h + ti) * t.w + tj, at = ((p / chunk) * o + oc) * chunk + p % chunk
+                        for i in 0..<4 {
+                            let (a, b) = (first[i], second[i])
+                            dst[(4 * i) * plane + at] = a
+                            dst[(4 * i + 1) * plane + at] = a + b
+                            dst[(4 * i + 2) * plane + at] = a - b
+                            dst[(4 * i + 3) * plane + at] = -b
+                        }
+                    }
+                }
+            }
+        }
+        Self.zeroTail(dst, planes: 16, rows: o, splits: splits, chunk: chunk, used: t.count)
+        return dm
+    }
+
+    /// y = conv2d(x, w) by Winograd (`winogradApplies(s)`).
+    func winogradConv2d(_ s: Conv2dShape, x: any Buffer, weight: any Buffer, y: any Buffer) throws {
+        try winogradConvolve(s, x, weight: weight, flip: false, output: y)
+    }
+
+    /// dx = conv2dGradInput(dy, w) by Winograd: the convolution of dy with the rotated filter, channels swapped.
+    func winogradConv2dGradInput(_ s: Conv2dShape, dy: any Buffer, weight: any Buffer, dx: any Buffer) throws {
+        try winogradConvolve(s, dy, weight: weight, flip: true, output: dx)
+    }
+
+    /// The Winograd convolution of `x` with weight `[O, C, 3, 3]` into `output`: x has C channels and the output O, or
+    /// with `flip` (grad-input) the rotated filter maps O to C.
+    private func winogradConvolve(_ s: Conv2dShape, _ x: any Buffer, weight: any Buffer, flip: Bool, output: any Buffer) throws {
+        let t = Self.winogradTiles(s), ldm = (t.count + 3) / 4 * 4
+        let (rows, depth) = flip ? (s.inChannels, s.outChannels) : (s.outChannels, s.inChannels)
+        let u = try winogradFilter(try ptr(weight, "winograd"), o: s.outChannels, c: s.inChannels, flip: flip)
+        let v = try winogradInput(try ptr(x, "winograd"), s, channels: depth, splits: 1, chunk: ldm)
+        let m = try allocate(16 * rows * ldm)
+        try gemm(GemmShape(m: rows, n: ldm, k: depth, batch: 16), a: u, b: v, c: m)
+        winogradOutput(try ptr(m, "winograd"), s, rows: rows, ldm: ldm, y: try ptr(output, "winograd"))
+    }
+
+    /// dw = conv2dGradWeight(x, dy) by Winograd: dU[ξ] = dM[ξ]·V[ξ]ᵀ, then dw = Gᵀ dU G.
+    func winogradConv2dGradWeight(_ s: Conv2dShape, x: any Buffer, dy: any Buffer, dw: any Buffer) throws {
+        let t = Self.winogradTiles(s), chunk = (t.count + 3) / 4 * 4, (o, c) = (s.outChannels, s.inChannels)
+        let v = try winogradInput(try ptr(x, "conv2dGradWeight"), s, channels: c, splits: 1, chunk: chunk)
+        let dm = try winogradGradOutput(try ptr(dy, "conv2dGradWeight"), s, splits: 1, chunk: chunk)
+        let du = try allocate(16 * o * c)
+        try gemm(GemmShape(m: o, n: c, k: chunk, transB: true, batch: 16), a: dm, b: v, c: du)
+        let src = try ptr(du, "conv2dGradWeight"), out = try ptr(dw, "conv2dGradWeight"), plane = o * c
+        parallelFor(o * c, grain: 256) { range in
+            for i in range {
+                // Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]: rows of Gᵀ u, then each times G.
+                func row(_ r: Int) -> SIMD4<Float> {
+                    SIMD4(src[(4 * r) * plane + i], src[(4 * r + 1) * plane + i], src[(4 * r + 2) * plane + i],
+                          src[(4 * r + 3) * plane + i])
+                }
+                let (u0, u1, u2, u3) = (row(0), row(1), row(2), row(3))
+                func store(_ r: Int, _ v: SIMD4<Float>) {   // row r of Gᵀ u, times G
+                    out[i * 9 + 3 * r] = v[0] + 0.5 * (v[1] + v[2])
+                    out[i * 9 + 3 * r + 1] = 0.5 * (v[1] - v[2])
+                    out[i * 9 + 3 * r + 2] = 0.5 * (v[1] + v[2]) + v[3]
+                }
+                store(0, u0 + 0.5 * (u1 + u2)); store(1, 0.5 * (u1 - u2)); store(2, 0.5 * (u1 + u2) + u3)
+            }
+        }
+    }
+}
