@@ -38,40 +38,47 @@ extension CPUBackend {
         return u
     }
 
-    /// V `[16, splits, channels, chunk]` = Bᵀ d B of the 4x4 patches of x `[N, channels, H, W]`, zeros for p ≥ P.
-    private func winogradInput(_ x: UnsafeMutablePointer<Float>, _ s: Conv2dShape, channels: Int, splits: Int,
-                               chunk: Int) throws -> any Buffer {
-        let t = Self.winogradTiles(s), (hh, ww) = (s.height, s.width)
-        let v = try allocate(16 * splits * channels * chunk)
-        let dst = try ptr(v, "winograd"), plane = splits * channels * chunk
+    /// `[16, splits, channels, chunk]`: for every 2x2 output tile (ti, tj) of every plane `src` of x `[N, channels, H, W]`,
+    /// the 16 values `transform(src, ti, tj)` (ξ = 4·row + column) in column p = (n·tilesH + ti)·tilesW + tj, zeros for p ≥ P.
+    private func transformTiles(_ x: UnsafeMutablePointer<Float>, _ s: Conv2dShape, channels: Int, splits: Int, chunk: Int,
+                                _ transform: @escaping (UnsafeMutablePointer<Float>, Int, Int) -> SIMD16<Float>) throws -> any Buffer {
+        let t = Self.winogradTiles(s)
+        let out = try allocate(16 * splits * channels * chunk)
+        let dst = try ptr(out, "winograd"), plane = splits * channels * chunk
         parallelFor(s.batch * channels, grain: 1) { range in
             for nc in range {
-                let (n, c) = (nc / channels, nc % channels), src = x + nc * hh * ww
+                let (n, c) = (nc / channels, nc % channels), src = x + nc * s.height * s.width
                 for ti in 0..<t.h {
                     for tj in 0..<t.w {
-                        // Row i of the patch (zeros outside the image).
-                        func row(_ i: Int) -> SIMD4<Float> {
-                            let h = 2 * ti - 1 + i
-                            guard h >= 0 && h < hh else { return .zero }
-                            var v = SIMD4<Float>.zero
-                            for j in 0..<4 where 2 * tj - 1 + j >= 0 && 2 * tj - 1 + j < ww { v[j] = src[h * ww + 2 * tj - 1 + j] }
-                            return v
-                        }
-                        let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
+                        let values = transform(src, ti, tj)
                         let p = (n * t.h + ti) * t.w + tj, at = ((p / chunk) * channels + c) * chunk + p % chunk
-                        func store(_ i: Int, _ r: SIMD4<Float>) {   // row i of Bᵀ d, times B
-                            dst[(4 * i) * plane + at] = r[0] - r[2]
-                            dst[(4 * i + 1) * plane + at] = r[1] + r[2]
-                            dst[(4 * i + 2) * plane + at] = r[2] - r[1]
-                            dst[(4 * i + 3) * plane + at] = r[1] - r[3]
-                        }
-                        store(0, d0 - d2); store(1, d1 + d2); store(2, d2 - d1); store(3, d1 - d3)
+                        for x in 0..<16 { dst[x * plane + at] = values[x] }
                     }
                 }
             }
         }
         Self.zeroTail(dst, planes: 16, rows: channels, splits: splits, chunk: chunk, used: t.count)
-        return v
+        return out
+    }
+
+    /// V `[16, splits, channels, chunk]` = Bᵀ d B of the 4x4 patches d of x `[N, channels, H, W]` (zeros outside).
+    private func winogradInput(_ x: UnsafeMutablePointer<Float>, _ s: Conv2dShape, channels: Int, splits: Int,
+                               chunk: Int) throws -> any Buffer {
+        let (hh, ww) = (s.height, s.width)
+        return try transformTiles(x, s, channels: channels, splits: splits, chunk: chunk) { src, ti, tj in
+            func row(_ i: Int) -> SIMD4<Float> {   // row i of the patch
+                let h = 2 * ti - 1 + i
+                guard h >= 0 && h < hh else { return .zero }
+                var v = SIMD4<Float>.zero
+                for j in 0..<4 where 2 * tj - 1 + j >= 0 && 2 * tj - 1 + j < ww { v[j] = src[h * ww + 2 * tj - 1 + j] }
+                return v
+            }
+            let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
+            func timesB(_ r: SIMD4<Float>) -> SIMD4<Float> { SIMD4(r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]) }
+            // Rows of Bᵀ d, each times B.
+            return SIMD16(lowHalf: SIMD8(lowHalf: timesB(d0 - d2), highHalf: timesB(d1 + d2)),
+                          highHalf: SIMD8(lowHalf: timesB(d2 - d1), highHalf: timesB(d1 - d3)))
+        }
     }
 
     /// Zeros of the columns p ≥ `used` of a `[planes, splits, rows, chunk]` transform.
@@ -113,34 +120,17 @@ extension CPUBackend {
 
     /// dM `[16, splits, O, chunk]` = A e Aᵀ of the 2x2 blocks e of dy `[N, O, H, W]` (the adjoint of the output transform).
     private func winogradGradOutput(_ dy: UnsafeMutablePointer<Float>, _ s: Conv2dShape, splits: Int, chunk: Int) throws -> any Buffer {
-        let t = Self.winogradTiles(s), (hh, ww, o) = (s.height, s.width, s.outChannels)
-        let dm = try allocate(16 * splits * o * chunk)
-        let dst = try ptr(dm, "winograd"), plane = splits * o * chunk
-        parallelFor(s.batch * o, grain: 1) { range in
-            for no in range {
-                let (n, oc) = (no / o, no % o), src = dy + no * hh * ww
-                for ti in 0..<t.h {
-                    for tj in 0..<t.w {
-                        let (h, w) = (2 * ti, 2 * tj)
-                        let e00 = src[h * ww + w], e01 = w + 1 < ww ? src[h * ww + w + 1] : 0
-                        let e10 = h + 1 < hh ? src[(h + 1) * ww + w] : 0
-                        let e11 = h + 1 < hh && w + 1 < ww ? src[(h + 1) * ww + w + 1] : 0
-                        // A = [1 0; 1 1; 1 −1; 0 −1]: rows of A e, then each times Aᵀ.
-                        let first = SIMD4(e00, e00 + e10, e00 - e10, -e10), second = SIMD4(e01, e01 + e11, e01 - e11, -e11)
-                        let p = (n * t.h + ti) * t.w + tj, at = ((p / chunk) * o + oc) * chunk + p % chunk
-                        for i in 0..<4 {
-                            let (a, b) = (first[i], second[i])
-                            dst[(4 * i) * plane + at] = a
-                            dst[(4 * i + 1) * plane + at] = a + b
-                            dst[(4 * i + 2) * plane + at] = a - b
-                            dst[(4 * i + 3) * plane + at] = -b
-                        }
-                    }
-                }
-            }
+        let (hh, ww) = (s.height, s.width)
+        return try transformTiles(dy, s, channels: s.outChannels, splits: splits, chunk: chunk) { src, ti, tj in
+            let (h, w) = (2 * ti, 2 * tj)
+            let e00 = src[h * ww + w], e01 = w + 1 < ww ? src[h * ww + w + 1] : 0
+            let e10 = h + 1 < hh ? src[(h + 1) * ww + w] : 0
+            let e11 = h + 1 < hh && w + 1 < ww ? src[(h + 1) * ww + w + 1] : 0
+            // A = [1 0; 1 1; 1 −1; 0 −1]: the columns of A e; row i of A e Aᵀ is (a, a + b, a − b, −b) of its row (a, b).
+            let (a, b) = (SIMD4(e00, e00 + e10, e00 - e10, -e10), SIMD4(e01, e01 + e11, e01 - e11, -e11))
+            func row(_ i: Int) -> SIMD4<Float> { SIMD4(a[i], a[i] + b[i], a[i] - b[i], -b[i]) }
+            return SIMD16(lowHalf: SIMD8(lowHalf: row(0), highHalf: row(1)), highHalf: SIMD8(lowHalf: row(2), highHalf: row(3)))
         }
-        Self.zeroTail(dst, planes: 16, rows: o, splits: splits, chunk: chunk, used: t.count)
-        return dm
     }
 
     /// y = conv2d(x, w) by Winograd (`winogradApplies(s)`).
