@@ -41,7 +41,9 @@ public struct OpenCLTuner {
             case .conv2dGradInput: small = s.height <= 8 && s.width <= 8 && og * kk >= 1024
             default: small = false
             }
-            if ConvAlgorithm.winogradApplies(s) { list.append(Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits)) }
+            if ConvAlgorithm.winogradApplies(s) {
+                list.append(Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits))
+            }
             if small {
                 let (rows, cols, _) = OpenCLBackend.convGEMM(kernel, s)
                 let heuristic = heuristic(for: problem).conv ?? ConvTile.choose(rows: rows, cols: cols)
@@ -142,7 +144,8 @@ public struct OpenCLTuner {
         var restaged = best.choice
         restaged.staging = backend.staging.other
         let tileBytes = best.choice.conv?.stagedBytes ?? best.choice.gemm?.stagedBytes ?? 0
-        if best.choice.algorithm != .winograd, 2 * tileBytes <= backend.device.localMemoryBytes, let ms = try measure(restaged), ms < Self.requiredGain * best.ms {
+        if best.choice.algorithm != .winograd, 2 * tileBytes <= backend.device.localMemoryBytes, let ms = try measure(restaged),
+           ms < Self.requiredGain * best.ms {
             best = (restaged, ms)
         }
         guard reference.allSatisfy(\.isFinite) else {

@@ -165,7 +165,7 @@ public struct TuningKey: Hashable, Codable, Sendable {
     public var deviceName: String
     public var driverVersion: String
     public var platformName: String
-    /// FNV-1a of the kernel sources the table was measured with (conv2d.cl, gemm.cl, strided_index.cl).
+    /// FNV-1a of the kernel sources the table was measured with (conv2d.cl, gemm.cl, winograd.cl, strided_index.cl).
     public var kernelHash: String
 
     public init(deviceName: String, driverVersion: String, platformName: String, kernelHash: String) {
@@ -181,7 +181,7 @@ public struct TuningKey: Hashable, Codable, Sendable {
 
     /// Hash of the kernel sources compiled into this binary.
     public static let currentKernelHash: String = {
-        let families: [String] = ["strided_index", "conv2d", "gemm"]
+        let families: [String] = ["strided_index", "conv2d", "gemm", "winograd"]
         let text = families.map { (family: String) -> String in hg_kernel_source(family).map { String(cString: $0) } ?? "" }
         return ProgramBinaryCache.hash(text.joined(separator: "\n"))
     }()
