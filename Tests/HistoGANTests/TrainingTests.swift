@@ -45,6 +45,32 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Two training steps (R1 and path length included, so gradients of gradients pass through the convolutions) with
+    /// every 3x3 stride-1 conv by Winograd, on the CPU and on OpenCL, give the direct CPU run's losses.
+    func testWinogradStepsGiveTheDirectLosses() throws {
+        var backends: [any Backend] = [CPUBackend(convAlgorithm: .direct), CPUBackend(convAlgorithm: .winograd)]
+        if let cl = try TestBackends.requireOpenCL() as? OpenCLBackend {
+            backends.append(try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .winograd))
+        }
+        var stats: [[Double]] = []
+        for backend in backends {
+            let trainer = try Trainer(options: Self.options(), backend: backend)
+            var row: [Double] = []
+            for step in 0..<2 {
+                let s = try Self.step(trainer, Self.realBatch([step, step + 1], on: backend))
+                row += [s.generatorLoss, s.histogramLoss, s.discriminatorLoss, s.r1Penalty ?? -1, s.pathLengthPenalty ?? -1]
+            }
+            stats.append(row)
+        }
+        print("losses direct cpu   \(stats[0])\nlosses winograd cpu \(stats[1])" + (stats.count > 2 ? "\nlosses winograd cl  \(stats[2])" : ""))
+        for other in stats.dropFirst() {
+            XCTAssertNotEqual(other, stats[0], "Winograd changes the rounding: identical losses mean it did not run")
+            for (a, b) in zip(stats[0], other) {
+                XCTAssertEqual(a, b, accuracy: 1e-4 * max(abs(a), 1e-3), "direct \(stats[0]) vs Winograd \(other)")
+            }
+        }
+    }
+
     func testCheckpointRoundTripGivesIdenticalOutputs() throws {
         let backend = TestBackends.cpu
         let trainer = try Trainer(options: Self.options(), backend: backend)
