@@ -131,6 +131,29 @@ final class WinogradTests: XCTestCase {
         XCTAssertGreaterThan(direct.builtPrograms, before + 1, "the Winograd choice built winograd.cl and a GEMM")
     }
 
+    /// The tuner offers Winograd only where it applies: once for the forward and grad-input, with the heuristic's, half
+    /// and twice its chunk count for grad-weight; a Winograd-policy backend's heuristic is Winograd.
+    func testTunerCandidates() throws {
+        guard let cl = try TestBackends.requireOpenCL() as? OpenCLBackend else { throw XCTSkip("not an OpenCL backend") }
+        let direct = OpenCLTuner(backend: try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .direct))
+        let s = Conv2dShape(batch: 4, inChannels: 64, outChannels: 64, height: 64, width: 64, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+        let h = OpenCLBackend.winogradGradWeightSplits(s, computeUnits: cl.info.computeUnits)
+        let winograd = { (kernel: TunedKernel, shape: Conv2dShape) in
+            direct.candidates(for: .conv(kernel, shape)).filter { $0.algorithm == .winograd }.map(\.splits)
+        }
+        XCTAssertEqual(winograd(.conv2dForward, s), [1])
+        XCTAssertEqual(winograd(.conv2dGradInput, s), [1])
+        var expected: [Int] = []
+        for n in [h, max(1, h / 2), 2 * h] where !expected.contains(n) { expected.append(n) }
+        XCTAssertEqual(winograd(.conv2dGradWeight, s), expected)
+        var strided = s
+        strided.stride = 2
+        XCTAssertEqual(winograd(.conv2dForward, strided), [])
+        XCTAssertNil(direct.heuristic(for: .conv(.conv2dForward, s)).algorithm)
+        let wino = OpenCLTuner(backend: try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .winograd))
+        XCTAssertEqual(wino.heuristic(for: .conv(.conv2dGradWeight, s)), KernelChoice(winogradSplits: h))
+    }
+
     /// Hand-checked policy decisions: Winograd only for 3x3/stride 1/padding 1/groups 1; auto only from the backend's
     /// width (OpenCL 64, CPU 256 channels) and 16x16 pixels; an unknown `HISTOGAN_CONV_ALGORITHM` is an error naming
     /// the variable.

@@ -92,7 +92,7 @@ extension OpenCLBackend {
     /// The heuristic number of splits of grad-weight's reduction over the P tiles: enough work-groups for two per
     /// compute unit when the 16 GEMMs' `[O, C]` outputs alone cannot fill the device, each chunk at least 256 tiles,
     /// at most 64.
-    static func winogradGradWeightSplits(_ s: Conv2dShape, computeUnits: Int) -> Int {
+    public static func winogradGradWeightSplits(_ s: Conv2dShape, computeUnits: Int) -> Int {
         let tile = gemmTile(GemmShape(m: s.outChannels, n: s.inChannels, k: 1, batch: 16), computeUnits: computeUnits)
         let groups = 16 * ((s.outChannels + 16 * tile.tm - 1) / (16 * tile.tm)) * ((s.inChannels + 16 * tile.tn - 1) / (16 * tile.tn))
         let wanted = (2 * max(1, computeUnits) + groups - 1) / groups

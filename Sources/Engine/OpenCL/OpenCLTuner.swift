@@ -27,7 +27,8 @@ public struct OpenCLTuner {
 
     /// The configurations tried for `problem`: every conv tile with its heuristic split count (`defaultKSplits`;
     /// forward and grad-input also with 2/4/8 K splits of the heuristic and tall tiles when the output is at most
-    /// 8×8 and K ≥ 1024) and Winograd where it applies, or every GEMM micro-tile.
+    /// 8×8 and K ≥ 1024) and Winograd where it applies (grad-weight with its heuristic, half and twice the chunks of its
+    /// reduction), or every GEMM micro-tile.
     public func candidates(for problem: TuningProblem) -> [KernelChoice] {
         switch problem {
         case .gemm: return GemmTile.candidates.map { KernelChoice(gemm: $0) }
@@ -42,7 +43,10 @@ public struct OpenCLTuner {
             default: small = false
             }
             if ConvAlgorithm.winogradApplies(s) {
-                list.append(Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits))
+                // grad-weight also with half and twice the heuristic's chunks of its reduction.
+                let choice = Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits)
+                let splits = kernel == .conv2dGradWeight ? [choice.splits, max(1, choice.splits / 2), 2 * choice.splits] : [1]
+                for n in splits where !list.contains(KernelChoice(winogradSplits: n)) { list.append(KernelChoice(winogradSplits: n)) }
             }
             if small {
                 let (rows, cols, _) = OpenCLBackend.convGEMM(kernel, s)
