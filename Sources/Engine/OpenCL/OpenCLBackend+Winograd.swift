@@ -3,8 +3,9 @@
 // for the algebra and the layouts. Forward, grad-input and grad-weight, each with the scaled forms' per-(sample,
 // channel) scales; the forward also with the bias_act epilogue. Only for `ConvAlgorithm.winogradApplies` shapes.
 extension OpenCLBackend {
-    /// Whether conv kernel `kernel` on `s` runs by Winograd: as `choice` says when there is one (a tuning-table
-    /// entry or an explicit configuration), else as the backend's `convAlgorithm` policy; never where it does not apply.
+    /// Whether a conv kernel (forward, grad-input, grad-weight) on `s` runs by Winograd: as `choice` says when there is
+    /// one (a tuning-table entry or an explicit configuration), else as the backend's `convAlgorithm` policy; never where
+    /// it does not apply.
     func runsWinograd(_ s: Conv2dShape, _ choice: KernelChoice?) -> Bool {
         guard ConvAlgorithm.winogradApplies(s) else { return false }
         if let choice { return choice.algorithm == .winograd }
