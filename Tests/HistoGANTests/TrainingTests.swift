@@ -27,47 +27,43 @@ final class TrainingTests: XCTestCase {
         return try trainer.trainStep(realBatches: [batch], targets: [targets])
     }
 
-    func testOneStepGivesTheSameLossesOnEveryBackend() throws {
-        let cl = try TestBackends.requireOpenCL()
-        var stats: [[Double]] = []
-        for backend in [TestBackends.cpu, cl] {
-            let trainer = try Trainer(options: Self.options(), backend: backend)
-            var row: [Double] = []
-            for step in 0..<2 {
-                let s = try Self.step(trainer, Self.realBatch([step, step + 1], on: backend))
-                row += [s.generatorLoss, s.histogramLoss, s.discriminatorLoss, s.r1Penalty ?? -1, s.pathLengthPenalty ?? -1]
-            }
-            stats.append(row)
+    /// G, histogram, D, R1 and path-length losses (-1: not on this step) of two training steps of a fresh trainer.
+    static func twoStepLosses(on backend: any Backend) throws -> [Double] {
+        let trainer = try Trainer(options: options(), backend: backend)
+        var row: [Double] = []
+        for step in 0..<2 {
+            let s = try Self.step(trainer, realBatch([step, step + 1], on: backend))
+            row += [s.generatorLoss, s.histogramLoss, s.discriminatorLoss, s.r1Penalty ?? -1, s.pathLengthPenalty ?? -1]
         }
-        print("losses cpu \(stats[0])\nlosses cl  \(stats[1])")
-        for (a, b) in zip(stats[0], stats[1]) {
-            XCTAssertEqual(a, b, accuracy: 1e-4 * max(abs(a), 1e-3), "CPU \(stats[0]) vs OpenCL \(stats[1])")
+        return row
+    }
+
+    /// Asserts that `b` matches `a` to 1e-4 relative, element by element.
+    static func assertLossesMatch(_ a: [Double], _ b: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(x, y, accuracy: 1e-4 * max(abs(x), 1e-3), "\(what): \(a) vs \(b)", file: file, line: line)
         }
     }
 
-    /// Two training steps (R1 and path length included, so gradients of gradients pass through the convolutions) with
-    /// every 3x3 stride-1 conv by Winograd, on the CPU and on OpenCL, give the direct CPU run's losses.
+    func testOneStepGivesTheSameLossesOnEveryBackend() throws {
+        let (cpu, cl) = (try Self.twoStepLosses(on: TestBackends.cpu), try Self.twoStepLosses(on: TestBackends.requireOpenCL()))
+        print("losses cpu \(cpu)\nlosses cl  \(cl)")
+        Self.assertLossesMatch(cpu, cl, "CPU vs OpenCL")
+    }
+
+    /// Two training steps (R1 on the first, so gradients of gradients pass through the convolutions) with every 3x3
+    /// stride-1 conv by Winograd, on the CPU and on OpenCL, give the direct CPU run's losses.
     func testWinogradStepsGiveTheDirectLosses() throws {
-        var backends: [any Backend] = [CPUBackend(convAlgorithm: .direct), CPUBackend(convAlgorithm: .winograd)]
+        var backends: [any Backend] = [CPUBackend(convAlgorithm: .winograd)]
         if let cl = try TestBackends.requireOpenCL() as? OpenCLBackend {
             backends.append(try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .winograd))
         }
-        var stats: [[Double]] = []
+        let direct = try Self.twoStepLosses(on: CPUBackend(convAlgorithm: .direct))
         for backend in backends {
-            let trainer = try Trainer(options: Self.options(), backend: backend)
-            var row: [Double] = []
-            for step in 0..<2 {
-                let s = try Self.step(trainer, Self.realBatch([step, step + 1], on: backend))
-                row += [s.generatorLoss, s.histogramLoss, s.discriminatorLoss, s.r1Penalty ?? -1, s.pathLengthPenalty ?? -1]
-            }
-            stats.append(row)
-        }
-        print("losses direct cpu   \(stats[0])\nlosses winograd cpu \(stats[1])" + (stats.count > 2 ? "\nlosses winograd cl  \(stats[2])" : ""))
-        for other in stats.dropFirst() {
-            XCTAssertNotEqual(other, stats[0], "Winograd changes the rounding: identical losses mean it did not run")
-            for (a, b) in zip(stats[0], other) {
-                XCTAssertEqual(a, b, accuracy: 1e-4 * max(abs(a), 1e-3), "direct \(stats[0]) vs Winograd \(other)")
-            }
+            let winograd = try Self.twoStepLosses(on: backend)
+            print("losses direct cpu \(direct)\nlosses winograd \(backend.info.selector) \(winograd)")
+            XCTAssertNotEqual(winograd, direct, "Winograd changes the rounding: identical losses mean it did not run")
+            Self.assertLossesMatch(direct, winograd, "direct vs Winograd on \(backend.info.selector)")
         }
     }
 
