@@ -6,12 +6,6 @@ extension CPUBackend {
     /// `auto` sends 3x3 stride-1 layers of at least this many channels (and 16x16 pixels) to Winograd.
     public static let winogradMinChannels = 256
 
-    /// Tiles per column and row of the 2x2 output blocks, and P = their number over the batch.
-    private static func winogradTiles(_ s: Conv2dShape) -> (h: Int, w: Int, count: Int) {
-        let (h, w) = ((s.height + 1) / 2, (s.width + 1) / 2)
-        return (h, w, s.batch * h * w)
-    }
-
     /// U `[16, O, C]` = G g Gᵀ of weight `[O, C, 3, 3]`, or with `flip` `[16, C, O]` of the filter rotated by 180°.
     private func winogradFilter(_ weight: UnsafeMutablePointer<Float>, o: Int, c: Int, flip: Bool) throws -> any Buffer {
         let u = try allocate(16 * o * c)
@@ -38,34 +32,36 @@ extension CPUBackend {
         return u
     }
 
-    /// `[16, splits, channels, chunk]`: for every 2x2 output tile (ti, tj) of every plane `src` of x `[N, channels, H, W]`,
-    /// the 16 values `transform(src, ti, tj)` (ξ = 4·row + column) in column p = (n·tilesH + ti)·tilesW + tj, zeros for p ≥ P.
-    private func transformTiles(_ x: UnsafeMutablePointer<Float>, _ s: Conv2dShape, channels: Int, splits: Int, chunk: Int,
+    /// `[16, channels, padded]`: for every 2x2 output tile (ti, tj) of every plane `src` of x `[N, channels, H, W]`, the
+    /// 16 values `transform(src, ti, tj)` (ξ = 4·row + column) in column p = (n·tilesH + ti)·tilesW + tj, zeros for p ≥ P.
+    private func transformTiles(_ x: UnsafeMutablePointer<Float>, _ s: Conv2dShape, channels: Int,
                                 _ transform: @escaping (UnsafeMutablePointer<Float>, Int, Int) -> SIMD16<Float>) throws -> any Buffer {
-        let t = Self.winogradTiles(s)
-        let out = try allocate(16 * splits * channels * chunk)
-        let dst = try ptr(out, "winograd"), plane = splits * channels * chunk
+        let t = WinogradTiles(s), ld = t.padded
+        let out = try allocate(16 * channels * ld)
+        let dst = try ptr(out, "winograd"), plane = channels * ld
         parallelFor(s.batch * channels, grain: 1) { range in
             for nc in range {
                 let (n, c) = (nc / channels, nc % channels), src = x + nc * s.height * s.width
-                for ti in 0..<t.h {
-                    for tj in 0..<t.w {
+                for ti in 0..<t.tilesH {
+                    for tj in 0..<t.tilesW {
                         let values = transform(src, ti, tj)
-                        let p = (n * t.h + ti) * t.w + tj, at = ((p / chunk) * channels + c) * chunk + p % chunk
+                        let at = c * ld + (n * t.tilesH + ti) * t.tilesW + tj
                         for x in 0..<16 { dst[x * plane + at] = values[x] }
                     }
                 }
             }
+            // This chunk's channels' padding columns.
+            for nc in range where nc / channels == s.batch - 1 {
+                for x in 0..<16 { for p in t.count..<ld { dst[x * plane + (nc % channels) * ld + p] = 0 } }
+            }
         }
-        Self.zeroTail(dst, planes: 16, rows: channels, splits: splits, chunk: chunk, used: t.count)
         return out
     }
 
-    /// V `[16, splits, channels, chunk]` = Bᵀ d B of the 4x4 patches d of x `[N, channels, H, W]` (zeros outside).
-    private func winogradInput(_ x: UnsafeMutablePointer<Float>, _ s: Conv2dShape, channels: Int, splits: Int,
-                               chunk: Int) throws -> any Buffer {
+    /// V `[16, channels, padded]` = Bᵀ d B of the 4x4 patches d of x `[N, channels, H, W]` (zeros outside).
+    private func winogradInput(_ x: UnsafeMutablePointer<Float>, _ s: Conv2dShape, channels: Int) throws -> any Buffer {
         let (hh, ww) = (s.height, s.width)
-        return try transformTiles(x, s, channels: channels, splits: splits, chunk: chunk) { src, ti, tj in
+        return try transformTiles(x, s, channels: channels) { src, ti, tj in
             func row(_ i: Int) -> SIMD4<Float> {   // row i of the patch
                 let h = 2 * ti - 1 + i
                 guard h >= 0 && h < hh else { return .zero }
@@ -81,23 +77,16 @@ extension CPUBackend {
         }
     }
 
-    /// Zeros of the columns p ≥ `used` of a `[planes, splits, rows, chunk]` transform.
-    private static func zeroTail(_ dst: UnsafeMutablePointer<Float>, planes: Int, rows: Int, splits: Int, chunk: Int, used: Int) {
-        for p in used..<splits * chunk {
-            for x in 0..<planes { for r in 0..<rows { dst[((x * splits + p / chunk) * rows + r) * chunk + p % chunk] = 0 } }
-        }
-    }
-
     /// y `[N, rows, H, W]` = Aᵀ M A of M `[16, rows, ldm]`.
     private func winogradOutput(_ m: UnsafeMutablePointer<Float>, _ s: Conv2dShape, rows: Int, ldm: Int,
                                 y: UnsafeMutablePointer<Float>) {
-        let t = Self.winogradTiles(s), (hh, ww) = (s.height, s.width), plane = rows * ldm
+        let t = WinogradTiles(s), (hh, ww) = (s.height, s.width), plane = rows * ldm
         parallelFor(s.batch * rows, grain: 1) { range in
             for no in range {
                 let (n, o) = (no / rows, no % rows), out = y + no * hh * ww
-                for ti in 0..<t.h {
-                    for tj in 0..<t.w {
-                        let at = o * ldm + (n * t.h + ti) * t.w + tj
+                for ti in 0..<t.tilesH {
+                    for tj in 0..<t.tilesW {
+                        let at = o * ldm + (n * t.tilesH + ti) * t.tilesW + tj
                         func row(_ i: Int) -> SIMD4<Float> {
                             SIMD4(m[(4 * i) * plane + at], m[(4 * i + 1) * plane + at], m[(4 * i + 2) * plane + at],
                                   m[(4 * i + 3) * plane + at])
@@ -118,10 +107,10 @@ extension CPUBackend {
         }
     }
 
-    /// dM `[16, splits, O, chunk]` = A e Aᵀ of the 2x2 blocks e of dy `[N, O, H, W]` (the adjoint of the output transform).
-    private func winogradGradOutput(_ dy: UnsafeMutablePointer<Float>, _ s: Conv2dShape, splits: Int, chunk: Int) throws -> any Buffer {
+    /// dM `[16, O, padded]` = A e Aᵀ of the 2x2 blocks e of dy `[N, O, H, W]` (the adjoint of the output transform).
+    private func winogradGradOutput(_ dy: UnsafeMutablePointer<Float>, _ s: Conv2dShape) throws -> any Buffer {
         let (hh, ww) = (s.height, s.width)
-        return try transformTiles(dy, s, channels: s.outChannels, splits: splits, chunk: chunk) { src, ti, tj in
+        return try transformTiles(dy, s, channels: s.outChannels) { src, ti, tj in
             let (h, w) = (2 * ti, 2 * tj)
             let e00 = src[h * ww + w], e01 = w + 1 < ww ? src[h * ww + w + 1] : 0
             let e10 = h + 1 < hh ? src[(h + 1) * ww + w] : 0
@@ -146,10 +135,10 @@ extension CPUBackend {
     /// The Winograd convolution of `x` with weight `[O, C, 3, 3]` into `output`: x has C channels and the output O, or
     /// with `flip` (grad-input) the rotated filter maps O to C.
     private func winogradConvolve(_ s: Conv2dShape, _ x: any Buffer, weight: any Buffer, flip: Bool, output: any Buffer) throws {
-        let t = Self.winogradTiles(s), ldm = (t.count + 3) / 4 * 4
+        let ldm = WinogradTiles(s).padded
         let (rows, depth) = flip ? (s.inChannels, s.outChannels) : (s.outChannels, s.inChannels)
         let u = try winogradFilter(try ptr(weight, "winograd"), o: s.outChannels, c: s.inChannels, flip: flip)
-        let v = try winogradInput(try ptr(x, "winograd"), s, channels: depth, splits: 1, chunk: ldm)
+        let v = try winogradInput(try ptr(x, "winograd"), s, channels: depth)
         let m = try allocate(16 * rows * ldm)
         try gemm(GemmShape(m: rows, n: ldm, k: depth, batch: 16), a: u, b: v, c: m)
         winogradOutput(try ptr(m, "winograd"), s, rows: rows, ldm: ldm, y: try ptr(output, "winograd"))
@@ -157,11 +146,11 @@ extension CPUBackend {
 
     /// dw = conv2dGradWeight(x, dy) by Winograd: dU[ξ] = dM[ξ]·V[ξ]ᵀ, then dw = Gᵀ dU G.
     func winogradConv2dGradWeight(_ s: Conv2dShape, x: any Buffer, dy: any Buffer, dw: any Buffer) throws {
-        let t = Self.winogradTiles(s), chunk = (t.count + 3) / 4 * 4, (o, c) = (s.outChannels, s.inChannels)
-        let v = try winogradInput(try ptr(x, "conv2dGradWeight"), s, channels: c, splits: 1, chunk: chunk)
-        let dm = try winogradGradOutput(try ptr(dy, "conv2dGradWeight"), s, splits: 1, chunk: chunk)
+        let ld = WinogradTiles(s).padded, (o, c) = (s.outChannels, s.inChannels)
+        let v = try winogradInput(try ptr(x, "conv2dGradWeight"), s, channels: c)
+        let dm = try winogradGradOutput(try ptr(dy, "conv2dGradWeight"), s)
         let du = try allocate(16 * o * c)
-        try gemm(GemmShape(m: o, n: c, k: chunk, transB: true, batch: 16), a: dm, b: v, c: du)
+        try gemm(GemmShape(m: o, n: c, k: ld, transB: true, batch: 16), a: dm, b: v, c: du)
         let src = try ptr(du, "conv2dGradWeight"), out = try ptr(dw, "conv2dGradWeight"), plane = o * c
         parallelFor(o * c, grain: 256) { range in
             for i in range {

@@ -51,3 +51,20 @@ public enum ConvAlgorithmPolicy: String, Sendable, CaseIterable {
         min(s.inChannels, s.outChannels) >= minChannels && s.height * s.width >= 256
     }
 }
+
+/// The 2x2 output blocks Winograd F(2x2, 3x3) computes a convolution `s` in (both backends): `tilesH` × `tilesW` per
+/// sample, `count` = P over the batch (tile p = (n·tilesH + ti)·tilesW + tj), and `padded` = P rounded up to a multiple
+/// of 4 (the transforms' column count, so the GEMM's float4 loads apply; the extra columns are zeros).
+struct WinogradTiles {
+    let tilesH: Int, tilesW: Int, count: Int, padded: Int
+
+    init(_ s: Conv2dShape) {
+        tilesH = (s.height + 1) / 2
+        tilesW = (s.width + 1) / 2
+        count = s.batch * tilesH * tilesW
+        padded = Self.roundUp4(count)
+    }
+
+    /// `n` rounded up to a multiple of 4.
+    static func roundUp4(_ n: Int) -> Int { (n + 3) / 4 * 4 }
+}

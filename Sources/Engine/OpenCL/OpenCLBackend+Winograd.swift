@@ -15,15 +15,6 @@ extension OpenCLBackend {
     /// `auto` sends 3x3 stride-1 layers of at least this many channels (and 16x16 pixels) to Winograd.
     public static let winogradMinChannels = 64
 
-    /// Tiles per column and row of the 2x2 output blocks, and P = their number over the batch.
-    private static func winogradTiles(_ height: Int, _ width: Int, batch: Int) -> (h: Int, w: Int, count: Int) {
-        let (h, w) = ((height + 1) / 2, (width + 1) / 2)
-        return (h, w, batch * h * w)
-    }
-
-    /// `n` rounded up to a multiple of 4 (the GEMM's float4 loads need contiguous extents that are).
-    private static func roundUp4(_ n: Int) -> Int { (n + 3) / 4 * 4 }
-
     /// U `[16, O, C]` (or, flipped, `[16, C, O]` of the rotated filter) of weight `[O, C, 3, 3]`.
     private func winogradFilter(_ weight: any Buffer, outChannels o: Int, inChannels c: Int, flip: Bool) throws -> any Buffer {
         let u = try allocate(16 * o * c)
@@ -32,30 +23,30 @@ extension OpenCLBackend {
         return u
     }
 
-    /// V `[16, splits, channels, chunk]` of x `[N, channels, H, W]` (times `scale[n, c]` when given).
-    private func winogradInput(_ x: any Buffer, batch: Int, channels: Int, height: Int, width: Int, splits: Int, chunk: Int,
+    /// V `[16, splits, channels, chunk]` of x `[N, channels, H, W]` (H, W and N those of `s`; times `scale[n, c]` when
+    /// given).
+    private func winogradInput(_ x: any Buffer, _ s: Conv2dShape, channels: Int, splits: Int, chunk: Int,
                                scale: (any Buffer)?) throws -> any Buffer {
-        let t = Self.winogradTiles(height, width, batch: batch)
+        let t = WinogradTiles(s)
         let v = try allocate(16 * splits * channels * chunk)
         try launch("winograd", "wino_input", global: [splits * chunk, channels], local: [64, 1],
-                   [.buffer(x), .buffer(v), .int(batch), .int(channels), .int(height), .int(width), .int(t.h), .int(t.w),
-                    .int(splits), .int(chunk), .buffer(scale ?? x), .int(scale == nil ? 0 : 1)])
+                   [.buffer(x), .buffer(v), .int(s.batch), .int(channels), .int(s.height), .int(s.width), .int(t.tilesH),
+                    .int(t.tilesW), .int(splits), .int(chunk), .buffer(scale ?? x), .int(scale == nil ? 0 : 1)])
         return v
     }
 
     /// The transformed product of `u` `[16, rows, depth]` and `v` `[16, depth, ldm]` into y `[N, rows, H, W]`, scaled
     /// by `scale[n, row]` and with the optional epilogue.
-    private func winogradProduct(_ u: any Buffer, _ v: any Buffer, rows: Int, depth: Int, batch: Int, height: Int, width: Int,
+    private func winogradProduct(_ u: any Buffer, _ v: any Buffer, _ s: Conv2dShape, rows: Int, depth: Int,
                                  scale: (any Buffer)?, epilogue: (bias: (any Buffer)?, act: BiasActShape)?,
                                  output: any Buffer) throws {
-        let t = Self.winogradTiles(height, width, batch: batch)
-        let ldm = Self.roundUp4(t.count)
+        let t = WinogradTiles(s), ldm = t.padded
         let m = try allocate(16 * rows * ldm)
         try gemm(GemmShape(m: rows, n: ldm, k: depth, batch: 16), a: u, b: v, c: m)
         let act = epilogue?.act
         try launch("winograd", "wino_output", global: [t.count, rows], local: [64, 1],
-                   [.buffer(m), .buffer(output), .int(batch), .int(rows), .int(height), .int(width), .int(t.h), .int(t.w),
-                    .int(ldm), .buffer(scale ?? m), .int(scale == nil ? 0 : 1), .int(epilogue == nil ? 0 : 1),
+                   [.buffer(m), .buffer(output), .int(s.batch), .int(rows), .int(s.height), .int(s.width), .int(t.tilesH),
+                    .int(t.tilesW), .int(ldm), .buffer(scale ?? m), .int(scale == nil ? 0 : 1), .int(epilogue == nil ? 0 : 1),
                     .buffer(epilogue?.bias ?? m), .int(epilogue?.bias == nil ? 0 : 1),
                     .int(act?.activation == .leakyReLU ? 1 : 0), .float(act?.alpha ?? 0), .float(act?.gain ?? 1),
                     .float(act?.clamp ?? -1)])
@@ -81,13 +72,10 @@ extension OpenCLBackend {
     private func winogradConvolve(_ s: Conv2dShape, _ x: any Buffer, weight: any Buffer, flip: Bool, inputScale: (any Buffer)?,
                                   outputScale: (any Buffer)?, epilogue: (bias: (any Buffer)?, act: BiasActShape)?,
                                   output: any Buffer) throws {
-        let t = Self.winogradTiles(s.height, s.width, batch: s.batch)
         let (rows, depth) = flip ? (s.inChannels, s.outChannels) : (s.outChannels, s.inChannels)
         let u = try winogradFilter(weight, outChannels: s.outChannels, inChannels: s.inChannels, flip: flip)
-        let v = try winogradInput(x, batch: s.batch, channels: depth, height: s.height, width: s.width,
-                                  splits: 1, chunk: Self.roundUp4(t.count), scale: inputScale)
-        try winogradProduct(u, v, rows: rows, depth: depth, batch: s.batch, height: s.height, width: s.width,
-                            scale: outputScale, epilogue: epilogue, output: output)
+        let v = try winogradInput(x, s, channels: depth, splits: 1, chunk: WinogradTiles(s).padded, scale: inputScale)
+        try winogradProduct(u, v, s, rows: rows, depth: depth, scale: outputScale, epilogue: epilogue, output: output)
     }
 
     /// The heuristic number of splits of grad-weight's reduction over the P tiles: enough work-groups for two per
@@ -97,7 +85,7 @@ extension OpenCLBackend {
         let tile = gemmTile(GemmShape(m: s.outChannels, n: s.inChannels, k: 1, batch: 16), computeUnits: computeUnits)
         let groups = 16 * ((s.outChannels + 16 * tile.tm - 1) / (16 * tile.tm)) * ((s.inChannels + 16 * tile.tn - 1) / (16 * tile.tn))
         let wanted = (2 * max(1, computeUnits) + groups - 1) / groups
-        let tiles = winogradTiles(s.height, s.width, batch: s.batch).count
+        let tiles = WinogradTiles(s).count
         return max(1, min(wanted, tiles / 256, 64))
     }
 
@@ -105,16 +93,15 @@ extension OpenCLBackend {
     /// chunks (nil: `winogradGradWeightSplits`), summed in order by the filter transform's adjoint.
     func winogradGradWeight(_ s: Conv2dShape, input: any Buffer, gradOutput: any Buffer, inScale: (any Buffer)?,
                             outScale: (any Buffer)?, gradWeight: any Buffer, splits requested: Int?) throws {
-        let t = Self.winogradTiles(s.height, s.width, batch: s.batch)
+        let t = WinogradTiles(s)
         let wanted = max(1, min(requested ?? Self.winogradGradWeightSplits(s, computeUnits: info.computeUnits), t.count))
-        let chunk = Self.roundUp4((t.count + wanted - 1) / wanted)
+        let chunk = WinogradTiles.roundUp4((t.count + wanted - 1) / wanted)
         let splits = (t.count + chunk - 1) / chunk
         let (o, c) = (s.outChannels, s.inChannels)
-        let v = try winogradInput(input, batch: s.batch, channels: c, height: s.height, width: s.width, splits: splits,
-                                  chunk: chunk, scale: inScale)
+        let v = try winogradInput(input, s, channels: c, splits: splits, chunk: chunk, scale: inScale)
         let dm = try allocate(16 * splits * o * chunk)
         try launch("winograd", "wino_grad_output", global: [splits * chunk, o], local: [64, 1],
-                   [.buffer(gradOutput), .buffer(dm), .int(s.batch), .int(o), .int(s.height), .int(s.width), .int(t.h), .int(t.w),
+                   [.buffer(gradOutput), .buffer(dm), .int(s.batch), .int(o), .int(s.height), .int(s.width), .int(t.tilesH), .int(t.tilesW),
                     .int(splits), .int(chunk), .buffer(outScale ?? gradOutput), .int(outScale == nil ? 0 : 1)])
         let du = try allocate(16 * splits * o * c)
         try gemm(GemmShape(m: o, n: c, k: chunk, transB: true, batch: 16 * splits), a: dm, b: v, c: du)
