@@ -2,11 +2,11 @@
 # Run on the lent GPU machine from the repository root (after scripts/gpu-bundle.sh here, carrying .gpu):
 #   bash .gpu/gpu-run.sh
 # Registers NVIDIA's OpenCL ICD, then runs, each under its own time limit (a hang costs that stage only):
-#   devices; selftest (every kernel family against the CPU backend, before anything is timed); bench;
-#   PyTorch's kernel timings and its time for our training step (torch_reference.py); profile at 256 px; bench's
-#   conv rows by the direct kernels (the Winograd gain); its GEMM/conv rows single-buffered (the double-buffering
-#   gain). The limits add up to 570 s; the summary and the tarball are rewritten after every stage, so a cut-short
-#   call still returns what ran.
+#   devices; selftest (every kernel family against the CPU backend, before anything is timed; with --tf32 also the
+#   TF32 GEMMs); bench; PyTorch's kernel timings and its time for our training step (torch_reference.py); profile at
+#   256 px; bench's conv rows by the direct kernels (the Winograd gain); bench's GEMM and conv rows with --tf32
+#   (reported apart); its GEMM/conv rows single-buffered (the double-buffering gain). The limits add up to 570 s;
+#   the summary and the tarball are rewritten after every stage, so a cut-short call still returns what ran.
 # Writes three files to $OUT (the device tool brings back at most 8): summary.json (scripts/gpu_summary.py:
 # the ratios of docs/gpu/summary.json), gpu-run.log (everything printed) and gpu-run.tar.gz (every raw file).
 #
@@ -62,20 +62,22 @@ else
     STEP=(--resolution 256 --capacity 1 --batch 4 --steps 20)
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$RUN/nvidia-smi.txt" 2>&1
-stage devices 30 "$B" devices --json
+stage devices 20 "$B" devices --json
 sed -n '/^\[/,$p' "$RUN/devices.txt" > "$RUN/devices.json"
 snapshot
-stage selftest 110 "$B" selftest --device "$DEVICE" --json "$RUN/selftest.json"
+stage selftest 110 "$B" selftest --device "$DEVICE" --tf32 --json "$RUN/selftest.json"
 stage bench 110 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
-stage torch 50 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --json "$RUN/torch.json"
+stage torch 55 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --json "$RUN/torch.json"
 # Our full training step in PyTorch (same network, regularisers, batch; fp32, TF32 off): mean over one 16-step period.
 stage torch-step 60 python3 "$HERE/torch_reference.py" --step --device "$TORCH_DEVICE" "${STEP[@]}" --json "$RUN/torch-step.json"
 stage profile 140 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
 # The conv rows by the direct kernels (bench's default runs the wide 3x3 layers by Winograd): does Winograd pay here?
-stage bench-direct 35 env HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" --only modconv,conv3x3 \
+stage bench-direct 25 env HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" --only modconv,conv3x3 \
     --json "$RUN/bench-direct.json"
+# Opt-in TF32 (reported apart): the GEMM rows and the Winograd convs' GEMMs on the tensor cores (inline-PTX mma.sync).
+stage bench-tf32 25 "$B" bench --device "$DEVICE" --tf32 "${BENCH[@]}" --only gemm,modconv,conv3x3 --json "$RUN/bench-tf32.json"
 # Last (the least needed): the GEMM and direct conv rows single-buffered. Does the default double buffering pay here?
-stage bench-single 35 env HISTOGAN_TILE_STAGING=single HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" \
+stage bench-single 25 env HISTOGAN_TILE_STAGING=single HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" \
     --only gemm,modconv,conv3x3 --json "$RUN/bench-single.json"
 
 cat "$OUT/summary.json" | tee -a "$LOG"

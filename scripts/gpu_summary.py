@@ -2,7 +2,7 @@
 
 Usage: python3 gpu_summary.py RUN_DIR > summary.json
 RUN_DIR holds what gpu-run.sh wrote: nvidia-smi.txt, devices.json, selftest.json, bench-opencl.json,
-bench-direct.json (the conv rows by the direct kernels), bench-single.json (the GEMM and direct conv rows
+bench-direct.json (the conv rows by the direct kernels), bench-tf32.json (bench --tf32), bench-single.json (the GEMM and direct conv rows
 single-buffered), profile-256.json, torch.json (PyTorch kernel timings) and torch-step.json (PyTorch's time for our training step).
 Every ratio compares two numbers measured in the same run on the same card; a ratio whose inputs are missing
 is null, with the reason under "missing".
@@ -22,6 +22,10 @@ DEFINITIONS = {
     "double_buffer_gain": "per GEMM/conv bench row: ms single-buffered (HISTOGAN_TILE_STAGING=single) / ms with the "
                           "default double-buffered local tiles (conv rows: both by the direct kernels), timed in the same "
                           "run; > 1 means double buffering pays",
+    "tf32": "reported apart, never the default (`--tf32`, inline-PTX mma.sync): gemm_vs_cublas_tf32 and "
+            "modconv_vs_cudnn_tf32 as above but both sides with TF32 (ours: bench --tf32, the split modconv's Winograd "
+            "GEMMs on the tensor cores; PyTorch: allow_tf32); arithmetic: what bench --tf32 ran (fp32 when the probe "
+            "fell back); selftest: what selftest --tf32 found",
     "winograd_gain": "per modconv/conv3x3 bench row: ms by the direct kernels (HISTOGAN_CONV_ALGORITHM=direct) / ms by "
                      "bench's default (auto: Winograd F(2x2,3x3) for the 3x3 stride-1 layers of >= 64 channels and >= 16x16 "
                      "pixels), timed in the same run; > 1 means Winograd pays (rows it does not touch stay near 1)",
@@ -54,6 +58,7 @@ def main(run):
     bench = load(run, "bench-opencl.json", missing)
     single = load(run, "bench-single.json", missing)
     direct = load(run, "bench-direct.json", missing)
+    tf32 = load(run, "bench-tf32.json", missing)
     torch_k = load(run, "torch.json", missing)
     profile = load(run, "profile-256.json", missing)
     torch_step = load(run, "torch-step.json", missing)
@@ -70,6 +75,17 @@ def main(run):
         per_mode[shape] = modes
         conv.append(max((r for r in modes.values() if r), default=None))
     modconv = math.exp(sum(math.log(r) for r in conv) / 3) if all(conv) else None
+    conv_tf32 = []
+    for res, ch in ((64, 512), (128, 256), (256, 128)):
+        shape = f"4x{ch}x{res}x{res}"
+        modes = [ratio(ms(f"modconv_{res}x{ch}_tf32"), ours(tf32, f"modconv3x3 {m} fwd", shape)) for m in ("fused", "split")]
+        conv_tf32.append(max((r for r in modes if r), default=None))
+    tf32_summary = {
+        "arithmetic": (tf32 or {}).get("gemmArithmetic"),
+        "gemm_vs_cublas_tf32": ratio(ms("matmul_4096_tf32"), ours(tf32, "gemm", "4096x4096x4096")),
+        "modconv_vs_cudnn_tf32": math.exp(sum(math.log(r) for r in conv_tf32) / 3) if all(conv_tf32) else None,
+        "selftest": (selftest or {}).get("tf32"),
+    }
     hist = ratio(ms("rgbuv_hist_fwdbwd_sampling"), ours(bench, "rgbuv histogram fwd+bwd sampling", "4x3x256x256 b64"))
     step_ours = (profile or {}).get("unprofiledStepMilliseconds")
     step = ratio(step_ours, (torch_step or {}).get("step_ms"))
@@ -103,6 +119,7 @@ def main(run):
         "launches_per_step": (profile or {}).get("launchesPerStep"),
         "double_buffer_gain": staging,
         "winograd_gain": winograd,
+        "tf32": tf32_summary,
         "definitions": DEFINITIONS,
         "missing": missing,
     }

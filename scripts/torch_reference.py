@@ -1,4 +1,5 @@
-"""PyTorch reference timings on the lent GPU for the shapes `histogan-gpu bench` uses (fp32, TF32 off).
+"""PyTorch reference timings on the lent GPU for the shapes `histogan-gpu bench` uses (fp32, TF32 off; the 4096^3
+matmul and the three modulated convs also with TF32 allowed, keys ending in _tf32, for `--tf32`).
 
 Usage: python3 torch_reference.py --json torch.json                       (kernel timings; --device cpu rehearses)
        python3 torch_reference.py --step --device cuda --resolution 256 --capacity 1 --batch 4 --json step.json
@@ -513,6 +514,19 @@ def main():
     xu = torch.randn(4, 256, 128, 128, device=dev)
     fw = (f * 4)[None, None].repeat(256, 1, 1, 1)
     r["upfirdn_up2_128x256"] = {"ms": timed(lambda: F.conv_transpose2d(xu, fw, stride=2, padding=1, groups=256))}
+    # The same GEMM and modulated convs with TF32 allowed (cuBLAS / cuDNN tensor cores): what `--tf32` is compared with.
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    a = torch.randn(4096, 4096, device=dev); b = torch.randn(4096, 4096, device=dev)
+    ms = timed(lambda: a @ b, seconds=0.5)
+    r["matmul_4096_tf32"] = {"ms": ms, "tflops": 2 * 4096 ** 3 / ms / 1e9}
+    for res, ch in ((64, 512), (128, 256), (256, 128)):
+        x = torch.randn(1, 4 * ch, res, res, device=dev)
+        w = torch.randn(4 * ch, ch, 3, 3, device=dev)
+        ms = timed(lambda: F.conv2d(x, w, padding=1, groups=4), seconds=0.5)
+        r[f"modconv_{res}x{ch}_tf32"] = {"ms": ms, "tflops": 2 * 4 * ch * ch * 9 * res * res / ms / 1e9}
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     img = torch.rand(4, 3, 256, 256, device=dev, requires_grad=True)
     r["rgbuv_hist_fwd_sampling"] = {"ms": timed(lambda: rgbuv_hist(img))}
     g = torch.randn(4, 3, 64, 64, device=dev)

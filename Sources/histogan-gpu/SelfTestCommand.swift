@@ -14,6 +14,7 @@ struct SelfTestCommand: ParsableCommand {
 
         Example:
           histogan-gpu selftest --device opencl:0 --json selftest.json
+          histogan-gpu selftest --device opencl:0 --tf32     # also the TF32 tensor-core GEMMs (NVIDIA)
         """)
 
     @Option(help: ArgumentHelp(
@@ -27,6 +28,9 @@ struct SelfTestCommand: ParsableCommand {
     @Flag(help: "One or two cases per kernel family (a quick smoke run).")
     var quick = false
 
+    @Flag(help: "Then check the TF32 tensor-core GEMMs (NVIDIA) on a second backend opened with --tf32.")
+    var tf32 = false
+
     func run() throws {
         guard let backend = try SelfTest.deviceUnderTest(device) else {
             print("selftest: only the CPU backend is available (no OpenCL device chosen or present): nothing to compare.")
@@ -34,13 +38,14 @@ struct SelfTestCommand: ParsableCommand {
         }
         print("device: \(backend.info.selector) — \(backend.info.name); reference: cpu")
         print("\(pad("family", 21)) \(pad("shape", 58)) rel. L2 error  tolerance  result")
-        let selfTest = SelfTest(device: backend, quick: quick)
-        let report = selfTest.run { r in
+        let line = { (r: SelfTestResult) in
             let tolerance = r.tolerance == 0 ? "    exact" : String(format: "%9.0e", r.tolerance)
             let verdict = r.passed ? "pass" : "FAIL" + (r.error.map { " (\($0))" } ?? "")
             print("\(pad(r.family, 21)) \(pad(r.shape, 58)) \(String(format: "%13.3e", r.relativeError))  \(tolerance)  \(verdict)")
             fflush(nil)
         }
+        var report = SelfTest(device: backend, quick: quick).run(progress: line)
+        if tf32 { report = try addTF32(to: report, progress: line) }
         print(String(format: "%d passed, %d failed of %d cases in %.1f s", report.passed, report.failed, report.cases.count, report.seconds))
         if let json {
             do { try report.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
@@ -49,6 +54,24 @@ struct SelfTestCommand: ParsableCommand {
             print("wrote \(json)")
         }
         if !report.allPassed { throw ExitCode.failure }
+    }
+
+    /// `report` with the "gemm tf32" cases of a backend opened with `--tf32` (or, where TF32 does not work, why not).
+    func addTF32(to report: SelfTestReport, progress: (SelfTestResult) -> Void) throws -> SelfTestReport {
+        guard let backend = try SelfTest.deviceUnderTest(device, precision: .tf32) else { return report }
+        var combined = report
+        guard backend.gemmArithmetic != .fp32 else {
+            let why = (backend as? OpenCLBackend)?.precisionNotice ?? "no TF32 path on \(backend.info.selector)"
+            print("tf32: not checked: \(why)")
+            combined.tf32 = "unavailable: \(why)"
+            return combined
+        }
+        print("tf32 (\(backend.gemmArithmetic.rawValue)): the GEMMs against the CPU's fp32 on operands rounded to TF32")
+        let extra = SelfTest(device: backend, cases: SelfTest.tf32Cases, quick: quick).run(progress: progress)
+        combined = SelfTestReport(device: report.device, deviceName: report.deviceName, reference: report.reference,
+                                  cases: report.cases + extra.cases, seconds: report.seconds + extra.seconds)
+        combined.tf32 = backend.gemmArithmetic.rawValue
+        return combined
     }
 
     /// `text` padded with spaces to `width` (never cut).

@@ -24,6 +24,9 @@ struct TuneCommand: ParsableCommand {
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be > 0") }
         guard timedRuns > 0 else { throw ValidationError("--timed-runs must be > 0") }
+        guard !deviceOption.tf32 else {
+            throw ValidationError("--tf32: tune times the fp32 kernels; their table serves the TF32 GEMMs too (same tiles)")
+        }
     }
 
     func run() throws {

@@ -102,4 +102,33 @@ final class SelfTestTests: XCTestCase {
         XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("nothing to compare"), text)
     }
+
+    /// `selftest --tf32` through the binary: with the tensor cores emulated (`HISTOGAN_TF32_EMULATE=1`) the quick TF32
+    /// cases run after the fp32 ones and the report names the arithmetic; without them (PoCL has no tensor cores) it
+    /// says why and stops there, exit 0 both times.
+    func testCommandLineTF32() throws {
+        _ = try TestBackends.requireOpenCL()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("selftest-tf32-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = dir.appendingPathComponent("report.json").path
+        let quickCount = SelfTest.cases.filter(\.quick).count
+        let quickTF32 = SelfTest.tf32Cases.filter(\.quick)
+
+        let (status, text) = try runHistogan(["selftest", "--device", "opencl", "--tf32", "--quick", "--json", json],
+                                             environment: ["HISTOGAN_TF32_EMULATE": "1"])
+        XCTAssertEqual(status, 0, text)
+        let report = try SelfTestReport(json: Data(contentsOf: URL(fileURLWithPath: json)))
+        XCTAssertEqual(report.tf32, "tf32-emulated")
+        XCTAssertEqual(report.cases.count, quickCount + quickTF32.count)
+        XCTAssertEqual(report.cases.filter { $0.family.hasSuffix("tf32") }.count, quickTF32.count)
+        XCTAssertTrue(report.allPassed, text)
+
+        let (plainStatus, plain) = try runHistogan(["selftest", "--device", "opencl", "--tf32", "--quick", "--json", json])
+        XCTAssertEqual(plainStatus, 0, plain)
+        XCTAssertTrue(plain.contains("tf32: not checked") && plain.contains("stay fp32"), plain)
+        let fallback = try SelfTestReport(json: Data(contentsOf: URL(fileURLWithPath: json)))
+        XCTAssertTrue(fallback.tf32?.hasPrefix("unavailable") ?? false, fallback.tf32 ?? "nil")
+        XCTAssertEqual(fallback.cases.count, quickCount)
+    }
 }

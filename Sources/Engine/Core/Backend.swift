@@ -30,6 +30,8 @@ public protocol Backend: AnyObject, Sendable {
     /// Kernels enqueued since the backend was created; nil where work is not launched as device kernels
     /// (the CPU backend).
     var kernelLaunches: Int? { get }
+    /// How `gemm` multiplies (fp32 unless a backend was asked for TF32 and can do it).
+    var gemmArithmetic: GemmArithmetic { get }
 
     // MARK: - Elementwise (elementwise.cl)
 
@@ -196,4 +198,6 @@ extension Backend {
 extension Backend {
     /// No kernel launches to count (backends that run primitives as host code).
     public var kernelLaunches: Int? { nil }
+    /// fp32 (backends without a TF32 path).
+    public var gemmArithmetic: GemmArithmetic { .fp32 }
 }

@@ -53,10 +53,11 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
 
     /// Creates the backend this request resolves to. `auto` picks OpenCL GPU number `gpuOrdinal % GPUs` (the first
     /// by default; a data-parallel rank passes its machine-local rank), else the CPU.
-    /// `profiling` turns on OpenCL profiling events (kernel times for `Profiler`).
-    public func makeBackend(profiling: Bool = false, gpuOrdinal: Int = 0) throws -> any Backend {
+    /// `profiling` turns on OpenCL profiling events (kernel times for `Profiler`). `precision` `.tf32` asks for TF32
+    /// tensor-core GEMMs; where the backend cannot do them it computes in fp32 and warns on stderr.
+    public func makeBackend(profiling: Bool = false, gpuOrdinal: Int = 0, precision: MatmulPrecision = .fp32) throws -> any Backend {
         switch self {
-        case .cpu: return CPUBackend(convAlgorithm: try ConvAlgorithmPolicy.fromEnvironment())
+        case .cpu: return try Self.cpuBackend(precision: precision)
         case .opencl(let index):
             let devices = OpenCLDiscovery.devices()
             guard !devices.isEmpty else { throw EngineError.noOpenCLDevice("no OpenCL platform is installed") }
@@ -64,14 +65,21 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
             guard devices.indices.contains(i) else {
                 throw EngineError.noOpenCLDevice("opencl:\(i) requested, \(devices.count) device(s) present")
             }
-            return try OpenCLBackend(device: devices[i], profiling: profiling)
+            return try OpenCLBackend(device: devices[i], profiling: profiling, precision: precision)
         case .auto:
             let gpus = OpenCLDiscovery.devices().filter(\.isGPU)
             if !gpus.isEmpty {
-                return try OpenCLBackend(device: gpus[max(gpuOrdinal, 0) % gpus.count], profiling: profiling)
+                return try OpenCLBackend(device: gpus[max(gpuOrdinal, 0) % gpus.count], profiling: profiling, precision: precision)
             }
-            return CPUBackend(convAlgorithm: try ConvAlgorithmPolicy.fromEnvironment())
+            return try Self.cpuBackend(precision: precision)
         }
+    }
+
+    private static func cpuBackend(precision: MatmulPrecision) throws -> CPUBackend {
+        if precision == .tf32 {
+            FileHandle.standardError.write(Data("warning: --tf32: the CPU backend has no tensor cores; the GEMMs stay fp32\n".utf8))
+        }
+        return CPUBackend(convAlgorithm: try ConvAlgorithmPolicy.fromEnvironment())
     }
 
     /// Every device this machine offers, CPU backend first, with the one `auto` picks marked.

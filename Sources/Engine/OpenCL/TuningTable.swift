@@ -76,6 +76,9 @@ public struct GemmTile: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Local memory of one staged K slice: `As [16][16·TM + 4]` and `Bs [16][16·TN + 4]` floats.
     public var stagedBytes: Int { 16 * (16 * tm + 4 + 16 * tn + 4) * 4 }
 
+    /// Local memory of the TF32 emulation's fragment exchange (gemm.cl's X: 256 lanes × (2·TM + TN) floats).
+    var emulationExchangeBytes: Int { 256 * (2 * tm + tn) * 4 }
+
     /// Every tile the tuner tries (TM, TN multiples of 4).
     public static let candidates: [GemmTile] = [.init(tm: 8, tn: 8), .init(tm: 8, tn: 4), .init(tm: 4, tn: 8), .init(tm: 4, tn: 4)]
 }

@@ -36,6 +36,8 @@ public struct TrainingProfile: Codable, Sendable {
     /// OpenCL kernels by name (`conv2d_fwd`, `adam_step`, ...): launches and device time per profiled step,
     /// largest time first; empty on the CPU backend.
     public var kernels: [Kernel] = []
+    /// How the GEMMs multiplied (`fp32`, or `tf32` with `--tf32`); nil in reports written before it was recorded.
+    public var gemmArithmetic: GemmArithmetic?
 
     /// One op's total over all layers and both phases (averaged over the profiled steps).
     public struct Op: Codable, Sendable {
@@ -137,6 +139,7 @@ public struct TrainingProfile: Codable, Sendable {
         }.sorted { $0.milliseconds > $1.milliseconds }
         return TrainingProfile(device: trainer.backend.info.selector, resolution: r, batch: o.batch, steps: steps,
                                stepMilliseconds: step * 1000, unprofiledStepMilliseconds: plain * 1000, plainSteps: plainSteps,
-                               launchesPerStep: launches, layers: layers, ops: ops, kernels: kernels)
+                               launchesPerStep: launches, layers: layers, ops: ops, kernels: kernels,
+                               gemmArithmetic: trainer.backend.gemmArithmetic)
     }
 }

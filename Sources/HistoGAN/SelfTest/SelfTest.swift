@@ -113,6 +113,8 @@ public struct SelfTestReport: Codable, Sendable, Hashable {
     public var passed: Int
     public var failed: Int
     public var seconds: Double
+    /// With `--tf32`: the arithmetic the "gemm tf32" cases ran in (`tf32`, `tf32-emulated`), or why they did not run.
+    public var tf32: String?
 
     public var allPassed: Bool { failed == 0 }
 
@@ -217,7 +219,8 @@ extension SelfTest {
     /// The backend `selftest` checks for a `--device` request: `auto` (or nil) means the first OpenCL device of
     /// any type (a CPU OpenCL driver such as PoCL included, unlike `Device.auto`). Nil when the request
     /// resolves to the CPU backend, which is the reference itself: there is nothing to compare.
-    public static func deviceUnderTest(_ request: Device?) throws -> (any Backend)? {
+    /// `precision` `.tf32` opens it for TF32 GEMMs (where that works; see `Backend.gemmArithmetic`).
+    public static func deviceUnderTest(_ request: Device?, precision: MatmulPrecision = .fp32) throws -> (any Backend)? {
         let chosen: Device
         switch request ?? .auto {
         case .auto:
@@ -225,7 +228,7 @@ extension SelfTest {
             chosen = .opencl(index: nil)
         case let other: chosen = other
         }
-        let backend = try chosen.makeBackend()
+        let backend = try chosen.makeBackend(precision: precision)
         return backend.info.kind == .cpu ? nil : backend
     }
 }

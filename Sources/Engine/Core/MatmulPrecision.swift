@@ -1,0 +1,17 @@
+/// The arithmetic of the GEMMs (`Backend.gemm`: the fully connected layers and the Winograd convolutions' products).
+/// - `fp32`: fp32 products and sums (the default; what every test and benchmark compares against).
+/// - `tf32`: opt-in (`--tf32`), NVIDIA only: the operands are rounded to TF32 (10 explicit mantissa bits, relative
+///   error up to 2⁻¹¹) and multiplied on the tensor cores by inline-PTX `mma.sync`, with fp32 sums. PyTorch's
+///   default for convolutions (`torch.backends.cudnn.allow_tf32`). A backend that cannot do it (any other device, or
+///   a driver that rejects the instruction or gets its probe wrong) computes in fp32 and says why.
+public enum MatmulPrecision: String, Codable, Sendable, CaseIterable {
+    case fp32, tf32
+}
+
+/// How a backend's GEMMs actually compute (after any fallback).
+/// - `tf32Emulated`: the TF32 kernel with `mma.sync` replaced by a local-memory emulation of its fragment semantics
+///   (`HISTOGAN_TF32_EMULATE=1`, or `OpenCLBackend(emulateTensorCores:)`): slow, for checking the kernel's fragment
+///   layout on a device without tensor cores.
+public enum GemmArithmetic: String, Codable, Sendable {
+    case fp32, tf32, tf32Emulated = "tf32-emulated"
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+// TF32 tensor-core GEMMs (gemm.cl with -D TF32_MMA or -D TF32_EMULATE): opt-in, probed when the backend opens.
+extension OpenCLBackend {
+    /// gemm.cl's build option for this backend's arithmetic (empty for fp32).
+    var gemmArithmeticOption: String {
+        switch gemmArithmetic {
+        case .fp32: return ""
+        case .tf32: return " -D TF32_MMA"
+        case .tf32Emulated: return " -D TF32_EMULATE"
+        }
+    }
+
+    /// Turns TF32 on if it works here, else leaves fp32 and records why in `precisionNotice` (also on stderr).
+    /// `emulated`: the emulated kernel, on any device (no probe: it is what the tests compare). Otherwise the device
+    /// must be NVIDIA's, its compiler must accept the inline PTX, and a probe GEMM must match a TF32 reference.
+    func enableTensorCores(emulated: Bool) throws {
+        if emulated {
+            gemmArithmetic = .tf32Emulated
+            return
+        }
+        guard info.vendor.localizedCaseInsensitiveContains("nvidia") else {
+            return fallBack("\(info.name) (\(info.vendor)) has no NVIDIA tensor cores")
+        }
+        gemmArithmetic = .tf32
+        do {
+            let error = try Self.tensorCoreProbe(self)
+            if error > Self.tensorCoreProbeTolerance {
+                fallBack(String(format: "the tensor-core probe GEMM is off by %.2e of its scale (allowed %.0e)",
+                                error, Self.tensorCoreProbeTolerance))
+            }
+        } catch let EngineError.buildFailed(_, _, log) {
+            fallBack("the driver did not build the mma.sync kernel: " + (log.split(separator: "\n").first.map(String.init) ?? "no log"))
+        } catch {
+            fallBack("the tensor-core probe failed: \(error)")
+        }
+    }
+
+    private func fallBack(_ reason: String) {
+        gemmArithmetic = .fp32
+        precisionNotice = "--tf32: \(reason); the GEMMs stay fp32"
+        FileHandle.standardError.write(Data(("warning: " + precisionNotice! + "\n").utf8))
+    }
+
+    /// The probe's allowed error: TF32 products are exact in fp32, so only the fp32 sums differ from the reference
+    /// (about 1e-7 of the scale); a fragment in the wrong place or a lost operand is off by O(1).
+    public static let tensorCoreProbeTolerance = 1e-5
+
+    /// Runs a 40x24x40 GEMM, `A·Bᵀ` and a batch of two `Aᵀ·B`, on every micro-tile, on `backend` and returns the
+    /// largest error against a float64 product of the TF32-rounded operands, relative to Σ|a||b| per element.
+    public static func tensorCoreProbe(_ backend: OpenCLBackend) throws -> Double {
+        var worst = 0.0
+        for tile in gemmTiles {
+            for (transA, transB, batch) in [(false, true, 1), (true, false, 2)] {
+                let s = GemmShape(m: 40, n: 24, k: 40, transA: transA, transB: transB, batch: batch)
+                let a = (0..<s.batch * s.m * s.k).map { Float(sin(Double($0) * 0.37)) }
+                let b = (0..<s.batch * s.k * s.n).map { Float(cos(Double($0) * 0.53)) }
+                let (da, db, dc) = (try backend.allocate(a.count), try backend.allocate(b.count), try backend.allocate(s.batch * s.m * s.n))
+                try a.withUnsafeBufferPointer { try backend.upload($0, to: da, offset: 0) }
+                try b.withUnsafeBufferPointer { try backend.upload($0, to: db, offset: 0) }
+                try backend.gemm(s, a: da, b: db, c: dc, tile: tile)
+                var c = [Float](repeating: 0, count: s.batch * s.m * s.n)
+                try c.withUnsafeMutableBufferPointer { try backend.download(dc, offset: 0, into: $0) }
+                worst = max(worst, tf32ReferenceError(s, a: a, b: b, c: c))
+            }
+        }
+        return worst
+    }
+
+    /// max over elements of |c − Σ tf32(a)·tf32(b)| / Σ |a||b| (float64 sums; TF32 rounding to nearest, ties away).
+    public static func tf32ReferenceError(_ s: GemmShape, a: [Float], b: [Float], c: [Float]) -> Double {
+        func tf32(_ x: Float) -> Double {
+            guard x.isFinite, x != 0 else { return Double(x) }
+            let quantum = Double(Float(sign: .plus, exponent: x.exponent - 10, significand: 1))
+            return (Double(x) / quantum).rounded(.toNearestOrAwayFromZero) * quantum
+        }
+        var worst = 0.0
+        for item in 0..<s.batch {
+            for i in 0..<s.m {
+                for j in 0..<s.n {
+                    var sum = 0.0, scale = 0.0
+                    for k in 0..<s.k {
+                        let x = tf32(a[item * s.m * s.k + (s.transA ? k * s.m + i : i * s.k + k)])
+                        let y = tf32(b[item * s.k * s.n + (s.transB ? j * s.k + k : k * s.n + j)])
+                        sum += x * y
+                        scale += abs(x * y)
+                    }
+                    let got = Double(c[item * s.m * s.n + i * s.n + j])
+                    worst = max(worst, got.isFinite ? abs(got - sum) / max(scale, .leastNormalMagnitude) : .infinity)
+                }
+            }
+        }
+        return worst
+    }
+}
