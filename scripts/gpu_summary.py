@@ -23,8 +23,8 @@ DEFINITIONS = {
                           "default double-buffered local tiles (conv rows: both by the direct kernels), timed in the same "
                           "run; > 1 means double buffering pays",
     "tf32": "reported apart, never the default (`--tf32`, inline-PTX mma.sync): gemm_vs_cublas_tf32 and "
-            "modconv_vs_cudnn_tf32 as above but both sides with TF32 (ours: bench --tf32, the split modconv's Winograd "
-            "GEMMs on the tensor cores; PyTorch: allow_tf32); arithmetic: what bench --tf32 ran (fp32 when the probe "
+            "modconv_vs_cudnn_tf32 as above but both sides with TF32 (ours: bench --tf32, the GEMMs and the direct "
+            "convs on the tensor cores; PyTorch: allow_tf32); arithmetic: what bench --tf32 ran (fp32 when the probe "
             "fell back); selftest: what selftest --tf32 found",
     "winograd_gain": "per modconv/conv3x3 bench row: ms by the direct kernels (HISTOGAN_CONV_ALGORITHM=direct) / ms by "
                      "bench's default (auto: Winograd F(2x2,3x3) for the 3x3 stride-1 layers of >= 64 channels and >= 16x16 "
@@ -81,7 +81,7 @@ def main(run):
         modes = [ratio(ms(f"modconv_{res}x{ch}_tf32"), ours(tf32, f"modconv3x3 {m} fwd", shape)) for m in ("fused", "split")]
         conv_tf32.append(max((r for r in modes if r), default=None))
     tf32_summary = {
-        "arithmetic": (tf32 or {}).get("gemmArithmetic"),
+        "arithmetic": (tf32 or {}).get("matmulArithmetic"),
         "gemm_vs_cublas_tf32": ratio(ms("matmul_4096_tf32"), ours(tf32, "gemm", "4096x4096x4096")),
         "modconv_vs_cudnn_tf32": math.exp(sum(math.log(r) for r in conv_tf32) / 3) if all(conv_tf32) else None,
         "selftest": (selftest or {}).get("tf32"),

@@ -36,6 +36,8 @@
 //                      value v, with EP_BIAS = 0/1 and EP_ACT = 0 (linear) / 1 (leaky ReLU), and the arguments
 //                      bias, alpha, gain, clamp (< 0: none) after the scales: the same operations in the same
 //                      order as bias_act_fwd on the stored output, so the same bits (no contraction here).
+//           TF32_MMA, TF32_EMULATE  (opt-in `--tf32`) the tile's products on NVIDIA's tensor cores in TF32, or the
+//                      emulation of that instruction (tf32.cl, prepended by the host; see "TF32" below).
 // With both, the three kernels are the forward, grad-input and grad-weight of
 // y[n, o] = outScale[n, o]·Σ_{c, k} w[o, c, k]·inScale[n, c]·x[n, c, …] (the non-fused StyleGAN2 modconv).
 //
@@ -62,9 +64,15 @@
 #define WM (VM * CM)
 #define WN (VN * CN)
 #define KK (KH * KW)
-// Local row strides, padded against bank conflicts on the transposing stores, kept multiples of 4.
+// Local row strides, padded against bank conflicts on the transposing stores, kept multiples of 4 (with TF32 by 8:
+// tf32.cl's fragment reads then hit distinct banks).
+#ifdef TF32
+#define LDA (TM + 8)
+#define LDB (TN + 8)
+#else
 #define LDA (TM + 4)
 #define LDB (TN + 4)
+#endif
 // Elements of the A and B tiles each work-item loads per K-step.
 #define LOADS_A (TM * TK / NT)
 #define LOADS_B (TN * TK / NT)
@@ -130,6 +138,46 @@ inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *
     }
 }
 
+// The register block of the stores: ACC_ROWS x ACC_COLS accumulators acc[i·ACC_COLS + j] of tile row ACC_ROW(i) and
+// column ACC_COL(j), and MAC_TILE(s) adding local stage s's product into them.
+#ifdef TF32
+// TF32 (tf32.cl): the NT work-items are NT/32 warps laid out WARPS_M x WARPS_N over the tile, each owning MT m16 by
+// NT8 n8 tiles of mma.m16n8k8 (MT·NT8·4 = TM·TN/NT accumulators, as in the fp32 path).
+#if TM >= 32 && NT >= 64
+#define WARPS_M 2
+#else
+#define WARPS_M 1
+#endif
+#define WARPS_N (NT / 32 / WARPS_M)
+#define MT (TM / 16 / WARPS_M)
+#define NT8 (TN / 8 / WARPS_N)
+#if NT % 32 != 0 || TK % 8 != 0 || TM % (16 * WARPS_M) != 0 || TN % (8 * WARPS_N) != 0 || MT > TF32_MAX_MT || NT8 > TF32_MAX_NT8
+#error "TF32 conv2d tile: NT a multiple of 32, TK of 8, and the tile divisible into m16 x n8 tiles per warp"
+#endif
+#define WROW ((lid / 32) / WARPS_N * (TM / WARPS_M))
+#define WCOL ((lid / 32) % WARPS_N * (TN / WARPS_N))
+#define ACC_ROWS (2 * MT)
+#define ACC_COLS (2 * NT8)
+#if ACC_ROWS * ACC_COLS != WM * WN
+#error "TF32 conv2d tile: the warps' accumulators must number TM·TN/NT"
+#endif
+#define ACC_ROW(i) (WROW + TF32_ROW(i, lid))
+#define ACC_COL(j) (WCOL + TF32_COL(j, lid))
+#define MAC_TILE(s) mac_tf32(Asf + (s) * (TK * LDA), Bsf + (s) * (TK * LDB), LDA, LDB, TK, WROW, WCOL, acc, MT, NT8, X, lid)
+#ifdef TF32_EMULATE
+#define TF32_EXCHANGE __local float X[NT * (4 * MT + 2 * NT8)];   /* the emulated mma's fragment exchange */
+#else
+#define TF32_EXCHANGE __local float *X = 0;
+#endif
+#else
+#define ACC_ROWS WM
+#define ACC_COLS WN
+#define ACC_ROW(i) TILE_ROW(i, ty)
+#define ACC_COL(j) TILE_COL(j, tx)
+#define MAC_TILE(s) mac_tile(As + (s) * (TK * LDA / VM), Bs + (s) * (TK * LDB / VN), acc, tx, ty)
+#define TF32_EXCHANGE
+#endif
+
 // A flat index k = (hi·nMid + mid)·nLo + lo kept decomposed (see the top of the file).
 typedef struct { int k, hi, mid, lo; } Cursor;
 
@@ -168,7 +216,7 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 #define A_OP_(share, op) A_##share##_##op
 #define A_SCALAR_REGS float ra[LOADS_A];
 #define A_SCALAR_LOAD(kt) for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, kt);
-#define A_SCALAR_STORE(s) for (int t = 0; t < LOADS_A; t++) Asf[(s) * (TK * LDA) + STORE_A(t)] = ra[t];
+#define A_SCALAR_STORE(s) for (int t = 0; t < LOADS_A; t++) Asf[(s) * (TK * LDA) + STORE_A(t)] = LOCAL_VALUE(ra[t]);
 #define KV_K (4 * (lid % (TK / 4)))
 #define KV_ROW(t) (lid / (TK / 4) + (t) * (NT / (TK / 4)))
 #define A_VEC_REGS float4 ra[LOADS_A / 4];
@@ -176,7 +224,8 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 #define A_VEC_STORE(s)                                                                               \
     for (int t = 0; t < LOADS_A / 4; t++) {                                                        \
         __local float *a_ = Asf + (s) * (TK * LDA) + KV_K * LDA + KV_ROW(t);                       \
-        a_[0] = ra[t].x; a_[LDA] = ra[t].y; a_[2 * LDA] = ra[t].z; a_[3 * LDA] = ra[t].w;         \
+        const float4 v_ = LOCAL_VALUE4(ra[t]);                                                      \
+        a_[0] = v_.x; a_[LDA] = v_.y; a_[2 * LDA] = v_.z; a_[3 * LDA] = v_.w;                     \
     }
 #if (defined(FWD_VEC_A) || defined(GW_VEC_A)) && (LOADS_A % 4 != 0 || TK % 4 != 0 || NT % (TK / 4) != 0)
 #error "float4 A loads need LOADS_A and TK multiples of 4 and NT a multiple of TK/4"
@@ -192,13 +241,14 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 
 #define STORE_TILE(s)                                                                                \
     A_OP(A_SHARE, STORE)(s)                                                                         \
-    for (int t = 0; t < LOADS_B; t++) Bsf[(s) * (TK * LDB) + STORE_B(t)] = rb[t];
+    for (int t = 0; t < LOADS_B; t++) Bsf[(s) * (TK * LDB) + STORE_B(t)] = LOCAL_VALUE(rb[t]);
 
 #define K_LOOP()                                                                                     \
     __local floatM As[STAGES * TK * LDA / VM];                                                      \
     __local floatN Bs[STAGES * TK * LDB / VN];                                                      \
     __local float *Asf = (__local float *)As;                                                      \
     __local float *Bsf = (__local float *)Bs;                                                      \
+    TF32_EXCHANGE                                                                                   \
     float acc[WM * WN];                                                                             \
     for (int e = 0; e < WM * WN; e++) acc[e] = 0.0f;                                               \
     A_OP(A_SHARE, REGS)                                                                             \
@@ -213,7 +263,7 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
     for (int k0 = kBegin, cur = 0; k0 < kEnd; k0 += TK, cur ^= 1) {                                \
         const bool more = k0 + TK < kEnd;                                                           \
         if (more) { LOAD_TILE(k0 + TK) }                                                            \
-        mac_tile(As + cur * (TK * LDA / VM), Bs + cur * (TK * LDB / VN), acc, tx, ty);              \
+        MAC_TILE(cur);                                                                              \
         if (more) { STORE_TILE(cur ^ 1) }                                                           \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
     }
@@ -223,7 +273,7 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
         STORE_TILE(0)                                                                               \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
         if (k0 + TK < kEnd) { LOAD_TILE(k0 + TK) }                                                  \
-        mac_tile(As, Bs, acc, tx, ty);                                                              \
+        MAC_TILE(0);                                                                                \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
     }
 #endif
@@ -352,15 +402,15 @@ void conv2d_fwd(__global const float *x, __global const float *w, __global float
 #undef STORE_A
 #undef STORE_B
 
-    for (int j = 0; j < WN; j++) {
-        const int c = n0 + TILE_COL(j, tx);
+    for (int j = 0; j < ACC_COLS; j++) {
+        const int c = n0 + ACC_COL(j);
         if (c >= cols) continue;
         const int sn = c / P, p = c % P;
         __global float *yc = y + ((size_t)sn * O + (size_t)g * Og) * P + p;
-        for (int i = 0; i < WM; i++) {
-            const int m = m0 + TILE_ROW(i, ty);
+        for (int i = 0; i < ACC_ROWS; i++) {
+            const int m = m0 + ACC_ROW(i);
             if (m < Og) {
-                const float v = acc[i * WN + j] * OUT_FACTOR((size_t)sn * O + (size_t)g * Og + m);
+                const float v = acc[i * ACC_COLS + j] * OUT_FACTOR((size_t)sn * O + (size_t)g * Og + m);
                 yc[(size_t)m * P] = STORE_VALUE(v, g * Og + m);
             }
         }
@@ -465,15 +515,15 @@ void conv2d_grad_input(__global const float *dy, __global const float *w, __glob
 #undef STORE_A
 #undef STORE_B
 
-    for (int j = 0; j < WN; j++) {
-        const int c = n0 + TILE_COL(j, tx);
+    for (int j = 0; j < ACC_COLS; j++) {
+        const int c = n0 + ACC_COL(j);
         if (c >= cols) continue;
         const int sn = c / phP, p = c % phP;
         const int iy = py + STRIDE * (p / phW), ix = px + STRIDE * (p % phW);
         __global float *dxc = dx + ((size_t)sn * C + (size_t)g * Cg) * H * W + iy * W + ix;
-        for (int i = 0; i < WM; i++) {
-            const int m = m0 + TILE_ROW(i, ty);
-            if (m < Cg) dxc[(size_t)m * H * W] = acc[i * WN + j] * IN_FACTOR((size_t)sn * C + (size_t)g * Cg + m);
+        for (int i = 0; i < ACC_ROWS; i++) {
+            const int m = m0 + ACC_ROW(i);
+            if (m < Cg) dxc[(size_t)m * H * W] = acc[i * ACC_COLS + j] * IN_FACTOR((size_t)sn * C + (size_t)g * Cg + m);
         }
     }
 }
@@ -586,12 +636,12 @@ void conv2d_grad_weight(__global const float *x, __global const float *dy, __glo
 #undef STORE_B
 
     __global float *dst = out + (size_t)split * splitStride + (size_t)g * Og * Kc;
-    for (int i = 0; i < WM; i++) {
-        const int m = m0 + TILE_ROW(i, ty);
+    for (int i = 0; i < ACC_ROWS; i++) {
+        const int m = m0 + ACC_ROW(i);
         if (m >= Og) continue;
-        for (int j = 0; j < WN; j++) {
-            const int q = n0 + TILE_COL(j, tx);
-            if (q < Kc) dst[(size_t)m * Kc + q] = acc[i * WN + j];
+        for (int j = 0; j < ACC_COLS; j++) {
+            const int q = n0 + ACC_COL(j);
+            if (q < Kc) dst[(size_t)m * Kc + q] = acc[i * ACC_COLS + j];
         }
     }
 }

@@ -9,10 +9,8 @@
 //                     scalars). The host sets it only when every operand's contiguous extent (K of A and B^T,
 //                     M of A^T, N of B), offset and batch stride are multiples of 4: each float4 then starts
 //                     16-byte aligned and lies wholly inside or wholly outside the matrix.
-//   -D TF32_MMA       (NVIDIA, opt-in `--tf32`) the block's products on the tensor cores: inline PTX
-//                     mma.sync.m16n8k8 with TF32 operands and fp32 accumulation (see "TF32" below).
-//   -D TF32_EMULATE   the same kernel with mma.sync replaced by a work-group emulation of its documented
-//                     fragment semantics (local-memory exchange): checks the fragment layout on any device.
+//   -D TF32_MMA / -D TF32_EMULATE  (opt-in `--tf32`) the block's products on NVIDIA's tensor cores in TF32, or the
+//                     emulation of that instruction (tf32.cl, prepended by the host; see "TF32" below).
 // Transposes are kernel arguments (uniform branches in the tile loads only), so one program per tile
 // size serves all four combinations: op(A) [M, K] is A [M, K] or A^T with A stored [K, M]; op(B) [K, N]
 // is B [K, N] or B^T with B stored [N, K].
@@ -49,12 +47,9 @@
 #define BM (WY * TM)         // block rows
 #define BN (WX * TN)         // block columns
 #define BK 16                // K slice
-#if defined(TF32_MMA) || defined(TF32_EMULATE)
-#define TF32
-#endif
 #ifdef TF32
-#define LDA (BM + 8)         // padded local row lengths in floats (multiples of 4); 8 keeps the TF32 fragment
-#define LDB (BN + 8)         // reads (rows t4·LD + g, t4 < 4, g < 8) on 32 distinct banks
+#define LDA (BM + 8)         // padded local row lengths in floats (multiples of 4); with TF32 8, so that the
+#define LDB (BN + 8)         // fragment reads hit distinct banks (tf32.cl)
 #else
 #define LDA (BM + 4)
 #define LDB (BN + 4)
@@ -82,19 +77,6 @@ inline void load_slice(float *v, const int count, __global const float *P, const
         }
     }
 }
-
-#ifdef TF32
-// Round to TF32 (10 explicit mantissa bits) to nearest, ties away from zero: PTX's cvt.rna.tf32.f32 on the
-// bits. NaN stays NaN (adding half an ulp could carry a low-bit payload into an infinity); a value that
-// rounds past FLT_MAX becomes infinite, as cvt.rna does.
-inline float to_tf32(const float x) { return isnan(x) ? x : as_float((as_uint(x) + 0x1000u) & 0xffffe000u); }
-inline float4 to_tf32_4(const float4 x) { return (float4)(to_tf32(x.x), to_tf32(x.y), to_tf32(x.z), to_tf32(x.w)); }
-#define LOCAL_VALUE(x) to_tf32(x)
-#define LOCAL_VALUE4(x) to_tf32_4(x)
-#else
-#define LOCAL_VALUE(x) (x)
-#define LOCAL_VALUE4(x) (x)
-#endif
 
 inline void store_slice(__local float *S, const float *v, const int count, const int tid, const int rFast, const int BR,
                         const int LD) {
@@ -179,100 +161,19 @@ inline void mac_slice(__local const float4 *As, __local const float4 *Bs, float 
 }
 
 #ifdef TF32
-// TF32 (-D TF32_MMA / TF32_EMULATE). The 256 work-items are 8 warps of 32 (linear local id tid = 32·warp + lane),
-// laid out 2 x 4 over the block: warp (wm, wn) owns rows wm·BM/2 .. and columns wn·BN/4 .. of it, i.e. MT = TM/2
-// m16 tiles by NT8 = TN/2 n8 tiles of mma.m16n8k8, MT·NT8·4 = TM·TN accumulators per lane as in the fp32 path.
-// The operands in local memory are already TF32 (LOCAL_VALUE), so their bits go to mma.sync unchanged.
-// Fragments of mma.m16n8k8 .tf32 (PTX ISA, "Matrix fragments for mma.m16n8k8"), lane = 4·g + t4 (g < 8, t4 < 4):
-//   A (16 x 8, row):  a0 = A[g][t4], a1 = A[g + 8][t4], a2 = A[g][t4 + 4], a3 = A[g + 8][t4 + 4]
-//   B (8 x 8, col):   b0 = B[t4][g], b1 = B[t4 + 4][g]
-//   C, D (16 x 8):    c_q = C[g + 8·(q / 2)][2·t4 + q % 2], q < 4
-#define WARPS_M 2
+// TF32 (tf32.cl): the 256 work-items are 8 warps laid out 2 x 4 over the block; warp (wm, wn) owns rows wm·BM/2 ..
+// and columns wn·BN/4 .. of it, i.e. MT = TM/2 m16 tiles by NT8 = TN/2 n8 tiles of mma.m16n8k8: MT·NT8·4 = TM·TN
+// accumulators per work-item, as in the fp32 path.
 #define WARPS_N 4
 #define MT (TM / 2)
 #define NT8 (TN / 2)
-#define WARP_ROWS (BM / WARPS_M)
-#define WARP_COLS (BN / WARPS_N)
-
-#ifdef TF32_MMA
-// d += a·b for each of this warp's MT x NT8 tiles (one k8 step): mma.sync, warp-synchronous on the tensor cores.
-inline void warp_mma(float d[MT][NT8][4], const uint a[MT][4], const uint b[NT8][2]) {
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int nt = 0; nt < NT8; nt++)
-            __asm__ __volatile__("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-                                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};"
-                                 : "=f"(d[mt][nt][0]), "=f"(d[mt][nt][1]), "=f"(d[mt][nt][2]), "=f"(d[mt][nt][3])
-                                 : "r"(a[mt][0]), "r"(a[mt][1]), "r"(a[mt][2]), "r"(a[mt][3]), "r"(b[nt][0]), "r"(b[nt][1]),
-                                   "f"(d[mt][nt][0]), "f"(d[mt][nt][1]), "f"(d[mt][nt][2]), "f"(d[mt][nt][3]));
-}
-#define WARP_MMA(d, a, b) warp_mma(d, a, b)
-#define X_PER_LANE 0
-#else
-// The same by the fragment semantics above: every lane publishes its fragments in local memory X, and each
-// lane then computes its own accumulators from the fragments of the lanes that hold A's row and B's column
-// (products of TF32 values are exact in fp32; the sum runs over k in order). Two barriers per call, so the
-// whole work-group must call it together (it does: the calls sit in uniform loops).
-#define X_PER_LANE (MT * 4 + NT8 * 2)
-inline void warp_mma_emulated(float d[MT][NT8][4], const uint a[MT][4], const uint b[NT8][2], __local float *X,
-                              const int tid) {
-    __local float *mine = X + tid * X_PER_LANE;
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-        for (int r = 0; r < 4; r++) mine[mt * 4 + r] = as_float(a[mt][r]);
-#pragma unroll
-    for (int nt = 0; nt < NT8; nt++)
-        for (int r = 0; r < 2; r++) mine[MT * 4 + nt * 2 + r] = as_float(b[nt][r]);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    __local const float *warp = X + (tid / 32) * 32 * X_PER_LANE;
-    const int g = (tid % 32) / 4, t4 = tid % 4;
-    for (int mt = 0; mt < MT; mt++)
-        for (int nt = 0; nt < NT8; nt++)
-            for (int q = 0; q < 4; q++) {
-                const int row = g + 8 * (q / 2), col = 2 * t4 + q % 2;
-                float sum = d[mt][nt][q];
-                for (int k = 0; k < 8; k++) {
-                    // A[row][k]: lane 4·(row % 8) + k % 4, register row / 8 + 2·(k / 4); B[k][col]: lane 4·col + k % 4,
-                    // register k / 4.
-                    const float av = warp[(4 * (row % 8) + k % 4) * X_PER_LANE + mt * 4 + row / 8 + 2 * (k / 4)];
-                    const float bv = warp[(4 * col + k % 4) * X_PER_LANE + MT * 4 + nt * 2 + k / 4];
-                    sum = fma(av, bv, sum);
-                }
-                d[mt][nt][q] = sum;
-            }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-#define WARP_MMA(d, a, b) warp_mma_emulated(d, a, b, X, tid)
+#define WROW(tid) ((tid) / 32 / WARPS_N * (BM / 2))
+#define WCOL(tid) ((tid) / 32 % WARPS_N * (BN / WARPS_N))
+#if MT > TF32_MAX_MT || NT8 > TF32_MAX_NT8
+#error "TF32 gemm tile: TM and TN at most 8"
 #endif
-
-// acc += As ⊗ Bs over one BK slice: two k8 steps, each loading this lane's fragments (scalar local reads,
-// conflict-free with the padding above) and issuing the warp's MT x NT8 mma. X: the emulation's exchange buffer.
-inline void mac_slice_tf32(__local const float *As, __local const float *Bs, float acc[MT][NT8][4], const int tid,
-                           __local float *X) {
-    const int g = (tid % 32) / 4, t4 = tid % 4;
-    const int wrow = (tid / 32) / WARPS_N * WARP_ROWS, wcol = (tid / 32) % WARPS_N * WARP_COLS;
-#pragma unroll
-    for (int kk = 0; kk < BK; kk += 8) {
-        uint a[MT][4], b[NT8][2];
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++) {
-            const int r = wrow + mt * 16 + g;
-            a[mt][0] = as_uint(As[(kk + t4) * LDA + r]);
-            a[mt][1] = as_uint(As[(kk + t4) * LDA + r + 8]);
-            a[mt][2] = as_uint(As[(kk + t4 + 4) * LDA + r]);
-            a[mt][3] = as_uint(As[(kk + t4 + 4) * LDA + r + 8]);
-        }
-#pragma unroll
-        for (int nt = 0; nt < NT8; nt++) {
-            const int c = wcol + nt * 8 + g;
-            b[nt][0] = as_uint(Bs[(kk + t4) * LDB + c]);
-            b[nt][1] = as_uint(Bs[(kk + t4 + 4) * LDB + c]);
-        }
-        WARP_MMA(acc, a, b);
-    }
-}
-#define MAC(s) mac_slice_tf32((__local const float *)As[s], (__local const float *)Bs[s], acc, tid, X)
+#define MAC(s) mac_tf32((__local const float *)As[s], (__local const float *)Bs[s], LDA, LDB, BK, WROW(tid), WCOL(tid), \
+                        (float *)acc, MT, NT8, X, tid)
 #else
 #define MAC(s) mac_slice(As[s], Bs[s], acc, tx, ty)
 #endif
@@ -293,26 +194,16 @@ void gemm(const int M, const int N, const int K,
     B += offB + item * strideB;
     C += offC + item * strideC;
 
-#ifdef TF32
 #ifdef TF32_EMULATE
-    __local float X[NT * X_PER_LANE];
-#else
+    __local float X[NT * (4 * MT + 2 * NT8)];   // the emulated mma's fragment exchange (tf32.cl)
+#elif defined(TF32)
     __local float *X = 0;
 #endif
-    float acc[MT][NT8][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int nt = 0; nt < NT8; nt++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) acc[mt][nt][q] = 0.0f;
-#else
     float acc[TM][TN];
 #pragma unroll
     for (int i = 0; i < TM; i++)
 #pragma unroll
         for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
-#endif
 
     SLICE_REGS
     LOAD_SLICE(0)
@@ -342,20 +233,21 @@ void gemm(const int M, const int N, const int K,
 #endif
 
 #ifdef TF32
-    const int g = (tid % 32) / 4, t4 = tid % 4;
-    const int wrow = (tid / 32) / WARPS_N * WARP_ROWS, wcol = (tid / 32) % WARPS_N * WARP_COLS;
+    // The accumulators as a (2·MT) x (2·NT8) register block in tf32.cl's layout.
+    __private const float *block = (__private const float *)acc;
 #pragma unroll
-    for (int mt = 0; mt < MT; mt++)
+    for (int i = 0; i < 2 * MT; i++) {
+        const int gm = m0 + WROW(tid) + TF32_ROW(i, tid);
 #pragma unroll
-        for (int nt = 0; nt < NT8; nt++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) {
-                const int gm = m0 + wrow + mt * 16 + g + 8 * (q / 2), gn = n0 + wcol + nt * 8 + 2 * t4 + q % 2;
-                if (gm < M && gn < N) {
-                    __global float *c = C + (long)gm * N + gn;
-                    *c = beta == 0.0f ? alpha * acc[mt][nt][q] : alpha * acc[mt][nt][q] + beta * *c;
-                }
+        for (int j = 0; j < 2 * NT8; j++) {
+            const int gn = n0 + WCOL(tid) + TF32_COL(j, tid);
+            if (gm < M && gn < N) {
+                const float v = block[i * (2 * NT8) + j];
+                __global float *c = C + (long)gm * N + gn;
+                *c = beta == 0.0f ? alpha * v : alpha * v + beta * *c;
             }
+        }
+    }
 #else
 #pragma unroll
     for (int i = 0; i < TM; i++) {

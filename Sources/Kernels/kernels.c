@@ -50,6 +50,9 @@ END
 FAMILY(winograd)
 #embed "winograd.cl"
 END
+FAMILY(tf32)
+#embed "tf32.cl"
+END
 
 static const struct { const char *name; const char *source; } families[] = {
     {"gemm", src_gemm}, {"conv2d", src_conv2d}, {"modconv", src_modconv},
@@ -57,6 +60,7 @@ static const struct { const char *name; const char *source; } families[] = {
     {"reduce", src_reduce}, {"layout", src_layout}, {"random", src_random},
     {"optimizer", src_optimizer}, {"strided_index", src_strided_index}, {"histogram", src_histogram},
     {"batch_norm", src_batch_norm}, {"log_softmax", src_log_softmax}, {"winograd", src_winograd},
+    {"tf32", src_tf32},
 };
 
 const char *hg_kernel_source(const char *name) {

@@ -34,7 +34,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let backend = try deviceOption.makeBackend()
-        print("device: \(backend.info.selector) — \(backend.info.name); GEMMs in \(backend.gemmArithmetic.rawValue)")
+        print("device: \(backend.info.selector) — \(backend.info.name); GEMMs in \(backend.matmulArithmetic.rawValue)")
         print("kernel                      shape                  ms   GFLOP/s    GB/s")
         let bench = KernelBenchmark(backend: backend, quick: quick, minimumSeconds: seconds, only: only)
         let results = try bench.run { r in
@@ -44,7 +44,7 @@ struct BenchCommand: ParsableCommand {
             fflush(nil)
         }
         var report: [String: AnyCodable] = ["device": .string(backend.info.selector), "deviceName": .string(backend.info.name),
-                                            "gemmArithmetic": .string(backend.gemmArithmetic.rawValue)]
+                                            "matmulArithmetic": .string(backend.matmulArithmetic.rawValue)]
         var all = results
         if backend.info.kind == .cpu, bench.runs("histogram") {
             let numpy = HistogramBenchmark(backend: backend, size: quick ? 64 : 256, minimumSeconds: seconds).numPy { r in

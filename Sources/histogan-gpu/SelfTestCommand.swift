@@ -28,7 +28,7 @@ struct SelfTestCommand: ParsableCommand {
     @Flag(help: "One or two cases per kernel family (a quick smoke run).")
     var quick = false
 
-    @Flag(help: "Then check the TF32 tensor-core GEMMs (NVIDIA) on a second backend opened with --tf32.")
+    @Flag(help: "Then check the TF32 tensor-core GEMMs and convolutions (NVIDIA) on a second backend opened with --tf32.")
     var tf32 = false
 
     func run() throws {
@@ -60,17 +60,17 @@ struct SelfTestCommand: ParsableCommand {
     func addTF32(to report: SelfTestReport, progress: (SelfTestResult) -> Void) throws -> SelfTestReport {
         guard let backend = try SelfTest.deviceUnderTest(device, precision: .tf32) else { return report }
         var combined = report
-        guard backend.gemmArithmetic != .fp32 else {
+        guard backend.matmulArithmetic != .fp32 else {
             let why = (backend as? OpenCLBackend)?.precisionNotice ?? "no TF32 path on \(backend.info.selector)"
             print("tf32: not checked: \(why)")
             combined.tf32 = "unavailable: \(why)"
             return combined
         }
-        print("tf32 (\(backend.gemmArithmetic.rawValue)): the GEMMs against the CPU's fp32 on operands rounded to TF32")
+        print("tf32 (\(backend.matmulArithmetic.rawValue)): the GEMMs and convolutions against the CPU's fp32 on operands rounded to TF32")
         let extra = SelfTest(device: backend, cases: SelfTest.tf32Cases, quick: quick).run(progress: progress)
         combined = SelfTestReport(device: report.device, deviceName: report.deviceName, reference: report.reference,
                                   cases: report.cases + extra.cases, seconds: report.seconds + extra.seconds)
-        combined.tf32 = backend.gemmArithmetic.rawValue
+        combined.tf32 = backend.matmulArithmetic.rawValue
         return combined
     }
 

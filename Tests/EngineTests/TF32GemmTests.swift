@@ -73,7 +73,7 @@ final class TF32GemmTests: XCTestCase {
     /// with offsets, alpha and beta: odd sizes everywhere, so every block has ragged edges.
     func testEmulatedTensorCoresMatchTheTF32Reference() throws {
         let cl = try requireEmulated()
-        XCTAssertEqual(cl.gemmArithmetic, .tf32Emulated)
+        XCTAssertEqual(cl.matmulArithmetic, .tf32Emulated)
         let big = GemmTile(tm: 8, tn: 8)
         for (i, (ta, tb)) in GemmTests.transposes.enumerated() {
             try check(GemmShape(m: 37, n: 53, k: 29, transA: ta, transB: tb), on: cl, tile: big, seed: 10 + UInt64(i))
@@ -121,7 +121,7 @@ final class TF32GemmTests: XCTestCase {
         let cl = try requireEmulated()
         XCTAssertLessThan(try OpenCLBackend.tensorCoreProbe(cl), OpenCLBackend.tensorCoreProbeTolerance)
         let fp32 = try XCTUnwrap(TestBackends.opencl as? OpenCLBackend)
-        XCTAssertEqual(fp32.gemmArithmetic, .fp32)
+        XCTAssertEqual(fp32.matmulArithmetic, .fp32)
         XCTAssertGreaterThan(try OpenCLBackend.tensorCoreProbe(fp32), OpenCLBackend.tensorCoreProbeTolerance)
     }
 
@@ -130,7 +130,7 @@ final class TF32GemmTests: XCTestCase {
         let plain = try XCTUnwrap(TestBackends.requireOpenCL() as? OpenCLBackend)
         try XCTSkipIf(plain.info.vendor.localizedCaseInsensitiveContains("nvidia"), "an NVIDIA device: TF32 applies")
         let asked = try OpenCLBackend(device: plain.device, tuning: .off, precision: .tf32)
-        XCTAssertEqual(asked.gemmArithmetic, .fp32)
+        XCTAssertEqual(asked.matmulArithmetic, .fp32)
         let notice = try XCTUnwrap(asked.precisionNotice)
         XCTAssertTrue(notice.contains(plain.info.name) && notice.contains("stay fp32"), notice)
         var rng = TestRNG(seed: 7)
@@ -143,6 +143,6 @@ final class TF32GemmTests: XCTestCase {
             outputs.append(try cl.array(c))
         }
         XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern))
-        XCTAssertEqual(try Device.cpu.makeBackend(precision: .tf32).gemmArithmetic, .fp32)
+        XCTAssertEqual(try Device.cpu.makeBackend(precision: .tf32).matmulArithmetic, .fp32)
     }
 }

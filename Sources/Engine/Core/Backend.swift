@@ -31,7 +31,7 @@ public protocol Backend: AnyObject, Sendable {
     /// (the CPU backend).
     var kernelLaunches: Int? { get }
     /// How `gemm` multiplies (fp32 unless a backend was asked for TF32 and can do it).
-    var gemmArithmetic: GemmArithmetic { get }
+    var matmulArithmetic: MatmulArithmetic { get }
 
     // MARK: - Elementwise (elementwise.cl)
 
@@ -199,5 +199,5 @@ extension Backend {
     /// No kernel launches to count (backends that run primitives as host code).
     public var kernelLaunches: Int? { nil }
     /// fp32 (backends without a TF32 path).
-    public var gemmArithmetic: GemmArithmetic { .fp32 }
+    public var matmulArithmetic: MatmulArithmetic { .fp32 }
 }

@@ -12,6 +12,6 @@ public enum MatmulPrecision: String, Codable, Sendable, CaseIterable {
 /// - `tf32Emulated`: the TF32 kernel with `mma.sync` replaced by a local-memory emulation of its fragment semantics
 ///   (`HISTOGAN_TF32_EMULATE=1`, or `OpenCLBackend(emulateTensorCores:)`): slow, for checking the kernel's fragment
 ///   layout on a device without tensor cores.
-public enum GemmArithmetic: String, Codable, Sendable {
+public enum MatmulArithmetic: String, Codable, Sendable {
     case fp32, tf32, tf32Emulated = "tf32-emulated"
 }

@@ -228,11 +228,13 @@ extension OpenCLBackend {
 
     /// Build options of conv2d.cl for `tile` on `shape` with the scales present: the tile, K-step unrolling on
     /// GPUs, the staging (`chosenStaging`, else the backend's; double-buffered only where two tiles fit the local
-    /// memory), the float4 loads and the scale options.
+    /// memory), the arithmetic (TF32 where the backend's is and the tile has a TF32 form), the float4 loads and the
+    /// scale options.
     func convOptions(_ tile: ConvTile, _ shape: Conv2dShape, _ inScale: (any Buffer)?, _ outScale: (any Buffer)?,
                      _ chosenStaging: TileStaging?) -> String {
         tile.options(shape, unroll: device.isGPU)
-            + (chosenStaging ?? staging).option(tileBytes: tile.stagedBytes, localMemory: device.localMemoryBytes)
+            + stagedOptions(fp32Bytes: tile.stagedBytes, depth: tile.tk, exchangeBytes: tile.tf32ExchangeBytes,
+                            tensorCores: tile.hasTF32Form, staging: chosenStaging ?? staging)
             + Self.vectorOptions(tile, shape) + Self.scaleOptions(inScale, outScale)
     }
 

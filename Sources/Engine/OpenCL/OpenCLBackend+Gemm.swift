@@ -63,12 +63,9 @@ extension OpenCLBackend {
         }
         // One program per tile size; the transposes are arguments (four programs per tile would cost
         // PoCL about 4 s of compilation each for no measurable gain: they only steer the tile loads).
-        // With TF32 the local rows are 4 floats longer (gemm.cl's LDA, LDB) and the emulation adds its exchange buffer.
-        let tf32 = gemmArithmetic != .fp32
-        let tileBytes = tile.stagedBytes + (tf32 ? 16 * 8 * 4 : 0)
-        let localMemory = device.localMemoryBytes - (gemmArithmetic == .tf32Emulated ? tile.emulationExchangeBytes : 0)
         let options = "-D TM=\(tile.tm) -D TN=\(tile.tn)" + (Self.gemmVectorLoads(s) ? " -D VEC_LOADS" : "")
-            + (chosenStaging ?? staging).option(tileBytes: tileBytes, localMemory: localMemory) + gemmArithmeticOption
+            + stagedOptions(fp32Bytes: tile.stagedBytes, depth: 16, exchangeBytes: tile.tf32ExchangeBytes, tensorCores: true,
+                            staging: chosenStaging ?? staging)
         let groupsN = (s.n + 16 * tile.tn - 1) / (16 * tile.tn), groupsM = (s.m + 16 * tile.tm - 1) / (16 * tile.tm)
         try launch("gemm", "gemm", options: options, global: [groupsN * 16, groupsM * 16, s.batch], local: [16, 16, 1],
                    [.int(s.m), .int(s.n), .int(s.k),

@@ -1,14 +1,24 @@
 import Foundation
 
-// TF32 tensor-core GEMMs (gemm.cl with -D TF32_MMA or -D TF32_EMULATE): opt-in, probed when the backend opens.
+// TF32 tensor-core products (gemm.cl and conv2d.cl with tf32.cl's -D TF32_MMA or -D TF32_EMULATE): opt-in, probed
+// when the backend opens.
 extension OpenCLBackend {
-    /// gemm.cl's build option for this backend's arithmetic (empty for fp32).
-    var gemmArithmeticOption: String {
-        switch gemmArithmetic {
-        case .fp32: return ""
-        case .tf32: return " -D TF32_MMA"
-        case .tf32Emulated: return " -D TF32_EMULATE"
+    /// The staging and arithmetic build options of a tiled kernel (gemm.cl, conv2d.cl) whose staged tile takes
+    /// `fp32Bytes` of local memory in fp32 over `depth` k rows, and whose TF32 emulation exchanges `exchangeBytes`.
+    /// `tensorCores` false: the tile has no TF32 form (fp32 whatever the backend's arithmetic). With TF32 each of the
+    /// two local rows per k is 4 floats longer (tf32.cl's bank rule), and the emulation's exchange buffer takes local
+    /// memory that double buffering then cannot.
+    func stagedOptions(fp32Bytes: Int, depth: Int, exchangeBytes: Int, tensorCores: Bool, staging: TileStaging) -> String {
+        let arithmetic = tensorCores ? matmulArithmetic : .fp32
+        let bytes = fp32Bytes + (arithmetic == .fp32 ? 0 : depth * 8 * 4)
+        let local = device.localMemoryBytes - (arithmetic == .tf32Emulated ? exchangeBytes : 0)
+        let option: String
+        switch arithmetic {
+        case .fp32: option = ""
+        case .tf32: option = " -D TF32_MMA"
+        case .tf32Emulated: option = " -D TF32_EMULATE"
         }
+        return staging.option(tileBytes: bytes, localMemory: local) + option
     }
 
     /// Turns TF32 on if it works here, else leaves fp32 and records why in `precisionNotice` (also on stderr).
@@ -16,13 +26,13 @@ extension OpenCLBackend {
     /// must be NVIDIA's, its compiler must accept the inline PTX, and a probe GEMM must match a TF32 reference.
     func enableTensorCores(emulated: Bool) throws {
         if emulated {
-            gemmArithmetic = .tf32Emulated
+            matmulArithmetic = .tf32Emulated
             return
         }
         guard info.vendor.localizedCaseInsensitiveContains("nvidia") else {
             return fallBack("\(info.name) (\(info.vendor)) has no NVIDIA tensor cores")
         }
-        gemmArithmetic = .tf32
+        matmulArithmetic = .tf32
         do {
             let error = try Self.tensorCoreProbe(self)
             if error > Self.tensorCoreProbeTolerance {
@@ -37,7 +47,7 @@ extension OpenCLBackend {
     }
 
     private func fallBack(_ reason: String) {
-        gemmArithmetic = .fp32
+        matmulArithmetic = .fp32
         precisionNotice = "--tf32: \(reason); the GEMMs stay fp32"
         FileHandle.standardError.write(Data(("warning: " + precisionNotice! + "\n").utf8))
     }

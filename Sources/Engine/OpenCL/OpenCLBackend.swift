@@ -125,7 +125,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Why no tuning table is in use although one was looked for (a corrupt file, named), nil otherwise.
     public let tuningNotice: String?
     /// How `gemm` multiplies: fp32 unless TF32 was asked for and works here (OpenCLBackend+TensorCores.swift).
-    public internal(set) var gemmArithmetic = GemmArithmetic.fp32
+    public internal(set) var matmulArithmetic = MatmulArithmetic.fp32
     /// Why the GEMMs stay fp32 although TF32 was asked for (device, build log or probe error), nil otherwise.
     public internal(set) var precisionNotice: String?
 
@@ -319,8 +319,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw EngineError.buildFailed(family: family, options: options, log: "no kernel family named '\(family)'")
         }
         let fullOptions = "-cl-std=CL1.2 " + options + extraBuildOptions
-        // Helpers shared by every family come first (strided_index.cl).
-        let sourceText = (hg_kernel_source("strided_index").map { String(cString: $0) } ?? "") + "\n" + String(cString: source)
+        // Helpers shared by every family come first (strided_index.cl), then those of the tiled kernels (tf32.cl).
+        let helpers = ["strided_index"] + (Self.tensorCoreFamilies.contains(family) ? ["tf32"] : [])
+        let sourceText = helpers.map { hg_kernel_source($0).map { String(cString: $0) } ?? "" }.joined(separator: "\n")
+            + "\n" + String(cString: source)
         if let cached = binaryCache.load(context: context, device: device, options: fullOptions, source: sourceText) {
             programs[key] = cached
             return cached
@@ -351,6 +353,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         clGetProgramBuildInfo(program, device.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
         return String(decoding: bytes.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// The kernel families with a TF32 tensor-core path, which tf32.cl is prepended to.
+    static let tensorCoreFamilies: Set<String> = ["gemm", "conv2d"]
 
     /// Work-group size for 1-D launches.
     static let localSize1D = 256

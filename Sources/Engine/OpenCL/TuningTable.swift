@@ -57,6 +57,24 @@ public struct ConvTile: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Local memory of one staged K-step: `As [TK][TM + 4]` and `Bs [TK][TN + 4]` floats (conv2d.cl's LDA, LDB).
     public var stagedBytes: Int { tk * (tm + 4 + tn + 4) * 4 }
 
+    /// conv2d.cl's warp layout under TF32: `warpsM x warpsN` warps of 32 work-items, each with `mt` m16 by `nt8` n8
+    /// tiles of mma.m16n8k8.
+    var tf32Warps: (warpsM: Int, warpsN: Int, mt: Int, nt8: Int) {
+        let warpsM = tm >= 32 && threads >= 64 ? 2 : 1, warpsN = max(threads / 32 / warpsM, 1)
+        return (warpsM, warpsN, tm / 16 / warpsM, tn / 8 / warpsN)
+    }
+
+    /// Whether conv2d.cl can run this tile on the tensor cores (its `#error` rule): whole warps, TK a multiple of 8,
+    /// the tile split into m16 x n8 tiles per warp, at most 4 x 8 of them.
+    public var hasTF32Form: Bool {
+        let w = tf32Warps
+        return threads % 32 == 0 && tk % 8 == 0 && tm % (16 * w.warpsM) == 0 && tn % (8 * w.warpsN) == 0
+            && w.mt >= 1 && w.mt <= 4 && w.nt8 >= 1 && w.nt8 <= 8
+    }
+
+    /// Local memory of the TF32 emulation's fragment exchange (conv2d.cl's X: threads × (4·mt + 2·nt8) floats).
+    var tf32ExchangeBytes: Int { threads * (4 * tf32Warps.mt + 2 * tf32Warps.nt8) * 4 }
+
     /// Build options for `s`; `unroll` fully unrolls the K-step (GPUs).
     func options(_ s: Conv2dShape, unroll: Bool) -> String {
         "-D KH=\(s.kernelH) -D KW=\(s.kernelW) -D STRIDE=\(s.stride) -D TK=\(tk) -D RX=\(rx) -D RY=\(ry)"
@@ -77,7 +95,7 @@ public struct GemmTile: Hashable, Codable, Sendable, CustomStringConvertible {
     public var stagedBytes: Int { 16 * (16 * tm + 4 + 16 * tn + 4) * 4 }
 
     /// Local memory of the TF32 emulation's fragment exchange (gemm.cl's X: 256 lanes × (2·TM + TN) floats).
-    var emulationExchangeBytes: Int { 256 * (2 * tm + tn) * 4 }
+    var tf32ExchangeBytes: Int { 256 * (2 * tm + tn) * 4 }
 
     /// Every tile the tuner tries (TM, TN multiples of 4).
     public static let candidates: [GemmTile] = [.init(tm: 8, tn: 8), .init(tm: 8, tn: 4), .init(tm: 4, tn: 8), .init(tm: 4, tn: 4)]
@@ -168,7 +186,8 @@ public struct TuningKey: Hashable, Codable, Sendable {
     public var deviceName: String
     public var driverVersion: String
     public var platformName: String
-    /// FNV-1a of the kernel sources the table was measured with (conv2d.cl, gemm.cl, winograd.cl, strided_index.cl).
+    /// FNV-1a of the kernel sources the table was measured with (conv2d.cl, gemm.cl, winograd.cl, and the helpers
+    /// strided_index.cl and tf32.cl).
     public var kernelHash: String
 
     public init(deviceName: String, driverVersion: String, platformName: String, kernelHash: String) {
@@ -184,7 +203,7 @@ public struct TuningKey: Hashable, Codable, Sendable {
 
     /// Hash of the kernel sources compiled into this binary.
     public static let currentKernelHash: String = {
-        let families: [String] = ["strided_index", "conv2d", "gemm", "winograd"]
+        let families: [String] = ["strided_index", "tf32", "conv2d", "gemm", "winograd"]
         let text = families.map { (family: String) -> String in hg_kernel_source(family).map { String(cString: $0) } ?? "" }
         return ProgramBinaryCache.hash(text.joined(separator: "\n"))
     }()

@@ -37,7 +37,7 @@ public struct TrainingProfile: Codable, Sendable {
     /// largest time first; empty on the CPU backend.
     public var kernels: [Kernel] = []
     /// How the GEMMs multiplied (`fp32`, or `tf32` with `--tf32`); nil in reports written before it was recorded.
-    public var gemmArithmetic: GemmArithmetic?
+    public var matmulArithmetic: MatmulArithmetic?
 
     /// One op's total over all layers and both phases (averaged over the profiled steps).
     public struct Op: Codable, Sendable {
@@ -140,6 +140,6 @@ public struct TrainingProfile: Codable, Sendable {
         return TrainingProfile(device: trainer.backend.info.selector, resolution: r, batch: o.batch, steps: steps,
                                stepMilliseconds: step * 1000, unprofiledStepMilliseconds: plain * 1000, plainSteps: plainSteps,
                                launchesPerStep: launches, layers: layers, ops: ops, kernels: kernels,
-                               gemmArithmetic: trainer.backend.gemmArithmetic)
+                               matmulArithmetic: trainer.backend.matmulArithmetic)
     }
 }

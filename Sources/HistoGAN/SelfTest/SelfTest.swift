@@ -219,7 +219,7 @@ extension SelfTest {
     /// The backend `selftest` checks for a `--device` request: `auto` (or nil) means the first OpenCL device of
     /// any type (a CPU OpenCL driver such as PoCL included, unlike `Device.auto`). Nil when the request
     /// resolves to the CPU backend, which is the reference itself: there is nothing to compare.
-    /// `precision` `.tf32` opens it for TF32 GEMMs (where that works; see `Backend.gemmArithmetic`).
+    /// `precision` `.tf32` opens it for TF32 GEMMs (where that works; see `Backend.matmulArithmetic`).
     public static func deviceUnderTest(_ request: Device?, precision: MatmulPrecision = .fp32) throws -> (any Backend)? {
         let chosen: Device
         switch request ?? .auto {
