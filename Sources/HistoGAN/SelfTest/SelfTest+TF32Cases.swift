@@ -17,45 +17,15 @@ extension SelfTest {
         }
         + [tf32Gemm(GemmShape(m: 33, n: 47, k: 70, transB: true, batch: 3, alpha: 0.5, beta: 0.75), tile: nil),
            tf32Gemm(GemmShape(m: 19, n: 36, k: 300, transA: true), tile: nil)]
-        + [ConvTile.large, .thin, .tall, .wide].flatMap { tf32Conv(tf32ConvShape, tile: $0) }
-        + tf32Conv(Conv2dShape(batch: 2, inChannels: 8, outChannels: 12, height: 9, width: 11, kernelH: 3, kernelW: 3,
-                               stride: 2, padH: 1, padW: 1, groups: 2), tile: nil)
+        + [ConvTile.large, .thin, .tall, .wide].flatMap { tunedCases(tf32ConvShape, KernelChoice(conv: $0), quick: false, tf32: true) }
+        + tunedCases(Conv2dShape(batch: 2, inChannels: 8, outChannels: 12, height: 9, width: 11, kernelH: 3, kernelW: 3,
+                                 stride: 2, padH: 1, padW: 1, groups: 2), nil, quick: true, tf32: true)
         + [tf32Winograd]
 
     /// Ragged rows, columns and K on every tile (K = 108, 63 pixels).
     static let tf32ConvShape = Conv2dShape(batch: 2, inChannels: 12, outChannels: 20, height: 9, width: 7,
                                            kernelH: 3, kernelW: 3, padH: 1, padW: 1)
 
-    /// The direct conv kernels' forward, grad-input and grad-weight of `s` on `tile` (nil: the heuristic), TF32 inputs.
-    static func tf32Conv(_ s: Conv2dShape, tile: ConvTile?) -> [SelfTestCase] {
-        let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * " + dims([s.outChannels, s.inChannels / s.groups, 3, 3])
-            + " s\(s.stride)" + (s.groups > 1 ? " g\(s.groups)" : "") + (tile.map { " tile \($0)" } ?? "")
-        let choice = tile.map { KernelChoice(conv: $0) }
-        let quick = tile == nil
-        return [
-            SelfTestCase(family: "conv2d fwd tf32", shape: desc, tolerance: 5e-5, quick: quick) { ctx in
-                let x = try ctx.inputTF32(s.inputCount, seed: 4), w = try ctx.inputTF32(s.weightCount, seed: 5)
-                let y = try ctx.poisoned(s.outputCount)
-                try launch(ctx, tuned: { try $0.conv2d(s, input: x, weight: w, output: y, choice: choice) },
-                           plain: { try ctx.backend.conv2d(s, input: x, weight: w, output: y) })
-                return try ctx.read(y)
-            },
-            SelfTestCase(family: "conv2d grad-input tf32", shape: desc, tolerance: 5e-5, quick: quick) { ctx in
-                let dy = try ctx.inputTF32(s.outputCount, seed: 6), w = try ctx.inputTF32(s.weightCount, seed: 5)
-                let dx = try ctx.poisoned(s.inputCount)
-                try launch(ctx, tuned: { try $0.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: choice) },
-                           plain: { try ctx.backend.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx) })
-                return try ctx.read(dx)
-            },
-            SelfTestCase(family: "conv2d grad-weight tf32", shape: desc, tolerance: 5e-5, quick: quick) { ctx in
-                let x = try ctx.inputTF32(s.inputCount, seed: 4), dy = try ctx.inputTF32(s.outputCount, seed: 6)
-                let dw = try ctx.poisoned(s.weightCount)
-                try launch(ctx, tuned: { try $0.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw, choice: choice) },
-                           plain: { try ctx.backend.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw) })
-                return try ctx.read(dw)
-            },
-        ]
-    }
 
     /// `s` on `tile` (nil: the backend's choice), operands rounded to TF32 on the host.
     static func tf32Gemm(_ s: GemmShape, tile: GemmTile?) -> SelfTestCase {

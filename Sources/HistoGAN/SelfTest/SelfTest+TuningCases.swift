@@ -24,28 +24,33 @@ extension SelfTest {
         if let cl = ctx.backend as? OpenCLBackend { try tuned(cl) } else { try plain() }
     }
 
-    /// `choice` on an OpenCL backend, the plain `Backend` method elsewhere (the reference): forward, grad-weight and
-    /// grad-input.
-    static func tunedCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
+    /// `choice` on an OpenCL backend (nil: its heuristics), the plain `Backend` method elsewhere (the reference):
+    /// forward, grad-weight and grad-input. `tf32`: inputs rounded to TF32 (`selftest --tf32`'s cases, tolerance 5e-5).
+    static func tunedCases(_ s: Conv2dShape, _ choice: KernelChoice?, quick: Bool, tf32: Bool = false) -> [SelfTestCase] {
         let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * "
-            + dims([s.outChannels, s.inChannels / s.groups, s.kernelH, s.kernelW]) + " p\(s.padH) tile \(choice)"
+            + dims([s.outChannels, s.inChannels / s.groups, s.kernelH, s.kernelW]) + " p\(s.padH)"
+            + (s.stride > 1 ? " s\(s.stride)" : "") + (s.groups > 1 ? " g\(s.groups)" : "") + (choice.map { " tile \($0)" } ?? "")
+        let suffix = tf32 ? "tf32" : "tuned", tolerance = tf32 ? 5e-5 : 1e-5
+        @Sendable func input(_ ctx: SelfTestContext, _ count: Int, _ seed: UInt64) throws -> any Buffer {
+            tf32 ? try ctx.inputTF32(count, seed: seed) : try ctx.input(count, seed: seed)
+        }
         return [
-            SelfTestCase(family: "conv2d fwd tuned", shape: desc, quick: quick) { ctx in
-                let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5)
+            SelfTestCase(family: "conv2d fwd \(suffix)", shape: desc, tolerance: tolerance, quick: quick) { ctx in
+                let x = try input(ctx, s.inputCount, 4), w = try input(ctx, s.weightCount, 5)
                 let y = try ctx.poisoned(s.outputCount)
                 try launch(ctx, tuned: { try $0.conv2d(s, input: x, weight: w, output: y, choice: choice) },
                            plain: { try ctx.backend.conv2d(s, input: x, weight: w, output: y) })
                 return try ctx.read(y)
             },
-            SelfTestCase(family: "conv2d grad-weight tuned", shape: desc, quick: quick) { ctx in
-                let x = try ctx.input(s.inputCount, seed: 4), dy = try ctx.input(s.outputCount, seed: 6)
+            SelfTestCase(family: "conv2d grad-weight \(suffix)", shape: desc, tolerance: tolerance, quick: quick) { ctx in
+                let x = try input(ctx, s.inputCount, 4), dy = try input(ctx, s.outputCount, 6)
                 let dw = try ctx.poisoned(s.weightCount)
                 try launch(ctx, tuned: { try $0.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw, choice: choice) },
                            plain: { try ctx.backend.conv2dGradWeight(s, input: x, gradOutput: dy, gradWeight: dw) })
                 return try ctx.read(dw)
             },
-            SelfTestCase(family: "conv2d grad-input tuned", shape: desc, quick: quick) { ctx in
-                let dy = try ctx.input(s.outputCount, seed: 6), w = try ctx.input(s.weightCount, seed: 5)
+            SelfTestCase(family: "conv2d grad-input \(suffix)", shape: desc, tolerance: tolerance, quick: quick) { ctx in
+                let dy = try input(ctx, s.outputCount, 6), w = try input(ctx, s.weightCount, 5)
                 let dx = try ctx.poisoned(s.inputCount)
                 try launch(ctx, tuned: { try $0.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: choice) },
                            plain: { try ctx.backend.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx) })
