@@ -24,7 +24,7 @@ extension OpenCLBackend {
     /// Turns TF32 on if it works here, else leaves fp32 and records why in `precisionNotice` (also on stderr).
     /// `emulated`: the emulated kernel, on any device (no probe: it is what the tests compare). Otherwise the device
     /// must be NVIDIA's, its compiler must accept the inline PTX, and a probe GEMM must match a TF32 reference.
-    func enableTensorCores(emulated: Bool) throws {
+    func enableTensorCores(emulated: Bool) {
         if emulated {
             matmulArithmetic = .tf32Emulated
             return

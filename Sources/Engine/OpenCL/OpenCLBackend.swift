@@ -171,7 +171,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         queue = q!
         pool = CLBufferPool(context: ctx)
         if precision == .tf32 {
-            try enableTensorCores(emulated: emulateTensorCores ?? (ProcessInfo.processInfo.environment["HISTOGAN_TF32_EMULATE"] == "1"))
+            enableTensorCores(emulated: emulateTensorCores ?? (ProcessInfo.processInfo.environment["HISTOGAN_TF32_EMULATE"] == "1"))
         }
     }
 
