@@ -34,7 +34,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let backend = try deviceOption.makeBackend()
-        print("device: \(backend.info.selector) — \(backend.info.name); GEMMs in \(backend.matmulArithmetic.rawValue)")
+        print("device: \(backend.info.selector) — \(backend.info.name); products (GEMM, conv) in \(backend.matmulArithmetic.rawValue)")
         print("kernel                      shape                  ms   GFLOP/s    GB/s")
         let bench = KernelBenchmark(backend: backend, quick: quick, minimumSeconds: seconds, only: only)
         let results = try bench.run { r in
