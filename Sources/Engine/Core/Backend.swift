@@ -30,7 +30,7 @@ public protocol Backend: AnyObject, Sendable {
     /// Kernels enqueued since the backend was created; nil where work is not launched as device kernels
     /// (the CPU backend).
     var kernelLaunches: Int? { get }
-    /// How `gemm` multiplies (fp32 unless a backend was asked for TF32 and can do it).
+    /// How `gemm` and the convolutions multiply (fp32 unless a backend was asked for TF32 and can do it).
     var matmulArithmetic: MatmulArithmetic { get }
 
     // MARK: - Elementwise (elementwise.cl)

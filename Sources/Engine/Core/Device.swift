@@ -77,7 +77,7 @@ public enum Device: Sendable, Hashable, LosslessStringConvertible {
 
     private static func cpuBackend(precision: MatmulPrecision) throws -> CPUBackend {
         if precision == .tf32 {
-            FileHandle.standardError.write(Data("warning: --tf32: the CPU backend has no tensor cores; the GEMMs stay fp32\n".utf8))
+            FileHandle.standardError.write(Data("warning: --tf32: the CPU backend has no tensor cores; the GEMMs and convolutions stay fp32\n".utf8))
         }
         return CPUBackend(convAlgorithm: try ConvAlgorithmPolicy.fromEnvironment())
     }

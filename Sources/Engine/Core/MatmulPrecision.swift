@@ -1,4 +1,5 @@
-/// The arithmetic of the GEMMs (`Backend.gemm`: the fully connected layers and the Winograd convolutions' products).
+/// The arithmetic of the matrix products: `Backend.gemm` (the fully connected layers, the Winograd convolutions'
+/// products) and the direct convolutions (implicit GEMMs).
 /// - `fp32`: fp32 products and sums (the default; what every test and benchmark compares against).
 /// - `tf32`: opt-in (`--tf32`), NVIDIA only: the operands are rounded to TF32 (10 explicit mantissa bits, relative
 ///   error up to 2⁻¹¹) and multiplied on the tensor cores by inline-PTX `mma.sync`, with fp32 sums. PyTorch's
@@ -8,8 +9,8 @@ public enum MatmulPrecision: String, Codable, Sendable, CaseIterable {
     case fp32, tf32
 }
 
-/// How a backend's GEMMs actually compute (after any fallback).
-/// - `tf32Emulated`: the TF32 kernel with `mma.sync` replaced by a local-memory emulation of its fragment semantics
+/// How a backend's matrix products actually compute (after any fallback).
+/// - `tf32Emulated`: the TF32 kernels with `mma.sync` replaced by a local-memory emulation of its fragment semantics
 ///   (`HISTOGAN_TF32_EMULATE=1`, or `OpenCLBackend(emulateTensorCores:)`): slow, for checking the kernel's fragment
 ///   layout on a device without tensor cores.
 public enum MatmulArithmetic: String, Codable, Sendable {

@@ -40,7 +40,8 @@ extension OpenCLBackend {
                                 error, Self.tensorCoreProbeTolerance))
             }
         } catch let EngineError.buildFailed(_, _, log) {
-            fallBack("the driver did not build the mma.sync kernel: " + (log.split(separator: "\n").first.map(String.init) ?? "no log"))
+            let lines = log.split(separator: "\n").prefix(3).joined(separator: " | ")
+            fallBack("the driver did not build the mma.sync kernel: " + (lines.isEmpty ? "no log" : lines))
         } catch {
             fallBack("the tensor-core probe failed: \(error)")
         }
@@ -48,7 +49,7 @@ extension OpenCLBackend {
 
     private func fallBack(_ reason: String) {
         matmulArithmetic = .fp32
-        precisionNotice = "--tf32: \(reason); the GEMMs stay fp32"
+        precisionNotice = "--tf32: \(reason); the GEMMs and convolutions stay fp32"
         FileHandle.standardError.write(Data(("warning: " + precisionNotice! + "\n").utf8))
     }
 

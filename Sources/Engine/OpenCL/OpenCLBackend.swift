@@ -124,16 +124,17 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     let tuning: TuningState
     /// Why no tuning table is in use although one was looked for (a corrupt file, named), nil otherwise.
     public let tuningNotice: String?
-    /// How `gemm` multiplies: fp32 unless TF32 was asked for and works here (OpenCLBackend+TensorCores.swift).
+    /// How `gemm` and the convolutions multiply: fp32 unless TF32 was asked for and works here
+    /// (OpenCLBackend+TensorCores.swift).
     public internal(set) var matmulArithmetic = MatmulArithmetic.fp32
-    /// Why the GEMMs stay fp32 although TF32 was asked for (device, build log or probe error), nil otherwise.
+    /// Why the products stay fp32 although TF32 was asked for (device, build log or probe error), nil otherwise.
     public internal(set) var precisionNotice: String?
 
     /// Opens `device`. `profiling` enables per-kernel timing through OpenCL events. `tuning` says where the
     /// device's tuning table lives (default: beside the kernel binaries, unless `HISTOGAN_TUNING=off`); a
     /// corrupt table is ignored with a warning on stderr naming the file (also kept in `tuningNotice`).
     /// `staging` nil: `HISTOGAN_TILE_STAGING`, else double-buffered. `convAlgorithm` nil: `HISTOGAN_CONV_ALGORITHM`,
-    /// else auto. `precision` `.tf32` asks for TF32 tensor-core GEMMs (NVIDIA; probed here, fp32 with a warning on
+    /// else auto. `precision` `.tf32` asks for TF32 tensor-core products (NVIDIA; probed here, fp32 with a warning on
     /// stderr and in `precisionNotice` where they do not work); `emulateTensorCores` (nil: `HISTOGAN_TF32_EMULATE=1`)
     /// runs the TF32 kernels with `mma.sync` emulated, on any device.
     public init(device: OpenCLDeviceDescriptor, profiling: Bool = false,
