@@ -65,12 +65,12 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 stage devices 20 "$B" devices --json
 sed -n '/^\[/,$p' "$RUN/devices.txt" > "$RUN/devices.json"
 snapshot
-stage selftest 110 "$B" selftest --device "$DEVICE" --tf32 --json "$RUN/selftest.json"
+stage selftest 120 "$B" selftest --device "$DEVICE" --tf32 --json "$RUN/selftest.json"
 stage bench 110 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
 stage torch 55 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --json "$RUN/torch.json"
 # Our full training step in PyTorch (same network, regularisers, batch; fp32, TF32 off): mean over one 16-step period.
 stage torch-step 60 python3 "$HERE/torch_reference.py" --step --device "$TORCH_DEVICE" "${STEP[@]}" --json "$RUN/torch-step.json"
-stage profile 140 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
+stage profile 130 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
 # The conv rows by the direct kernels (bench's default runs the wide 3x3 layers by Winograd): does Winograd pay here?
 stage bench-direct 25 env HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" --only modconv,conv3x3 \
     --json "$RUN/bench-direct.json"

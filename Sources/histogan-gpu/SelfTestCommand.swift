@@ -45,18 +45,26 @@ struct SelfTestCommand: ParsableCommand {
             fflush(nil)
         }
         var report = SelfTest(device: backend, quick: quick).run(progress: line)
-        if tf32 { report = try addTF32(to: report, progress: line) }
-        print(String(format: "%d passed, %d failed of %d cases in %.1f s", report.passed, report.failed, report.cases.count, report.seconds))
-        if let json {
-            do { try report.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
-                throw ValidationError("--json \(json): cannot write: \(error.localizedDescription)")
-            }
-            print("wrote \(json)")
+        if tf32 {
+            // The fp32 report first, so that it survives a TF32 part cut short (a new driver's build may hang).
+            try write(report, announce: false)
+            report = try addTF32(to: report, progress: line)
         }
+        print(String(format: "%d passed, %d failed of %d cases in %.1f s", report.passed, report.failed, report.cases.count, report.seconds))
+        try write(report, announce: true)
         if !report.allPassed { throw ExitCode.failure }
     }
 
-    /// `report` with the "gemm tf32" cases of a backend opened with `--tf32` (or, where TF32 does not work, why not).
+    /// `report` as JSON to `--json`'s file, if given.
+    func write(_ report: SelfTestReport, announce: Bool) throws {
+        guard let json else { return }
+        do { try report.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
+            throw ValidationError("--json \(json): cannot write: \(error.localizedDescription)")
+        }
+        if announce { print("wrote \(json)") }
+    }
+
+    /// `report` with the TF32 cases of a backend opened with `--tf32` (or, where TF32 does not work, why not).
     func addTF32(to report: SelfTestReport, progress: (SelfTestResult) -> Void) throws -> SelfTestReport {
         guard let backend = try SelfTest.deviceUnderTest(device, precision: .tf32) else { return report }
         var combined = report
