@@ -141,41 +141,28 @@ inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *
 // The register block of the stores: ACC_ROWS x ACC_COLS accumulators acc[i·ACC_COLS + j] of tile row ACC_ROW(i) and
 // column ACC_COL(j), and MAC_TILE(s) adding local stage s's product into them.
 #ifdef TF32
-// TF32 (tf32.cl): the NT work-items are NT/32 warps laid out WARPS_M x WARPS_N over the tile, each owning MT m16 by
-// NT8 n8 tiles of mma.m16n8k8 (MT·NT8·4 = TM·TN/NT accumulators, as in the fp32 path).
-#if TM >= 32 && NT >= 64
-#define WARPS_M 2
-#else
-#define WARPS_M 1
+// TF32 (tf32.cl): the NT work-items are NT/32 warps laid out by tf32.cl's rule over the TM x TN tile, each owning MT
+// m16 by NT8 n8 tiles of mma.m16n8k8 (MT·NT8·4 = TM·TN/NT accumulators, as in the fp32 path).
+#define MT TF32_MT(TM, NT)
+#define NT8 TF32_NT8(TM, TN, NT)
+#if !TF32_LAYOUT_OK(TM, TN, NT) || TK % 8 != 0 || 4 * MT * NT8 != WM * WN
+#error "TF32 conv2d tile: whole warps of whole m16 x n8 tiles, TK a multiple of 8, TM·TN/NT accumulators"
 #endif
-#define WARPS_N (NT / 32 / WARPS_M)
-#define MT (TM / 16 / WARPS_M)
-#define NT8 (TN / 8 / WARPS_N)
-#if NT % 32 != 0 || TK % 8 != 0 || TM % (16 * WARPS_M) != 0 || TN % (8 * WARPS_N) != 0 || MT > TF32_MAX_MT || NT8 > TF32_MAX_NT8
-#error "TF32 conv2d tile: NT a multiple of 32, TK of 8, and the tile divisible into m16 x n8 tiles per warp"
-#endif
-#define WROW ((lid / 32) / WARPS_N * (TM / WARPS_M))
-#define WCOL ((lid / 32) % WARPS_N * (TN / WARPS_N))
+#define WROW TF32_WROW(TM, NT, lid)
+#define WCOL TF32_WCOL(TM, TN, NT, lid)
 #define ACC_ROWS (2 * MT)
 #define ACC_COLS (2 * NT8)
-#if ACC_ROWS * ACC_COLS != WM * WN
-#error "TF32 conv2d tile: the warps' accumulators must number TM·TN/NT"
-#endif
 #define ACC_ROW(i) (WROW + TF32_ROW(i, lid))
 #define ACC_COL(j) (WCOL + TF32_COL(j, lid))
 #define MAC_TILE(s) mac_tf32(Asf + (s) * (TK * LDA), Bsf + (s) * (TK * LDB), LDA, LDB, TK, WROW, WCOL, acc, MT, NT8, X, lid)
-#ifdef TF32_EMULATE
-#define TF32_EXCHANGE __local float X[NT * (4 * MT + 2 * NT8)];   /* the emulated mma's fragment exchange */
-#else
-#define TF32_EXCHANGE __local float *X = 0;
-#endif
+#define TF32_EXCHANGE_X TF32_EXCHANGE(NT, MT, NT8)
 #else
 #define ACC_ROWS WM
 #define ACC_COLS WN
 #define ACC_ROW(i) TILE_ROW(i, ty)
 #define ACC_COL(j) TILE_COL(j, tx)
 #define MAC_TILE(s) mac_tile(As + (s) * (TK * LDA / VM), Bs + (s) * (TK * LDB / VN), acc, tx, ty)
-#define TF32_EXCHANGE
+#define TF32_EXCHANGE_X
 #endif
 
 // A flat index k = (hi·nMid + mid)·nLo + lo kept decomposed (see the top of the file).
@@ -248,7 +235,7 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
     __local floatN Bs[STAGES * TK * LDB / VN];                                                      \
     __local float *Asf = (__local float *)As;                                                      \
     __local float *Bsf = (__local float *)Bs;                                                      \
-    TF32_EXCHANGE                                                                                   \
+    TF32_EXCHANGE_X                                                                                 \
     float acc[WM * WN];                                                                             \
     for (int e = 0; e < WM * WN; e++) acc[e] = 0.0f;                                               \
     A_OP(A_SHARE, REGS)                                                                             \

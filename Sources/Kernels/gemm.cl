@@ -161,17 +161,16 @@ inline void mac_slice(__local const float4 *As, __local const float4 *Bs, float 
 }
 
 #ifdef TF32
-// TF32 (tf32.cl): the 256 work-items are 8 warps laid out 2 x 4 over the block; warp (wm, wn) owns rows wm·BM/2 ..
-// and columns wn·BN/4 .. of it, i.e. MT = TM/2 m16 tiles by NT8 = TN/2 n8 tiles of mma.m16n8k8: MT·NT8·4 = TM·TN
-// accumulators per work-item, as in the fp32 path.
-#define WARPS_N 4
-#define MT (TM / 2)
-#define NT8 (TN / 2)
-#define WROW(tid) ((tid) / 32 / WARPS_N * (BM / 2))
-#define WCOL(tid) ((tid) / 32 % WARPS_N * (BN / WARPS_N))
-#if MT > TF32_MAX_MT || NT8 > TF32_MAX_NT8
-#error "TF32 gemm tile: TM and TN at most 8"
+// TF32 (tf32.cl): the 256 work-items are 8 warps laid out by tf32.cl's rule over the BM x BN block (2 x 4: BM is at
+// least 64), each owning MT = TM/2 m16 tiles by NT8 = TN/2 n8 tiles of mma.m16n8k8: MT·NT8·4 = TM·TN accumulators
+// per work-item, as in the fp32 path.
+#define MT TF32_MT(BM, NT)
+#define NT8 TF32_NT8(BM, BN, NT)
+#if !TF32_LAYOUT_OK(BM, BN, NT) || 4 * MT * NT8 != TM * TN
+#error "TF32 gemm tile: whole warps of whole m16 x n8 tiles, TM·TN accumulators"
 #endif
+#define WROW(tid) TF32_WROW(BM, NT, tid)
+#define WCOL(tid) TF32_WCOL(BM, BN, NT, tid)
 #define MAC(s) mac_tf32((__local const float *)As[s], (__local const float *)Bs[s], LDA, LDB, BK, WROW(tid), WCOL(tid), \
                         (float *)acc, MT, NT8, X, tid)
 #else
@@ -194,10 +193,8 @@ void gemm(const int M, const int N, const int K,
     B += offB + item * strideB;
     C += offC + item * strideC;
 
-#ifdef TF32_EMULATE
-    __local float X[NT * (4 * MT + 2 * NT8)];   // the emulated mma's fragment exchange (tf32.cl)
-#elif defined(TF32)
-    __local float *X = 0;
+#ifdef TF32
+    TF32_EXCHANGE(NT, MT, NT8)
 #endif
     float acc[TM][TN];
 #pragma unroll

@@ -29,9 +29,32 @@ inline float4 to_tf32_4(const float4 x) { return (float4)(to_tf32(x.x), to_tf32(
 #define LOCAL_VALUE(x) to_tf32(x)
 #define LOCAL_VALUE4(x) to_tf32_4(x)
 
-// Largest per-warp tile counts (register arrays are sized by them; the kernels check their own).
+// Largest per-warp tile counts (register arrays are sized by them; TF32_LAYOUT_OK checks a tile against them).
 #define TF32_MAX_MT 4
 #define TF32_MAX_NT8 8
+
+// The warp layout of a rows x cols tile computed by `threads` work-items (threads/32 warps): 2 x (warps/2) where the
+// tile has at least 32 rows and 2 warps, else 1 x warps. Warp w owns the (16·mt) x (8·nt8) block at
+// (TF32_WROW, TF32_WCOL): mt = TF32_MT m16 tiles by nt8 = TF32_NT8 n8 tiles, 4·mt·nt8 accumulators per work-item.
+// (The host mirrors this rule: ConvTile.tf32Warps.)
+#define TF32_WARPS_M(rows, threads) ((rows) >= 32 && (threads) >= 64 ? 2 : 1)
+#define TF32_WARPS_N(rows, threads) ((threads) / 32 / TF32_WARPS_M(rows, threads))
+#define TF32_MT(rows, threads) ((rows) / 16 / TF32_WARPS_M(rows, threads))
+#define TF32_NT8(rows, cols, threads) ((cols) / 8 / TF32_WARPS_N(rows, threads))
+#define TF32_WROW(rows, threads, lid) ((lid) / 32 / TF32_WARPS_N(rows, threads) * ((rows) / TF32_WARPS_M(rows, threads)))
+#define TF32_WCOL(rows, cols, threads, lid) ((lid) / 32 % TF32_WARPS_N(rows, threads) * ((cols) / TF32_WARPS_N(rows, threads)))
+// Whether the layout fits the tile (for the kernels' #error): whole warps, whole m16 x n8 tiles, within the maxima.
+#define TF32_LAYOUT_OK(rows, cols, threads)                                                                       \
+    ((threads) % 32 == 0 && (rows) % (16 * TF32_WARPS_M(rows, threads)) == 0                                      \
+     && (cols) % (8 * TF32_WARPS_N(rows, threads)) == 0 && TF32_MT(rows, threads) <= TF32_MAX_MT                  \
+     && TF32_NT8(rows, cols, threads) <= TF32_MAX_NT8)
+// The kernel-scope declaration of mac_tf32's X: the emulation's exchange buffer (4·mt + 2·nt8 floats per lane), or
+// an unused null pointer for mma.sync.
+#ifdef TF32_EMULATE
+#define TF32_EXCHANGE(threads, mt, nt8) __local float X[(threads) * (4 * (mt) + 2 * (nt8))];
+#else
+#define TF32_EXCHANGE(threads, mt, nt8) __local float *X = 0;
+#endif
 
 // Accumulator q of tile (mt, nt) of a warp with nt8 tiles across: row 2·mt + q / 2, column 2·nt + q % 2 of a
 // (2·mt) x (2·nt8) register block whose row i is tile row 16·(i / 2) + g + 8·(i % 2) and column j is tile column

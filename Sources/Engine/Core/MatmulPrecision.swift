@@ -16,3 +16,13 @@ public enum MatmulPrecision: String, Codable, Sendable, CaseIterable {
 public enum MatmulArithmetic: String, Codable, Sendable {
     case fp32, tf32, tf32Emulated = "tf32-emulated"
 }
+
+extension Float {
+    /// This value rounded to TF32 (11 significant bits) to nearest, ties away from zero, as PTX's `cvt.rna.tf32.f32`
+    /// (exactly representable as a Float). For host-side references: the TF32 probe and `selftest --tf32`'s inputs.
+    public var roundedToTF32: Float {
+        guard isFinite, self != 0 else { return self }
+        let quantum = Double(sign: .plus, exponent: Int(exponent) - 10, significand: 1)
+        return Float((Double(self) / quantum).rounded(.toNearestOrAwayFromZero) * quantum)
+    }
+}

@@ -80,11 +80,7 @@ extension OpenCLBackend {
 
     /// max over elements of |c − Σ tf32(a)·tf32(b)| / Σ |a||b| (float64 sums; TF32 rounding to nearest, ties away).
     public static func tf32ReferenceError(_ s: GemmShape, a: [Float], b: [Float], c: [Float]) -> Double {
-        func tf32(_ x: Float) -> Double {
-            guard x.isFinite, x != 0 else { return Double(x) }
-            let quantum = Double(Float(sign: .plus, exponent: x.exponent - 10, significand: 1))
-            return (Double(x) / quantum).rounded(.toNearestOrAwayFromZero) * quantum
-        }
+        func tf32(_ x: Float) -> Double { Double(x.roundedToTF32) }
         var worst = 0.0
         for item in 0..<s.batch {
             for i in 0..<s.m {

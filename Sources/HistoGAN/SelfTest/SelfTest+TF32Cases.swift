@@ -56,19 +56,11 @@ extension SelfTest {
             return try ctx.read(y)
         }
     }()
-
-    /// `x` rounded to TF32 (11 significant bits) to nearest, ties away from zero (PTX's cvt.rna.tf32.f32).
-    static func tf32Rounded(_ x: Float) -> Float {
-        guard x.isFinite, x != 0 else { return x }
-        let quantum = Double(sign: .plus, exponent: Int(x.exponent) - 10, significand: 1)
-        return Float((Double(x) / quantum).rounded(.toNearestOrAwayFromZero) * quantum)
-    }
 }
 
 extension SelfTestContext {
     /// `input(count, seed:)` with every value rounded to TF32 (exactly representable for the tensor cores).
     public func inputTF32(_ count: Int, seed: UInt64) throws -> any Buffer {
-        var rng = SplitMix64(seed: seed)
-        return try buffer((0..<count).map { _ in SelfTest.tf32Rounded(2 * rng.unit() - 1) })
+        try buffer(Self.values(count, seed: seed, in: -1...1).map(\.roundedToTF32))
     }
 }

@@ -34,9 +34,13 @@ public struct SelfTestContext: @unchecked Sendable {
 
     /// A buffer of `count` values uniform in `range`, the same for every backend given the same `seed`.
     public func input(_ count: Int, seed: UInt64, in range: ClosedRange<Float> = -1...1) throws -> any Buffer {
+        try buffer(Self.values(count, seed: seed, in: range))
+    }
+
+    /// `count` values uniform in `range`, from `seed`.
+    static func values(_ count: Int, seed: UInt64, in range: ClosedRange<Float>) -> [Float] {
         var rng = SplitMix64(seed: seed)
-        let values = (0..<count).map { _ in range.lowerBound + (range.upperBound - range.lowerBound) * rng.unit() }
-        return try buffer(values)
+        return (0..<count).map { _ in range.lowerBound + (range.upperBound - range.lowerBound) * rng.unit() }
     }
 
     /// A buffer holding `values`.
