@@ -27,7 +27,8 @@ let package = Package(
             name: "Kernels",
             path: "Sources/Kernels",
             exclude: ["gemm.cl", "conv2d.cl", "modconv.cl", "upfirdn2d.cl", "bias_act.cl", "elementwise.cl",
-                      "reduce.cl", "layout.cl", "random.cl", "optimizer.cl", "strided_index.cl", "histogram.cl", "batch_norm.cl", "log_softmax.cl", "winograd.cl"],
+                      "reduce.cl", "layout.cl", "random.cl", "optimizer.cl", "strided_index.cl", "histogram.cl", "batch_norm.cl", "log_softmax.cl", "winograd.cl",
+                      "tf32.cl", "minibatch_stddev.cl"],
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])]
         ),
         .target(

@@ -47,6 +47,9 @@ END
 FAMILY(log_softmax)
 #embed "log_softmax.cl"
 END
+FAMILY(minibatch_stddev)
+#embed "minibatch_stddev.cl"
+END
 FAMILY(winograd)
 #embed "winograd.cl"
 END
@@ -60,7 +63,7 @@ static const struct { const char *name; const char *source; } families[] = {
     {"reduce", src_reduce}, {"layout", src_layout}, {"random", src_random},
     {"optimizer", src_optimizer}, {"strided_index", src_strided_index}, {"histogram", src_histogram},
     {"batch_norm", src_batch_norm}, {"log_softmax", src_log_softmax}, {"winograd", src_winograd},
-    {"tf32", src_tf32},
+    {"tf32", src_tf32}, {"minibatch_stddev", src_minibatch_stddev},
 };
 
 const char *hg_kernel_source(const char *name) {

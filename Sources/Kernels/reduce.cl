@@ -57,3 +57,24 @@ __kernel void reduce_items(__global const float *x, __global float *out,
     }
     out[o] = acc * scale;
 }
+
+// Row dot products: out[r] = Σ_j a[r·len + j]·b[r·len + j], divided by divisor[r] when has_divisor (the scaled
+// convolutions' scale gradients Σ_{h,w} t·x per (sample, channel)). One work-group per row, a power-of-two local
+// size; each work-item sums a strided slice, then a tree in local memory.
+__kernel void row_dot(__global const float *a, __global const float *b, __global const float *divisor,
+                      __global float *out, const int rows, const int len, const int has_divisor,
+                      __local float *scratch) {
+    const int r = get_group_id(0);
+    if (r >= rows) return;   // uniform over the group
+    const int lid = get_local_id(0), lsize = get_local_size(0);
+    const long base = (long)r * len;
+    float acc = 0.0f;
+    for (int j = lid; j < len; j += lsize) acc += a[base + j] * b[base + j];
+    scratch[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = lsize >> 1; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) out[r] = has_divisor ? scratch[0] / divisor[r] : scratch[0];
+}

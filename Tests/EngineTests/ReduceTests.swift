@@ -159,4 +159,35 @@ final class ReduceTests: XCTestCase {
             }
         }
     }
+
+    /// `rowDot` / `channelDot` against Double loops on every backend, outputs poisoned: rows of 1, 7 (a local size of 8
+    /// with a masked item), 300 (one strided pass beyond 256) and 20,000, with and without a divisor; then the
+    /// gradients of `channelDot` for a, b and the divisor by finite differences.
+    func testChannelDot() throws {
+        for backend in TestBackends.all {
+            for (rows, length) in [(5, 1), (9, 7), (6, 300), (3, 20_000)] {
+                var rng = TestRNG(seed: UInt64(rows * length))
+                let a = rng.floats(rows * length), b = rng.floats(rows * length), d = rng.floats(rows, 0.5, 2)
+                for withDivisor in [false, true] {
+                    let expected = (0..<rows).map { r in
+                        (0..<length).reduce(0.0) { $0 + Double(a[r * length + $1]) * Double(b[r * length + $1]) }
+                            / (withDivisor ? Double(d[r]) : 1)
+                    }
+                    let out = try backend.poisoned(rows)
+                    try backend.rowDot(rows: rows, length: length, try backend.buffer(a), try backend.buffer(b),
+                                       divisor: withDivisor ? try backend.buffer(d) : nil, out)
+                    assertClose(try backend.array(out), expected, tolerance: 2e-6,
+                                "rowDot \(rows)x\(length) divisor \(withDivisor) (\(backend.label))")
+                }
+            }
+            var rng = TestRNG(seed: 41)
+            let a = GradInput(values: rng.floats(2 * 3 * 4 * 5), shape: [2, 3, 4, 5])
+            let b = GradInput(values: rng.floats(2 * 3 * 4 * 5), shape: [2, 3, 4, 5])
+            let d = GradInput(values: rng.floats(6, 0.5, 2), shape: [2, 3])
+            try checkGradients(on: backend, [a, b, d], h: 1e-2, tolerance: 3e-3, "channelDot") { t in
+                try Tensor.channelDot(t[0], t[1], dividedBy: t[2])
+            }
+        }
+        XCTAssertThrowsError(try Tensor.channelDot(Tensor.zeros([2, 3, 4], on: TestBackends.cpu), Tensor.zeros([2, 3, 5], on: TestBackends.cpu)))
+    }
 }

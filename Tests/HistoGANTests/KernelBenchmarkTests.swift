@@ -9,8 +9,9 @@ final class KernelBenchmarkTests: XCTestCase {
         let cpu = TestBackends.cpu
         let epilogue = try KernelBenchmark(backend: cpu, quick: true, minimumSeconds: 0.001, only: "Epilogue").run()
         XCTAssertEqual(epilogue.map(\.kernel), ["epilogue, 3 launches", "epilogue, 1 kernel",
-                                                "conv+bias_act, 2 launches", "conv+bias_act, 1 kernel"])
-        XCTAssertEqual(epilogue.map(\.shape), ["4x32x32x32", "4x32x32x32", "4x32x16x16", "4x32x16x16"])
+                                                "conv+bias_act, 2 launches", "conv+bias_act, 1 kernel",
+                                                "scale grad, 3 launches", "scale grad, 1 kernel"])
+        XCTAssertEqual(epilogue.map(\.shape), ["4x32x32x32", "4x32x32x32", "4x32x16x16", "4x32x16x16", "4x32x32x32", "4x32x32x32"])
         let biasAct = try KernelBenchmark(backend: cpu, quick: true, minimumSeconds: 0.001, only: "bias_act").run()
         XCTAssertEqual(biasAct.map(\.kernel), ["bias_act lrelu"])
         // Every family name selects itself; a filter leaves the other families out.

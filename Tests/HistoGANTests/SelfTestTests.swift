@@ -21,7 +21,7 @@ final class SelfTestTests: XCTestCase {
         // Every .cl family is covered.
         let families = Set(report.cases.map { $0.family.split(separator: " ").first.map(String.init) ?? "" })
         for family in ["gemm", "conv2d", "modconv", "upfirdn2d", "bias_act", "elementwise", "reduce", "layout", "random",
-                       "adam", "ema", "histogram"] {
+                       "adam", "ema", "histogram", "minibatch_stddev"] {
             XCTAssertTrue(families.contains(family), "no \(family) case")
         }
     }

@@ -131,6 +131,41 @@ extension CPUBackend {
         return acc
     }
 
+    /// Σ_j a[r·length + j]·b[r·length + j] per row: the float products summed in Double, as `(a * b).sum` does.
+    public func rowDot(rows: Int, length: Int, _ a: any Buffer, _ b: any Buffer, divisor: (any Buffer)?, _ out: any Buffer) throws {
+        try Self.validateRowDot(rows: rows, length: length, a, b, divisor: divisor, out)
+        let pa = try ptr(a, "rowDot"), pb = try ptr(b, "rowDot"), po = try ptr(out, "rowDot")
+        let pd = try divisor.map { try ptr($0, "rowDot") }
+        parallelFor(rows, grain: max(1, 65536 / max(length, 1))) { range in
+            for r in range {
+                let (x, y) = (pa + r * length, pb + r * length)
+                var lo = SIMD4<Double>(), hi = SIMD4<Double>(), j = 0
+                while j + 8 <= length {
+                    let v = load(x + j) * load(y + j)
+                    lo += SIMD4<Double>(v.lowHalf)
+                    hi += SIMD4<Double>(v.highHalf)
+                    j += 8
+                }
+                var acc = (lo + hi).sum()
+                while j < length { acc += Double(x[j] * y[j]); j += 1 }
+                let total = Float(acc)
+                po[r] = pd.map { total / $0[r] } ?? total
+            }
+        }
+    }
+
+    /// Shape checks of `rowDot`, shared by both backends.
+    static func validateRowDot(rows: Int, length: Int, _ a: any Buffer, _ b: any Buffer, divisor: (any Buffer)?,
+                               _ out: any Buffer) throws {
+        guard rows > 0, length > 0, rows * length <= Int(Int32.max) else {
+            throw EngineError.shapeMismatch(op: "rowDot", detail: "\(rows) rows of length \(length)")
+        }
+        for (name, buffer, need) in [("a", a, rows * length), ("b", b, rows * length), ("out", out, rows)]
+            + (divisor.map { [("divisor", $0, rows)] } ?? []) where buffer.count < need {
+            throw EngineError.shapeMismatch(op: "rowDot", detail: "\(name) buffer holds \(buffer.count) floats, [\(rows), \(length)] needs \(need)")
+        }
+    }
+
     /// Σ p[j] (or Σ p[j]²) for j < n in Double: 8 floats at a time into two SIMD4<Double> partial sums
     /// (eight independent chains instead of one), then a scalar tail.
     @inline(__always)

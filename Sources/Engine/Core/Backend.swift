@@ -49,6 +49,8 @@ public protocol Backend: AnyObject, Sendable {
 
     /// Reduces `x` (contiguous, `shape`) over `axes`; `out` is contiguous with the reduced axes of size 1.
     func reduce(_ op: ReduceOp, _ x: any Buffer, shape: [Int], axes: [Int], _ out: any Buffer) throws
+    /// `out[r] = Σ_j a[r·length + j]·b[r·length + j]`, divided by `divisor[r]` when given, for r < rows.
+    func rowDot(rows: Int, length: Int, _ a: any Buffer, _ b: any Buffer, divisor: (any Buffer)?, _ out: any Buffer) throws
 
     // MARK: - Layout (layout.cl)
 
@@ -154,6 +156,15 @@ public protocol Backend: AnyObject, Sendable {
 
     /// `y[r, k] = x[r, k] − m_r − log Σ_j exp(x[r, j] − m_r)`, `m_r = max_j x[r, j]`, for x, y `[rows, classes]`.
     func logSoftmax(rows: Int, classes: Int, x: any Buffer, y: any Buffer) throws
+
+    // MARK: - Minibatch standard deviation (minibatch_stddev.cl)
+
+    /// StyleGAN2's minibatch stddev with one feature: `y[n, :C] = x[n]`, `y[n, C] = f_m` for sample n = k·M + m of
+    /// group m, `f_m = mean_i sqrt(var_k x[kM+m, i] + ε)` over the C·H·W elements i. x `[N, C, H, W]`, y `[N, C+1, H, W]`.
+    func minibatchStddev(_ shape: MinibatchStddevShape, x: any Buffer, y: any Buffer) throws
+    /// Its VJP: `dx[kM+m, i] = dy[kM+m, i] + d_m·(x[kM+m, i] − μ_i)/(G·C·H·W·s_i)`, d_m = Σ dy[kM+m, C, ·, ·] over k and
+    /// the pixels, μ_i and s_i the group's mean and sqrt(var + ε) of element i.
+    func minibatchStddevBackward(_ shape: MinibatchStddevShape, x: any Buffer, gradOutput: any Buffer, gradInput: any Buffer) throws
 
     // MARK: - Random numbers (random.cl)
 

@@ -60,4 +60,14 @@ extension OpenCLBackend {
                            square: false, isMax: isMax, scale: scale, out)
         }
     }
+
+    /// `row_dot`: one work-group per row, its local size the power of two covering the row, at most 256.
+    public func rowDot(rows: Int, length: Int, _ a: any Buffer, _ b: any Buffer, divisor: (any Buffer)?, _ out: any Buffer) throws {
+        try CPUBackend.validateRowDot(rows: rows, length: length, a, b, divisor: divisor, out)
+        var local = 1
+        while local < min(length, Self.localSize1D) { local *= 2 }
+        try launch("reduce", "row_dot", global: [rows * local], local: [local],
+                   [.buffer(a), .buffer(b), .buffer(divisor ?? a), .buffer(out), .int(Int32(rows)), .int(Int32(length)),
+                    .int(divisor == nil ? 0 : 1), .local(local * 4)])
+    }
 }

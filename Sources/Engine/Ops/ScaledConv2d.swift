@@ -7,7 +7,7 @@
 //   scaledConv2dGradInput  dx[n,c] = a[n,c]·Σ_{o,k} w[o,c,k]·b[n,o]·dy[n,o,…]
 // with a = inScale `[N, C]` and b = outScale `[N, O]` (C, O the channels of the convolution whose adjoint
 // the second op is). Without autograd recording the VJPs run the fused kernels; while recording (double
-// backward) they are compositions of conv2d, conv2dGradInput, conv2dGradWeight and elementwise ops, so
+// backward) they are compositions of conv2d, conv2dGradInput, conv2dGradWeight, channelDot and elementwise ops, so
 // they can be differentiated again.
 
 extension Tensor {
@@ -49,14 +49,14 @@ extension Tensor {
             if need.x || need.inScale {
                 if need.inScale, let inScale {
                     let t = try scaledGradInputKernel(g, weight: weight, shape: s, inScale: nil, outScale: outScale)
-                    da = try (t * x).sum(axes: [2, 3])
+                    da = try channelDot(t, x)
                     if need.x { dx = try t * inScale.reshaped([s.batch, s.inChannels, 1, 1]) }
                 } else {
                     dx = try scaledGradInputKernel(g, weight: weight, shape: s, inScale: inScale, outScale: outScale)
                 }
             }
             if need.weight { dw = try scaledGradWeightKernel(x, gradOutput: g, shape: s, inScale: inScale, outScale: outScale) }
-            if need.outScale, let outScale { db = try (g * out).sum(axes: [2, 3]) / outScale }
+            if need.outScale, let outScale { db = try channelDot(g, out, dividedBy: outScale) }
             return need.gradients(dx, dw, da, db)
         }
     }
@@ -87,14 +87,14 @@ extension Tensor {
             if need.x || need.outScale {
                 if need.outScale, let outScale {
                     let t = try scaledForwardKernel(g, weight: weight, shape: s, inScale: inScale, outScale: nil)
-                    db = try (t * dy).sum(axes: [2, 3])
+                    db = try channelDot(t, dy)
                     if need.x { ddy = try t * outScale.reshaped([s.batch, s.outChannels, 1, 1]) }
                 } else {
                     ddy = try scaledForwardKernel(g, weight: weight, shape: s, inScale: inScale, outScale: outScale)
                 }
             }
             if need.weight { dw = try scaledGradWeightKernel(g, gradOutput: dy, shape: s, inScale: inScale, outScale: outScale) }
-            if need.inScale, let inScale { da = try (g * out).sum(axes: [2, 3]) / inScale }
+            if need.inScale, let inScale { da = try channelDot(g, out, dividedBy: inScale) }
             return need.gradients(ddy, dw, da, db)
         }
     }
@@ -112,10 +112,10 @@ extension Tensor {
         if need.x || need.inScale {
             let t = try conv2dGradInput(gb, weight: weight, inputShape: x.shape, stride: stride, padding: padding)
             if need.x { dx = try a4.map { try t * $0 } ?? t }
-            if need.inScale { da = try (t * x).sum(axes: [2, 3]) }
+            if need.inScale { da = try channelDot(t, x) }
         }
         if need.weight { dw = try conv2dGradWeight(xa, gradOutput: gb, weightShape: weight.shape, stride: stride, padding: padding) }
-        if need.outScale { db = try (g * conv2d(xa, weight: weight, stride: stride, padding: padding)).sum(axes: [2, 3]) }
+        if need.outScale { db = try channelDot(g, conv2d(xa, weight: weight, stride: stride, padding: padding)) }
         return need.gradients(dx, dw, da, db)
     }
 
@@ -129,12 +129,12 @@ extension Tensor {
         if need.x || need.outScale {
             let t = try conv2d(ga, weight: weight, stride: s.stride, padding: s.padH)
             if need.x { ddy = try b4.map { try t * $0 } ?? t }
-            if need.outScale { db = try (t * dy).sum(axes: [2, 3]) }
+            if need.outScale { db = try channelDot(t, dy) }
         }
         if need.weight { dw = try conv2dGradWeight(ga, gradOutput: dyb, weightShape: weight.shape, stride: s.stride, padding: s.padH) }
         if need.inScale {
             let t = try conv2dGradInput(dyb, weight: weight, inputShape: g.shape, stride: s.stride, padding: s.padH)
-            da = try (g * t).sum(axes: [2, 3])
+            da = try channelDot(g, t)
         }
         return need.gradients(ddy, dw, da, db)
     }

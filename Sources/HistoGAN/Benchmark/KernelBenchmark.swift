@@ -77,6 +77,9 @@ public struct KernelBenchmark: Sendable {
             for fused in [false, true] {
                 record(try convEpilogue(resolution: epilogue.0 / 2, channels: epilogue.1, batch: 4, fused: fused))
             }
+            for fused in [false, true] {
+                record(try scaleGradient(resolution: epilogue.0, channels: epilogue.1, batch: 4, fused: fused))
+            }
         }
         if runs("reduce sum") { record(try reduceSum(count: elems)) }
         if runs("philox") { record(try randomNormal(count: elems)) }
@@ -188,6 +191,19 @@ public struct KernelBenchmark: Sendable {
         return BenchmarkResult(kernel: fused ? "conv+bias_act, 1 kernel" : "conv+bias_act, 2 launches",
                                shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms,
                                gflops: 2 * Double(x.count * c * 9) / ms / 1e6, iterations: iters)
+    }
+
+    /// A split modconv's demodulation gradient `Σ_{h,w} g·y / d` per (sample, channel): one `channelDot` launch
+    /// (`fused`), or the product, the reduction and the division it replaced.
+    func scaleGradient(resolution r: Int, channels c: Int, batch: Int, fused: Bool) throws -> BenchmarkResult {
+        let g = try Tensor.random([batch, c, r, r], seed: 20, on: backend), y = try Tensor.random([batch, c, r, r], seed: 21, on: backend)
+        let d = try Tensor.random([batch, c], .uniform, seed: 22, on: backend) + 1
+        let (ms, iters) = try time {
+            _ = fused ? try Tensor.channelDot(g, y, dividedBy: d) : try (g * y).sum(axes: [2, 3]) / d
+        }
+        return BenchmarkResult(kernel: fused ? "scale grad, 1 kernel" : "scale grad, 3 launches",
+                               shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms,
+                               gigabytesPerSecond: Double(8 * g.count) / ms / 1e6, iterations: iters)
     }
 
     func reduceSum(count: Int) throws -> BenchmarkResult {

@@ -65,17 +65,9 @@ public final class Discriminator {
     }
 
     /// Appends one feature map: the std-dev over groups of `min(G, N)` samples, averaged over channels
-    /// and pixels (NVlabs MinibatchStdLayer with 1 channel). x `[N, C, H, W]` → `[N, C+1, H, W]`.
+    /// and pixels (NVlabs MinibatchStdLayer with 1 channel; `Tensor.minibatchStddev`, one kernel each way).
+    /// x `[N, C, H, W]` → `[N, C+1, H, W]`.
     public static func minibatchStddev(_ x: Tensor, groupSize: Int) throws -> Tensor {
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        var g = min(groupSize, n)
-        while n % g != 0 { g -= 1 }
-        // [G, N/G, C, H, W]: sample i = k·(N/G) + m belongs to group m.
-        let y = try x.reshaped([g, n / g, c, h, w])
-        let centred = try y - y.mean(axes: [0], keepDims: true)
-        let std = try (centred.map(.square).mean(axes: [0]) + 1e-8).map(.sqrt)       // [N/G, C, H, W]
-        let feature = try std.mean(axes: [1, 2, 3]).reshaped([1, n / g, 1, 1, 1])    // [1, N/G, 1, 1, 1]
-        let tiled = try feature.expanded(to: [g, n / g, 1, h, w]).reshaped([n, 1, h, w])
-        return try Tensor.concat([x, tiled], axis: 1)
+        try x.minibatchStddev(groupSize: groupSize)
     }
 }

@@ -10,6 +10,7 @@ extension SelfTest {
     public static let cases: [SelfTestCase] =
         gemmCases + conv2dCases + scaledConv2dCases + tuningCases + modconvCases + upfirdn2dCases + biasActCases + elementwiseCases
         + reduceCases + layoutCases + randomCases + optimizerCases + histogramCases + batchNormCases + logSoftmaxCases
+        + minibatchStddevCases
 
     /// `[a,b,c]`.
     static func dims(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ",") + "]" }

@@ -72,6 +72,15 @@ extension SelfTest {
                 return try ctx.read(out)
             }
         }
+    } + [(12, 7, false), (8, 4099, true)].map { rows, length, divided in
+        // The scaled convolutions' scale gradients: Σ over a row of products, optionally divided per row.
+        SelfTestCase(family: "reduce row_dot", shape: "\(dims([rows, length]))\(divided ? " / divisor" : "")", tolerance: 1e-5,
+                     quick: divided) { ctx in
+            let a = try ctx.input(rows * length, seed: 31), b = try ctx.input(rows * length, seed: 32)
+            let divisor = divided ? try ctx.input(rows, seed: 33, in: 0.5...2) : nil, out = try ctx.poisoned(rows)
+            try ctx.backend.rowDot(rows: rows, length: length, a, b, divisor: divisor, out)
+            return try ctx.read(out)
+        }
     }
 
     // MARK: - layout.cl
@@ -219,5 +228,26 @@ extension SelfTest {
             try ctx.backend.logSoftmax(rows: rows, classes: classes, x: x, y: y)
             return try ctx.read(y)
         }
+    }
+
+    // MARK: - minibatch_stddev.cl
+
+    /// The discriminator's 4x4 epilogue (N = 4 in one group; N = 6 asked for 4, lowered to 3, two groups), and a
+    /// sample larger than a work-group (C·H·W = 700); forward and backward.
+    static let minibatchStddevCases: [SelfTestCase] = [(4, 4, 64, 4, 4, true), (6, 4, 7, 10, 10, false)].flatMap { n, asked, c, h, w, quick in
+        let s = MinibatchStddevShape(batch: n, group: MinibatchStddevShape.group(asked, batch: n), channels: c, height: h, width: w)
+        return [
+            SelfTestCase(family: "minibatch_stddev fwd", shape: dims([n, c, h, w]), quick: quick) { ctx in
+                let x = try ctx.input(s.inputCount, seed: 94, in: -2...2), y = try ctx.poisoned(s.outputCount)
+                try ctx.backend.minibatchStddev(s, x: x, y: y)
+                return try ctx.read(y)
+            },
+            SelfTestCase(family: "minibatch_stddev bwd", shape: dims([n, c, h, w]), quick: quick) { ctx in
+                let x = try ctx.input(s.inputCount, seed: 95, in: -2...2), dy = try ctx.input(s.outputCount, seed: 96)
+                let dx = try ctx.poisoned(s.inputCount)
+                try ctx.backend.minibatchStddevBackward(s, x: x, gradOutput: dy, gradInput: dx)
+                return try ctx.read(dx)
+            },
+        ]
     }
 }
