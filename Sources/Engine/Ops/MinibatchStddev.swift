@@ -1,7 +1,7 @@
 // Minibatch standard deviation (StyleGAN2's MinibatchStdLayer, one feature): one fused kernel each way
 // (`Backend.minibatchStddev`, `minibatchStddevBackward`, minibatch_stddev.cl), a VJP written with Engine ops while
 // recording (R1's gradient of a gradient), and `minibatchStddevReference` composed of reduce / elementwise / layout
-// primitives, which is what the discriminator ran before (about 27 launches each way instead of one).
+// primitives, which is what the discriminator ran before (27 launches for a forward and its backward instead of 2).
 
 extension Tensor {
     /// Appends one feature map: the std-dev over groups of `G = min(groupSize, N)` samples (lowered until it divides
@@ -34,6 +34,7 @@ extension Tensor {
         return try Tensor.concat([self, tiled], axis: 1)
     }
 
+    /// The launch shape for x = self `[N, C, H, W]`, the group size lowered as NVlabs does (`MinibatchStddevShape.group`).
     func minibatchStddevShape(_ groupSize: Int) throws -> MinibatchStddevShape {
         guard rank == 4, groupSize > 0 else {
             throw EngineError.shapeMismatch(op: "minibatchStddev", detail: "x \(shape) (need [N, C, H, W]), group size \(groupSize)")
