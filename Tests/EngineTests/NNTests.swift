@@ -137,4 +137,42 @@ final class NNTests: XCTestCase {
         }
         XCTAssertEqual(Double(EMA.beta(halfLifeImages: 10_000, batchSize: 32)), pow(0.5, 32.0 / 10_000), accuracy: 1e-7)
     }
+
+    /// `FullyConnected(x, gain:)` (toRGB's style gain, in the bias_act store): for a linear layer (toRGB's affine) the
+    /// bits of the layer's output times the gain, as the separate scaling it replaced, forward and backward; for leaky
+    /// ReLU the same to rounding; and by hand: with one input 1 the output is (w·g + b)·gain.
+    func testFullyConnectedOutputGain() throws {
+        for backend in TestBackends.all {
+            for activation in [Activation.linear, .leakyReLU] {
+                var rng = ParameterInitializer(backend: backend, seed: 21)
+                let fc = try FullyConnected("fc", in: 6, out: 5, activation: activation, biasInit: 0.5, init: &rng)
+                var data = TestRNG(seed: 22)
+                let values = data.floats(18), probe = try Tensor(data.floats(15), shape: [3, 5], on: backend)
+                func run(_ f: (Tensor) throws -> Tensor) throws -> (y: [Float], dx: [Float], dw: [Float]) {
+                    let x = try Tensor(values, shape: [3, 6], on: backend).requiringGrad()
+                    let y = try f(x)
+                    let grads = try Autograd.gradients(of: (y * probe).sum(), wrt: [x, fc.weight.value])
+                    return (try y.array(), try grads[0]!.array(), try grads[1]!.array())
+                }
+                let gain: Float = 1 / Float(6).squareRoot()
+                let folded = try run { try fc($0, gain: gain) }
+                let separate = try run { try fc($0) * gain }
+                if activation == .linear {
+                    XCTAssertEqual(folded.y, separate.y, "\(backend.label) linear output")
+                    XCTAssertEqual(folded.dx, separate.dx, "\(backend.label) linear dx")
+                    XCTAssertEqual(folded.dw, separate.dw, "\(backend.label) linear dw")
+                } else {
+                    // act·(√2·gain) against (act·√2)·gain: one rounding apart.
+                    assertClose(folded.y, separate.y, tolerance: 1e-6, "\(backend.label) lrelu output")
+                    assertClose(folded.dx, separate.dx, tolerance: 1e-6, "\(backend.label) lrelu dx")
+                    assertClose(folded.dw, separate.dw, tolerance: 1e-6, "\(backend.label) lrelu dw")
+                }
+            }
+            var rng = ParameterInitializer(backend: backend, seed: 23)
+            let fc = try FullyConnected("fc", in: 4, out: 2, biasInit: 1, init: &rng)
+            let w = try fc.weight.value.array()
+            let y = try fc(Tensor([0, 0, 1, 0], shape: [1, 4], on: backend), gain: 0.25).array()
+            assertClose(y, [(Double(w[2]) / 2 + 1) * 0.25, (Double(w[6]) / 2 + 1) * 0.25], tolerance: 1e-6, "\(backend.label) by hand")
+        }
+    }
 }

@@ -26,7 +26,8 @@ public struct ParameterInitializer {
     }
 }
 
-/// `y = act(x·(w·g)ᵀ + b·lrMul)`, g = lrMul/√inFeatures. x `[N, in]` → `[N, out]`.
+/// `y = act(x·(w·g)ᵀ + b·lrMul)·gain`, g = lrMul/√inFeatures (`gain` defaults to the activation's, √2 for leaky ReLU,
+/// times the caller's). x `[N, in]` → `[N, out]`.
 public struct FullyConnected {
     public let weight: Parameter
     public let bias: Parameter?
@@ -48,16 +49,17 @@ public struct FullyConnected {
     /// Profiler scope: the layer's name.
     public var name: String { String(weight.name.dropLast(".weight".count)) }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try Profiler.withScope(name) { try forward(x) }
+    /// `gain` multiplies the output in the bias_act store (toRGB's style gain: no pass of its own).
+    public func callAsFunction(_ x: Tensor, gain: Float = 1) throws -> Tensor {
+        try Profiler.withScope(name) { try forward(x, gain: gain) }
     }
 
-    func forward(_ x: Tensor) throws -> Tensor {
+    func forward(_ x: Tensor, gain: Float = 1) throws -> Tensor {
         // x·(w·g)ᵀ = g·(x·wᵀ): the equalized-lr gain is the GEMM's alpha (no pass over the weight or the output).
         let y = try Tensor.matmul(x, weight.value, transposeB: true, alpha: lrMultiplier / Float(inFeatures).squareRoot())
         let b = try bias.map { lrMultiplier == 1 ? $0.value : try $0.value * lrMultiplier }
-        if b == nil && activation == .linear { return y }
-        return try y.biasAct(bias: b, activation: activation)
+        if b == nil && activation == .linear && gain == 1 { return y }
+        return try y.biasAct(bias: b, activation: activation, gain: activation.defaultGain * gain)
     }
 }
 
@@ -152,13 +154,12 @@ public struct ModulatedConv2d {
     public var name: String { String(weight.name.dropLast(".weight".count)) }
 
     public func callAsFunction(_ x: Tensor, w: Tensor, styleGain: Float = 1) throws -> Tensor {
-        let styles = try affine(w)
-        return try Profiler.withScope(name) { try forward(x, styles: styles, styleGain: styleGain) }
+        let styles = try affine(w, gain: styleGain)
+        return try Profiler.withScope(name) { try forward(x, styles: styles) }
     }
 
-    func forward(_ x: Tensor, styles affineStyles: Tensor, styleGain: Float) throws -> Tensor {
-        var styles = affineStyles
-        if styleGain != 1 { styles = try styles * styleGain }
+    /// The convolution for `styles` = affine(w)·styleGain.
+    func forward(_ x: Tensor, styles: Tensor) throws -> Tensor {
         var input = x
         if up == 2, transposedUp, let filter {
             return try Tensor.modulatedConv2dUp2(x, weight: weight.value, styles: styles, filter: filter, demodulate: demodulate,
