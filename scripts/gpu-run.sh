@@ -5,7 +5,8 @@
 #   devices; selftest (every kernel family against the CPU backend, before anything is timed; with --tf32 also the
 #   TF32 GEMMs); bench; PyTorch's kernel timings and its time for our training step (torch_reference.py); profile at
 #   256 px; bench's conv rows by the direct kernels (the Winograd gain); bench's GEMM and conv rows with --tf32
-#   (reported apart); its GEMM/conv rows single-buffered (the double-buffering gain). The limits add up to 570 s;
+#   (reported apart); its GEMM/conv rows single-buffered (the double-buffering gain). On NVIDIA every build logs
+#   ptxas' registers and spills (-cl-nv-verbose), summarised under "ptxas". The limits add up to 570 s;
 #   the summary and the tarball are rewritten after every stage, so a cut-short call still returns what ran.
 # Writes three files to $OUT (the device tool brings back at most 8): summary.json (scripts/gpu_summary.py:
 # the ratios of docs/gpu/summary.json), gpu-run.log (everything printed) and gpu-run.tar.gz (every raw file).
@@ -65,6 +66,11 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 stage devices 20 "$B" devices --json
 sed -n '/^\[/,$p' "$RUN/devices.txt" > "$RUN/devices.json"
 snapshot
+# On NVIDIA: every program's build log, with ptxas' registers, stack frame and spills per kernel (-cl-nv-verbose),
+# into each stage's output; the same options in every stage, so the kernel cache still serves the later ones.
+if [ "$TORCH_DEVICE" = cuda ] && grep -qi nvidia "$RUN/devices.txt"; then
+    export HISTOGAN_CL_OPTIONS="-cl-nv-verbose" HISTOGAN_CL_BUILD_LOG=1
+fi
 stage selftest 120 "$B" selftest --device "$DEVICE" --tf32 --json "$RUN/selftest.json"
 stage bench 110 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
 stage torch 55 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --json "$RUN/torch.json"

@@ -7,7 +7,7 @@ single-buffered), profile-256.json, torch.json (PyTorch kernel timings) and torc
 Every ratio compares two numbers measured in the same run on the same card; a ratio whose inputs are missing
 is null, with the reason under "missing".
 """
-import json, math, os, sys
+import json, math, os, re, sys
 from datetime import date
 
 DEFINITIONS = {
@@ -26,10 +26,37 @@ DEFINITIONS = {
             "modconv_vs_cudnn_tf32 as above but both sides with TF32 (ours: bench --tf32, the GEMMs and the direct "
             "convs on the tensor cores; PyTorch: allow_tf32); arithmetic: what bench --tf32 ran (fp32 when the probe "
             "fell back); selftest: what selftest --tf32 found",
+    "ptxas": "from NVIDIA's build logs (-cl-nv-verbose): kernels compiled, their most registers per work-item, and "
+             "the kernels with a stack frame or spill stores (per-thread local memory); null without build logs",
     "winograd_gain": "per modconv/conv3x3 bench row: ms by the direct kernels (HISTOGAN_CONV_ALGORITHM=direct) / ms by "
                      "bench's default (auto: Winograd F(2x2,3x3) for the 3x3 stride-1 layers of >= 64 channels and >= 16x16 "
                      "pixels), timed in the same run; > 1 means Winograd pays (rows it does not touch stay near 1)",
 }
+
+
+def ptxas_report(run):
+    """Per-kernel ptxas lines of the build logs in the stages' outputs (HISTOGAN_CL_BUILD_LOG=1, -cl-nv-verbose):
+    kernels compiled, the most registers, and the kernels with a stack frame or spills (private arrays or
+    registers in local memory: scripts/ptx-check.py finds none with clang's NVPTX back end). None without logs."""
+    kernel, seen, regs, local = None, 0, 0, set()
+    for name in sorted(os.listdir(run)):
+        if not name.endswith(".txt"):
+            continue
+        with open(os.path.join(run, name), errors="replace") as fh:
+            for line in fh:
+                m = re.search(r"(?:Compiling entry function|Function properties for) '?(\w+)'?", line)
+                if m:
+                    kernel = m.group(1)
+                m = re.search(r"Used (\d+) registers", line)
+                if m:
+                    seen += 1
+                    regs = max(regs, int(m.group(1)))
+                m = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores", line)
+                if m and (int(m.group(1)) or int(m.group(2))):
+                    local.add(kernel or "?")
+    if not seen:
+        return None
+    return {"kernel_builds": seen, "max_registers": regs, "with_stack_or_spills": sorted(local)}
 
 
 def load(run, name, missing):
@@ -118,8 +145,11 @@ def main(run):
                     "official_histogan_anchor": 149.0},
         "launches_per_step": (profile or {}).get("launchesPerStep"),
         "double_buffer_gain": staging,
-        "winograd_gain": winograd,
+        "ptxas": "from NVIDIA's build logs (-cl-nv-verbose): kernels compiled, their most registers per work-item, and "
+             "the kernels with a stack frame or spill stores (per-thread local memory); null without build logs",
+    "winograd_gain": winograd,
         "tf32": tf32_summary,
+        "ptxas": ptxas_report(run),
         "definitions": DEFINITIONS,
         "missing": missing,
     }

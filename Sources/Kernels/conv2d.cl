@@ -102,7 +102,7 @@ typedef float floatN;
 
 // acc += As[k, rows of ty] ⊗ Bs[k, cols of tx] for k in 0..<TK. The vector types make each
 // chunk one aligned local load.
-inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *acc, const int tx, const int ty) {
+INLINE void mac_tile(__local const floatM *As, __local const floatN *Bs, float *acc, const int tx, const int ty) {
 #ifdef UNROLL_K
     #pragma unroll
 #endif
@@ -169,7 +169,7 @@ inline void mac_tile(__local const floatM *As, __local const floatN *Bs, float *
 typedef struct { int k, hi, mid, lo; } Cursor;
 
 // The decomposition of k (runtime divisions: before the K-loop only). nMid, nLo >= 1.
-inline Cursor cursor_at(const int k, const int nMid, const int nLo) {
+INLINE Cursor cursor_at(const int k, const int nMid, const int nLo) {
     Cursor c;
     c.k = k;
     c.lo = k % nLo;
@@ -179,7 +179,7 @@ inline Cursor cursor_at(const int k, const int nMid, const int nLo) {
 }
 
 // a + d with a and d normalised (mid < nMid, lo < nLo): digit sums, one carry each.
-inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo) {
+INLINE Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo) {
     a.k += d.k; a.hi += d.hi; a.mid += d.mid; a.lo += d.lo;
     if (a.lo >= nLo) { a.lo -= nLo; a.mid++; }
     if (a.mid >= nMid) { a.mid -= nMid; a.hi++; }
@@ -196,20 +196,20 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 // stored transposed). Each kernel defines A_SHARE before K_LOOP.
 #define LOAD_TILE(kt)                                                                                \
     A_OP(A_SHARE, LOAD)(kt)                                                                         \
-    for (int t = 0; t < LOADS_B; t++) { rb[t] = LOAD_B(t, kt); NEXT_B(); }                         \
+    _Pragma("unroll") for (int t = 0; t < LOADS_B; t++) { rb[t] = LOAD_B(t, kt); NEXT_B(); }       \
     ADVANCE();
 
 #define A_OP(share, op) A_OP_(share, op)
 #define A_OP_(share, op) A_##share##_##op
 #define A_SCALAR_REGS float ra[LOADS_A];
-#define A_SCALAR_LOAD(kt) for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, kt);
-#define A_SCALAR_STORE(s) for (int t = 0; t < LOADS_A; t++) Asf[(s) * (TK * LDA) + STORE_A(t)] = LOCAL_VALUE(ra[t]);
+#define A_SCALAR_LOAD(kt) _Pragma("unroll") for (int t = 0; t < LOADS_A; t++) ra[t] = LOAD_A(t, kt);
+#define A_SCALAR_STORE(s) _Pragma("unroll") for (int t = 0; t < LOADS_A; t++) Asf[(s) * (TK * LDA) + STORE_A(t)] = LOCAL_VALUE(ra[t]);
 #define KV_K (4 * (lid % (TK / 4)))
 #define KV_ROW(t) (lid / (TK / 4) + (t) * (NT / (TK / 4)))
 #define A_VEC_REGS float4 ra[LOADS_A / 4];
-#define A_VEC_LOAD(kt) for (int t = 0; t < LOADS_A / 4; t++) ra[t] = LOAD_A4(t, kt);
+#define A_VEC_LOAD(kt) _Pragma("unroll") for (int t = 0; t < LOADS_A / 4; t++) ra[t] = LOAD_A4(t, kt);
 #define A_VEC_STORE(s)                                                                               \
-    for (int t = 0; t < LOADS_A / 4; t++) {                                                        \
+    _Pragma("unroll") for (int t = 0; t < LOADS_A / 4; t++) {                                      \
         __local float *a_ = Asf + (s) * (TK * LDA) + KV_K * LDA + KV_ROW(t);                       \
         const float4 v_ = LOCAL_VALUE4(ra[t]);                                                      \
         a_[0] = v_.x; a_[LDA] = v_.y; a_[2 * LDA] = v_.z; a_[3 * LDA] = v_.w;                     \
@@ -228,7 +228,7 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 
 #define STORE_TILE(s)                                                                                \
     A_OP(A_SHARE, STORE)(s)                                                                         \
-    for (int t = 0; t < LOADS_B; t++) Bsf[(s) * (TK * LDB) + STORE_B(t)] = LOCAL_VALUE(rb[t]);
+    _Pragma("unroll") for (int t = 0; t < LOADS_B; t++) Bsf[(s) * (TK * LDB) + STORE_B(t)] = LOCAL_VALUE(rb[t]);
 
 #define K_LOOP()                                                                                     \
     __local floatM As[STAGES * TK * LDA / VM];                                                      \
@@ -237,7 +237,7 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
     __local float *Bsf = (__local float *)Bs;                                                      \
     TF32_EXCHANGE_X                                                                                 \
     float acc[WM * WN];                                                                             \
-    for (int e = 0; e < WM * WN; e++) acc[e] = 0.0f;                                               \
+    _Pragma("unroll") for (int e = 0; e < WM * WN; e++) acc[e] = 0.0f;                             \
     A_OP(A_SHARE, REGS)                                                                             \
     float rb[LOADS_B];                                                                              \
     if (kBegin < kEnd) { LOAD_TILE(kBegin) }                                                        \
@@ -294,7 +294,7 @@ inline Cursor cursor_add(Cursor a, const Cursor d, const int nMid, const int nLo
 // strided_index.cl, shared by every family).
 #ifdef EPILOGUE
 #define EPILOGUE_ARG , __global const float *epBias, const float epAlpha, const float epGain, const float epClamp
-inline float epilogue(float v, __global const float *epBias, const int o, const float alpha, const float gain,
+INLINE float epilogue(float v, __global const float *epBias, const int o, const float alpha, const float gain,
                       const float clampv) {
 #if EP_BIAS
     v += epBias[o];
@@ -309,18 +309,18 @@ inline float epilogue(float v, __global const float *epBias, const int o, const 
 
 // MARK: - forward
 
-inline float load_w_fwd(__global const float *wg, const int m, const int k, const int Og, const int K) {
+INLINE float load_w_fwd(__global const float *wg, const int m, const int k, const int Og, const int K) {
     return (m < Og && k < K) ? wg[m * K + k] : 0.0f;
 }
 
 // w[m, k … k+3] (FWD_VEC_A: K and k multiples of 4, so the vector is 16-byte aligned and wholly inside or outside).
-inline float4 load_w4_fwd(__global const float *wg, const int m, const int k, const int Og, const int K) {
+INLINE float4 load_w4_fwd(__global const float *wg, const int m, const int k, const int Og, const int K) {
     return (m < Og && k < K) ? *(__global const float4 *)(wg + m * K + k) : (float4)(0.0f);
 }
 
 // x[c, iy0 + ky, ix0 + kx]·sc[c] for k = (c, ky, kx) = kc, 0 outside the image or past K (sc: this sample's
 // and group's inScale row; not read without IN_SCALE).
-inline float load_x_fwd(__global const float *xg, __global const float *sc, const Cursor kc, const bool colValid,
+INLINE float load_x_fwd(__global const float *xg, __global const float *sc, const Cursor kc, const bool colValid,
                         const int iy0, const int ix0, const int K, const int H, const int W) {
     if (!colValid || kc.k >= K) return 0.0f;
     const int c = kc.hi, iy = iy0 + kc.mid, ix = ix0 + kc.lo;
@@ -389,11 +389,13 @@ void conv2d_fwd(__global const float *x, __global const float *w, __global float
 #undef STORE_A
 #undef STORE_B
 
+#pragma unroll
     for (int j = 0; j < ACC_COLS; j++) {
         const int c = n0 + ACC_COL(j);
         if (c >= cols) continue;
         const int sn = c / P, p = c % P;
         __global float *yc = y + ((size_t)sn * O + (size_t)g * Og) * P + p;
+#pragma unroll
         for (int i = 0; i < ACC_ROWS; i++) {
             const int m = m0 + ACC_ROW(i);
             if (m < Og) {
@@ -411,7 +413,7 @@ void conv2d_fwd(__global const float *x, __global const float *w, __global float
 // oy = oyb + jy − tky; the same along x. For S = 1 this folds to ky0 = 0, nky = KH, oyb = padH.
 typedef struct { int ky0, kx0, nky, nkx, oyb, oxb; } Phase;
 
-inline Phase make_phase(const int py, const int px, const int padH, const int padW) {
+INLINE Phase make_phase(const int py, const int px, const int padH, const int padW) {
     Phase f;
     f.ky0 = (py + padH) % STRIDE;
     f.kx0 = (px + padW) % STRIDE;
@@ -423,7 +425,7 @@ inline Phase make_phase(const int py, const int px, const int padH, const int pa
 }
 
 // w[g·Og + o, c, ky, kx] for k = (o, tky, tkx) = kc.
-inline float load_w_gi(__global const float *wg, const Phase f, const int c, const Cursor kc, const int Cg, const int K) {
+INLINE float load_w_gi(__global const float *wg, const Phase f, const int c, const Cursor kc, const int Cg, const int K) {
     if (c >= Cg || kc.k >= K) return 0.0f;
     const int ky = f.ky0 + STRIDE * kc.mid, kx = f.kx0 + STRIDE * kc.lo;
     return wg[(kc.hi * Cg + c) * KK + ky * KW + kx];
@@ -431,7 +433,7 @@ inline float load_w_gi(__global const float *wg, const Phase f, const int c, con
 
 // dy[n, g·Og + o, oyb + jy − tky, oxb + jx − tkx]·so[o] for k = (o, tky, tkx) = kc, 0 outside dy (so: this
 // sample's and group's outScale row; not read without OUT_SCALE).
-inline float load_dy_gi(__global const float *dyg, __global const float *so, const Phase f, const Cursor kc, const bool colValid,
+INLINE float load_dy_gi(__global const float *dyg, __global const float *so, const Phase f, const Cursor kc, const bool colValid,
                         const int jy, const int jx, const int K, const int outH, const int outW) {
     if (!colValid || kc.k >= K) return 0.0f;
     const int o = kc.hi, oy = f.oyb + jy - kc.mid, ox = f.oxb + jx - kc.lo;
@@ -502,12 +504,14 @@ void conv2d_grad_input(__global const float *dy, __global const float *w, __glob
 #undef STORE_A
 #undef STORE_B
 
+#pragma unroll
     for (int j = 0; j < ACC_COLS; j++) {
         const int c = n0 + ACC_COL(j);
         if (c >= cols) continue;
         const int sn = c / phP, p = c % phP;
         const int iy = py + STRIDE * (p / phW), ix = px + STRIDE * (p % phW);
         __global float *dxc = dx + ((size_t)sn * C + (size_t)g * Cg) * H * W + iy * W + ix;
+#pragma unroll
         for (int i = 0; i < ACC_ROWS; i++) {
             const int m = m0 + ACC_ROW(i);
             if (m < Cg) dxc[(size_t)m * H * W] = acc[i * ACC_COLS + j] * IN_FACTOR((size_t)sn * C + (size_t)g * Cg + m);
@@ -519,7 +523,7 @@ void conv2d_grad_input(__global const float *dy, __global const float *w, __glob
 
 // dy[n, g·Og + o, oy, ox]·so[n·O + o] for k = (n, oy, ox) = kc (so: outScale offset to the group; not read
 // without OUT_SCALE).
-inline float load_dy_gw(__global const float *dyg, __global const float *so, const int m, const Cursor kc, const int kEnd,
+INLINE float load_dy_gw(__global const float *dyg, __global const float *so, const int m, const Cursor kc, const int kEnd,
                         const int Og, const int O, const int outW, const int P) {
     if (m >= Og || kc.k >= kEnd) return 0.0f;
     const int n = kc.hi, p = kc.mid * outW + kc.lo;
@@ -532,7 +536,7 @@ inline float load_dy_gw(__global const float *dyg, __global const float *so, con
 
 // dy[n, g·Og + o, p … p+3]·so[n·O + o] for k = (n, p) = kc, a cursor of radix P (GW_VEC_A: P and kEnd multiples of 4,
 // so the vector is 16-byte aligned, within one sample, and wholly inside or outside the K range).
-inline float4 load_dy4_gw(__global const float *dyg, __global const float *so, const int m, const Cursor kc, const int kEnd,
+INLINE float4 load_dy4_gw(__global const float *dyg, __global const float *so, const int m, const Cursor kc, const int kEnd,
                           const int Og, const int O, const int P) {
     if (m >= Og || kc.k >= kEnd) return (float4)(0.0f);
     const float4 v = *(__global const float4 *)(dyg + ((size_t)kc.hi * O + m) * P + kc.lo);
@@ -545,7 +549,7 @@ inline float4 load_dy4_gw(__global const float *dyg, __global const float *so, c
 
 // x[n, g·Cg + c, oy·S − padH + ky, ox·S − padW + kx]·sc[n·C + c] for k = (n, oy, ox) = kc and column
 // q = (c, ky, kx) = qc (sc: inScale offset to the group; not read without IN_SCALE).
-inline float load_x_gw(__global const float *xg, __global const float *sc, const Cursor qc, const Cursor kc, const int kEnd,
+INLINE float load_x_gw(__global const float *xg, __global const float *sc, const Cursor qc, const Cursor kc, const int kEnd,
                        const int Kc, const int C, const int H, const int W, const int padH, const int padW) {
     if (qc.k >= Kc || kc.k >= kEnd) return 0.0f;
     const int n = kc.hi, c = qc.hi;
@@ -623,9 +627,11 @@ void conv2d_grad_weight(__global const float *x, __global const float *dy, __glo
 #undef STORE_B
 
     __global float *dst = out + (size_t)split * splitStride + (size_t)g * Og * Kc;
+#pragma unroll
     for (int i = 0; i < ACC_ROWS; i++) {
         const int m = m0 + ACC_ROW(i);
         if (m >= Og) continue;
+#pragma unroll
         for (int j = 0; j < ACC_COLS; j++) {
             const int q = n0 + ACC_COL(j);
             if (q < Kc) dst[(size_t)m * Kc + q] = acc[i * ACC_COLS + j];

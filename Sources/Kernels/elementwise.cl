@@ -6,7 +6,7 @@ __kernel void fill(__global float *out, const int count, const float value) {
     if (i < count) out[i] = value;
 }
 
-inline float unary_op(const int op, const float x, const float k) {
+INLINE float unary_op(const int op, const float x, const float k) {
     switch (op) {
     case 0: return -x;
     case 1: return sqrt(x);
@@ -35,7 +35,7 @@ __kernel void unary(__global const float *x, __global float *out, const int coun
     if (i < count) out[i] = unary_op(op, x[i], k);
 }
 
-inline float binary_op(const int op, const float a, const float b) {
+INLINE float binary_op(const int op, const float a, const float b) {
     switch (op) {
     case 0: return a + b;
     case 1: return a - b;

@@ -54,34 +54,38 @@
 #define LDA (BM + 4)
 #define LDB (BN + 4)
 #endif
-// Elements of a slice each work-item loads: BM·BK / NT = TM for A, BK·BN / NT = TN for B.
+// Elements of a slice each work-item loads: BM·BK / NT = TM for A, BK·BN / NT = TN for B. The helpers below loop to
+// the larger, SLICE_MAX, and skip the elements past `count`: a constant trip count unrolls in the helper itself, so
+// their register arrays are indexed by constants whatever order a compiler inlines and unrolls in (a loop to a
+// `count` argument could be partly unrolled before inlining, leaving the arrays in local memory).
+#define SLICE_MAX (TM > TN ? TM : TN)
 
 // One operand slice: rows r0.. of R (M of op(A), N of op(B); BR per block) by k0.. of K (BK), stored [R, K]
 // ("k fast": consecutive work-items read consecutive k) or [K, R] ("r fast": consecutive r). op(A) is r fast when
 // transA (A stored [K, M]), op(B) when !transB (B stored [K, N]); the flag is uniform over the launch, so its
 // branches cost no divergence. Element l (< BR·BK/NT: TM for A, TN for B) of this work-item's share goes to local
 // position (k, r) of the slice, row length LD.
-inline void load_slice(float *v, const int count, __global const float *P, const int R, const int K,
+INLINE void load_slice(float *v, const int count, __global const float *P, const int R, const int K,
                        const int r0, const int k0, const int tid, const int rFast, const int BR) {
     if (rFast) {
 #pragma unroll
-        for (int l = 0; l < count; l++) {
+        for (int l = 0; l < SLICE_MAX; l++) if (l < count) {
             const int idx = tid + l * NT, gr = r0 + idx % BR, gk = k0 + idx / BR;
             v[l] = (gr < R && gk < K) ? P[(long)gk * R + gr] : 0.0f;
         }
     } else {
 #pragma unroll
-        for (int l = 0; l < count; l++) {
+        for (int l = 0; l < SLICE_MAX; l++) if (l < count) {
             const int idx = tid + l * NT, gr = r0 + idx / BK, gk = k0 + idx % BK;
             v[l] = (gr < R && gk < K) ? P[(long)gr * K + gk] : 0.0f;
         }
     }
 }
 
-inline void store_slice(__local float *S, const float *v, const int count, const int tid, const int rFast, const int BR,
+INLINE void store_slice(__local float *S, const float *v, const int count, const int tid, const int rFast, const int BR,
                         const int LD) {
 #pragma unroll
-    for (int l = 0; l < count; l++) {
+    for (int l = 0; l < SLICE_MAX; l++) if (l < count) {
         const int idx = tid + l * NT;
         S[rFast ? (idx / BR) * LD + idx % BR : (idx % BK) * LD + idx / BK] = LOCAL_VALUE(v[l]);
     }
@@ -91,10 +95,10 @@ inline void store_slice(__local float *S, const float *v, const int count, const
 // The same with float4 loads of 4 consecutive elements along the stored rows (count/4 per work-item); the bounds
 // check of a vector's first element covers all four (see the top of the file). An r-fast vector is one float4
 // local store; a k-fast one is four elements of a local column.
-inline void load_slice4(float4 *v, const int count, __global const float *P, const int R, const int K,
+INLINE void load_slice4(float4 *v, const int count, __global const float *P, const int R, const int K,
                         const int r0, const int k0, const int tid, const int rFast, const int BR) {
 #pragma unroll
-    for (int l = 0; l < count / 4; l++) {
+    for (int l = 0; l < SLICE_MAX / 4; l++) if (l < count / 4) {
         const int idx = tid + l * NT;
         const int gr = rFast ? r0 + 4 * (idx % (BR / 4)) : r0 + idx / (BK / 4);
         const int gk = rFast ? k0 + idx / (BR / 4) : k0 + 4 * (idx % (BK / 4));
@@ -103,10 +107,10 @@ inline void load_slice4(float4 *v, const int count, __global const float *P, con
     }
 }
 
-inline void store_slice4(__local float *S, const float4 *v, const int count, const int tid, const int rFast, const int BR,
+INLINE void store_slice4(__local float *S, const float4 *v, const int count, const int tid, const int rFast, const int BR,
                          const int LD) {
 #pragma unroll
-    for (int l = 0; l < count / 4; l++) {
+    for (int l = 0; l < SLICE_MAX / 4; l++) if (l < count / 4) {
         const int idx = tid + l * NT;
         const float4 x = LOCAL_VALUE4(v[l]);
         if (rFast) {
@@ -139,7 +143,7 @@ inline void store_slice4(__local float *S, const float4 *v, const int count, con
 #endif
 
 // acc += As[k, rows of ty] ⊗ Bs[k, cols of tx] over one BK slice (float4 local reads, see the top of the file).
-inline void mac_slice(__local const float4 *As, __local const float4 *Bs, float acc[TM][TN], const int tx, const int ty) {
+INLINE void mac_slice(__local const float4 *As, __local const float4 *Bs, float acc[TM][TN], const int tx, const int ty) {
 #pragma unroll
     for (int kk = 0; kk < BK; kk++) {
         float a[TM], b[TN];

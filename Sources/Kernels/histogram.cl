@@ -19,7 +19,7 @@
 
 // Bin centre k of numpy.linspace(-3, 3, bins): (6k − 3(bins − 1)) / (bins − 1), correctly rounded to
 // float with integer arithmetic (no fp64 needed; equal to NumPy's Double result rounded to float).
-inline float bin_centre(const int k, const int bins) {
+INLINE float bin_centre(const int k, const int bins) {
     if (bins == 1) return -3.0f;
     const long num = 6L * k - 3L * (bins - 1), den = bins - 1;
     if (num == 0) return 0.0f;
@@ -37,7 +37,7 @@ inline float bin_centre(const int k, const int bins) {
 // Row k of `sampling`: floor(k · fl(size / bins)) exactly as NumPy computes it in Double. m = k·size/bins
 // in integers; when k·size is a multiple of bins and the Double step was rounded down (deficit > 0),
 // fl(m·(1 − δ)) falls to the double below m iff m·δ exceeds half the gap below m; then the index is m − 1.
-inline int sample_index(const int k, const int size, const int bins, const int deficit, const int expo) {
+INLINE int sample_index(const int k, const int size, const int bins, const int deficit, const int expo) {
     const long kh = (long)k * size;
     const int m = (int)(kh / bins);
     if (deficit == 0 || m == 0 || kh % bins != 0) return m;
@@ -54,7 +54,7 @@ inline int sample_index(const int k, const int size, const int bins, const int d
 }
 
 // PyTorch bilinear (align_corners=False) taps of output index o; `scale` = in/out computed on the host.
-inline void linear_tap(const int o, const int in, const float scale, int *i0, int *i1, float *w0, float *w1) {
+INLINE void linear_tap(const int o, const int in, const float scale, int *i0, int *i1, float *w0, float *w1) {
     const float src = fmax(scale * ((float)o + 0.5f) - 0.5f, 0.0f);
     const int a = min((int)floor(src), in - 1);
     const float l = fmin(fmax(src - (float)a, 0.0f), 1.0f);
@@ -64,10 +64,10 @@ inline void linear_tap(const int o, const int in, const float scale, int *i0, in
     *w1 = l;
 }
 
-inline float clamp01(const float x) { return fmin(fmax(x, 0.0f), 1.0f); }
+INLINE float clamp01(const float x) { return fmin(fmax(x, 0.0f), 1.0f); }
 
 // Clamped value of channel plane `src` [H, W] at binned row r, column q.
-inline float binned_value(__global const float *src, const int r, const int q, const int8 geom, const int8 samp,
+INLINE float binned_value(__global const float *src, const int r, const int q, const int8 geom, const int8 samp,
                           const float scaleY, const float scaleX) {
     const int H = geom.s0, W = geom.s1;
     if (geom.s4 == 0) return clamp01(src[r * W + q]);
@@ -85,7 +85,7 @@ inline float binned_value(__global const float *src, const int r, const int q, c
 }
 
 // The binned RGB pixel p of image n.
-inline float3 binned_rgb(__global const float *image, const int n, const int p, const int8 geom, const int8 samp,
+INLINE float3 binned_rgb(__global const float *image, const int n, const int p, const int8 geom, const int8 samp,
                          const float scaleY, const float scaleX) {
     const int plane = geom.s0 * geom.s1, r = p / geom.s3, q = p % geom.s3;
     __global const float *src = image + (long)n * 3 * plane;
@@ -95,7 +95,7 @@ inline float3 binned_rgb(__global const float *image, const int n, const int p, 
 }
 
 // k(d) for d = u − t.
-inline float kern(const float d, const float invS2, const float halfWidth) {
+INLINE float kern(const float d, const float invS2, const float halfWidth) {
 #if HIST_KERNEL == 0
     return 1.0f / (1.0f + d * d * invS2);
 #elif HIST_KERNEL == 1
@@ -106,7 +106,7 @@ inline float kern(const float d, const float invS2, const float halfWidth) {
 }
 
 // dk/du at d = u − t (0 for the threshold kernel).
-inline float kern_slope(const float d, const float k, const float invS2) {
+INLINE float kern_slope(const float d, const float k, const float invS2) {
 #if HIST_KERNEL == 0
     return -2.0f * d * invS2 * k * k;
 #elif HIST_KERNEL == 1
@@ -117,7 +117,7 @@ inline float kern_slope(const float d, const float k, const float invS2) {
 }
 
 // Σ_i k(u − t_i) over the bin centres in local memory.
-inline float kern_row_sum(const float u, __local const float *centres, const int bins, const float invS2,
+INLINE float kern_row_sum(const float u, __local const float *centres, const int bins, const float invS2,
                           const float halfWidth) {
     float s = 0.0f;
     for (int i = 0; i < bins; i++) s += kern(u - centres[i], invS2, halfWidth);
@@ -126,7 +126,7 @@ inline float kern_row_sum(const float u, __local const float *centres, const int
 
 // Fills centres[0 ..< count] with bin centres first, first + 1, ... (bins past the end get the last
 // centre; their weights are masked by the callers) and waits for the whole work-group.
-inline void load_centres(__local float *centres, const int first, const int count, const int bins) {
+INLINE void load_centres(__local float *centres, const int first, const int count, const int bins) {
     const int lid = get_local_id(1) * get_local_size(0) + get_local_id(0);
     const int size = get_local_size(0) * get_local_size(1);
     for (int i = lid; i < count; i += size) centres[i] = bin_centre(min(first + i, bins - 1), bins);
@@ -179,7 +179,7 @@ void hist_forward(__global const float *features, __global float *partial, const
     }
     __global const float *iy = features + (long)n * 7 * P, *u = iy + (1 + 2 * c) * P, *v = u + P;
     float acc[4][4];
-    for (int r = 0; r < 4; r++) for (int s = 0; s < 4; s++) acc[r][s] = 0.0f;
+    _Pragma("unroll") for (int r = 0; r < 4; r++) _Pragma("unroll") for (int s = 0; s < 4; s++) acc[r][s] = 0.0f;
     const int lo = chunk * part.s1, hi = min(P, lo + part.s1);
     const int q = tid / 16, b0 = tid % 16;
     for (int p0 = lo; p0 < hi; p0 += KT) {
@@ -187,7 +187,7 @@ void hist_forward(__global const float *features, __global float *partial, const
         const int px = p0 + q;
         const bool live = px < hi;
         const float fiy = live ? iy[px] : 0.0f, fu = live ? u[px] : 0.0f, fv = live ? v[px] : 0.0f;
-        for (int r = 0; r < 4; r++) {
+        _Pragma("unroll") for (int r = 0; r < 4; r++) {
             const int b = b0 + 16 * r;
             as[q][b] = live && tileI * TILE + b < bins ? fiy * kern(fu - ci[b], invS2, halfWidth) : 0.0f;
             bs[q][b] = live && tileJ * TILE + b < bins ? kern(fv - cj[b], invS2, halfWidth) : 0.0f;
@@ -195,14 +195,14 @@ void hist_forward(__global const float *features, __global float *partial, const
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int k = 0; k < KT; k++) {
             float a[4], b[4];
-            for (int r = 0; r < 4; r++) { a[r] = as[k][ty + 16 * r]; b[r] = bs[k][tx + 16 * r]; }
-            for (int r = 0; r < 4; r++) for (int s = 0; s < 4; s++) acc[r][s] += a[r] * b[s];
+            _Pragma("unroll") for (int r = 0; r < 4; r++) { a[r] = as[k][ty + 16 * r]; b[r] = bs[k][tx + 16 * r]; }
+            _Pragma("unroll") for (int r = 0; r < 4; r++) _Pragma("unroll") for (int s = 0; s < 4; s++) acc[r][s] += a[r] * b[s];
         }
     }
     __global float *g = partial + (long)z * bins * bins;
-    for (int r = 0; r < 4; r++) {
+    _Pragma("unroll") for (int r = 0; r < 4; r++) {
         const int i = tileI * TILE + ty + 16 * r;
-        for (int s = 0; s < 4; s++) {
+        _Pragma("unroll") for (int s = 0; s < 4; s++) {
             const int j = tileJ * TILE + tx + 16 * s;
             if (i < bins && j < bins) g[i * bins + j] = acc[r][s];
         }
@@ -222,7 +222,7 @@ __kernel void hist_sum_chunks(__global const float *partial, __global float *out
 }
 
 // Sum of x[0 ..< count] by one work-group of 256 (result valid in every work-item).
-inline float group_sum(__global const float *x, const int count, __local float *scratch) {
+INLINE float group_sum(__global const float *x, const int count, __local float *scratch) {
     const int lid = get_local_id(0);
     float s = 0.0f;
     for (int i = lid; i < count; i += 256) s += x[i];
@@ -293,7 +293,7 @@ void hist_backward_pixels(__global const float *features, __global const float *
     float sumIy[4] = {0, 0, 0, 0}, sumU[4] = {0, 0, 0, 0}, sumV[4] = {0, 0, 0, 0};
     for (int i0 = 0; i0 < bins; i0 += TILE) {
         float t[4][4], td[4][4];
-        for (int r = 0; r < 4; r++) for (int s = 0; s < 4; s++) { t[r][s] = 0.0f; td[r][s] = 0.0f; }
+        _Pragma("unroll") for (int r = 0; r < 4; r++) _Pragma("unroll") for (int s = 0; s < 4; s++) { t[r][s] = 0.0f; td[r][s] = 0.0f; }
         barrier(CLK_LOCAL_MEM_FENCE);
         if (tid < TILE) ci[tid] = bin_centre(min(i0 + tid, bins - 1), bins);
         // Not redundant: PoCL 3.1 runs a region that ends at a loop-header barrier with wrong local
@@ -305,7 +305,7 @@ void hist_backward_pixels(__global const float *features, __global const float *
             barrier(CLK_LOCAL_MEM_FENCE);
             // gs[j][i] = dG[i0 + i, j0 + j]; vs/vd[j][p] = k, k' at v_p − t_j.
             const int jj = tid % KT, ib = tid / KT;
-            for (int r = 0; r < 4; r++) {
+            _Pragma("unroll") for (int r = 0; r < 4; r++) {
                 const int i = ib + 16 * r;
                 gs[jj][i] = i0 + i < bins && j0 + jj < bins ? g[(i0 + i) * bins + j0 + jj] : 0.0f;
                 const int p = tid % TILE, j = tid / TILE + 4 * r;
@@ -317,15 +317,15 @@ void hist_backward_pixels(__global const float *features, __global const float *
             barrier(CLK_LOCAL_MEM_FENCE);
             for (int k = 0; k < KT; k++) {
                 float a[4], b[4], bd[4];
-                for (int r = 0; r < 4; r++) { a[r] = gs[k][ty + 16 * r]; b[r] = vs[k][tx + 16 * r]; bd[r] = vd[k][tx + 16 * r]; }
-                for (int r = 0; r < 4; r++)
-                    for (int s = 0; s < 4; s++) { t[r][s] += a[r] * b[s]; td[r][s] += a[r] * bd[s]; }
+                _Pragma("unroll") for (int r = 0; r < 4; r++) { a[r] = gs[k][ty + 16 * r]; b[r] = vs[k][tx + 16 * r]; bd[r] = vd[k][tx + 16 * r]; }
+                _Pragma("unroll") for (int r = 0; r < 4; r++)
+                    _Pragma("unroll") for (int s = 0; s < 4; s++) { t[r][s] += a[r] * b[s]; td[r][s] += a[r] * bd[s]; }
             }
         }
-        for (int r = 0; r < 4; r++) {
+        _Pragma("unroll") for (int r = 0; r < 4; r++) {
             const int i = ty + 16 * r;
             if (i0 + i >= bins) continue;
-            for (int s = 0; s < 4; s++) {
+            _Pragma("unroll") for (int s = 0; s < 4; s++) {
                 const float d = pu[tx + 16 * s] - ci[i], k = kern(d, invS2, halfWidth);
                 sumIy[s] += k * t[r][s];
                 sumU[s] += kern_slope(d, k, invS2) * t[r][s];
@@ -333,7 +333,7 @@ void hist_backward_pixels(__global const float *features, __global const float *
             }
         }
     }
-    for (int s = 0; s < 4; s++) { red[0][ty][tx + 16 * s] = sumIy[s]; red[1][ty][tx + 16 * s] = sumU[s]; red[2][ty][tx + 16 * s] = sumV[s]; }
+    _Pragma("unroll") for (int s = 0; s < 4; s++) { red[0][ty][tx + 16 * s] = sumIy[s]; red[1][ty][tx + 16 * s] = sumU[s]; red[2][ty][tx + 16 * s] = sumV[s]; }
     barrier(CLK_LOCAL_MEM_FENCE);
     if (tid < 3 * TILE) {
         const int which = tid / TILE, p = tid % TILE;
@@ -371,7 +371,7 @@ __kernel void hist_chain(__global const float *image, __global const float *pixe
 }
 
 // Weight with which binned index o reads source index y along one axis (0 when it does not).
-inline float axis_weight(const int o, const int y, const int in, const int mode, const float scale, const int bins,
+INLINE float axis_weight(const int o, const int y, const int in, const int mode, const float scale, const int bins,
                          const int deficit, const int expo) {
     if (mode == 2) return sample_index(o, in, bins, deficit, expo) == y ? 1.0f : 0.0f;
     int i0, i1;
@@ -381,7 +381,7 @@ inline float axis_weight(const int o, const int y, const int in, const int mode,
 }
 
 // Binned indices that may read source index y: a conservative range, checked exactly by axis_weight.
-inline int2 axis_range(const int y, const int in, const int out, const int mode, const float scale) {
+INLINE int2 axis_range(const int y, const int in, const int out, const int mode, const float scale) {
     const float step = mode == 2 ? (float)in / (float)out : scale;
     const int lo = (int)floor(((float)y - 1.5f) / step) - 2;
     const int hi = (int)ceil(((float)y + 2.0f) / step) + 2;

@@ -8,7 +8,7 @@
 // through a tree in local memory. Per element the G samples are summed in k order, as on the CPU.
 
 // μ_i and s_i of element i of group m; `xm` points at sample m (stride between the group's samples: M·CHW).
-inline float2 mbstd_stats(__global const float *xm, const int i, const int G, const long stride, const float eps) {
+INLINE float2 mbstd_stats(__global const float *xm, const int i, const int G, const long stride, const float eps) {
     float mean = 0.0f;
     for (int k = 0; k < G; k++) mean += xm[k * stride + i];
     mean /= (float)G;
@@ -21,7 +21,7 @@ inline float2 mbstd_stats(__global const float *xm, const int i, const int G, co
 }
 
 // Sum of `v` over the work-group, returned to every work-item.
-inline float mbstd_group_sum(float v, __local float *scratch) {
+INLINE float mbstd_group_sum(float v, __local float *scratch) {
     const int lid = get_local_id(0);
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);

@@ -9,7 +9,7 @@
 #define WG 256
 
 // Sum of `v` over the work-group (every work-item gets the result). `red` holds WG floats.
-inline float group_sum(float v, __local float *red) {
+INLINE float group_sum(float v, __local float *red) {
     const int lid = get_local_id(0);
     red[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -23,7 +23,7 @@ inline float group_sum(float v, __local float *red) {
 }
 
 // d = rsqrt(Σ_e (wr[e]·sr[e / K])² + eps) over one (n, o) row of `len` = I·K elements (every work-item gets it).
-inline float demodulation(__global const float *wr, __global const float *sr, const int len, const int K, const float eps,
+INLINE float demodulation(__global const float *wr, __global const float *sr, const int len, const int K, const float eps,
                           __local float *red) {
     float sum = 0.0f;
     for (int e = get_local_id(0); e < len; e += WG) {

@@ -5,24 +5,35 @@
 // buffer that is never read.
 
 #define SLOTS 16
+// The components of an int16 as an array initialiser (not vstore16: a private array passed to a built-in stays in
+// memory).
+#define INT16_ELEMENTS(v) {v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7, v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf}
 
 // The slot of this work-group and the work-item's element index inside that tensor (may be ≥ its count).
-inline int slot_of(const int16 group_ends, int *index) {
+INLINE int slot_of(const int16 group_ends, int *index) {
     const int group = get_group_id(0);
-    const int16 past = (int16)(group) >= group_ends;   // −1 where group ≥ end_s
-    int e[SLOTS];
-    vstore16(group_ends, 0, e);
-    const int s = -(past.s0 + past.s1 + past.s2 + past.s3 + past.s4 + past.s5 + past.s6 + past.s7 + past.s8 + past.s9
-                    + past.sa + past.sb + past.sc + past.sd + past.se + past.sf);
-    *index = (group - (s == 0 ? 0 : e[s - 1])) * get_local_size(0) + get_local_id(0);
+    const int e[SLOTS] = INT16_ELEMENTS(group_ends);
+    // s: the number of slots that end at or before this group (scalar compares: 1 for true on every compiler);
+    // start: the end of the last of them. Constant indices only, so e stays in registers.
+    int s = 0, start = 0;
+#pragma unroll
+    for (int k = 0; k < SLOTS; k++) {
+        if (group >= e[k]) {
+            s++;
+            start = e[k];
+        }
+    }
+    *index = (group - start) * get_local_size(0) + get_local_id(0);
     return s;
 }
 
-// Element count of slot s.
-inline int count_of(const int s, const int16 counts) {
-    int c[SLOTS];
-    vstore16(counts, 0, c);
-    return c[s];
+// Element count of slot s (a select over constant indices, no private array lookup).
+INLINE int count_of(const int s, const int16 counts) {
+    const int c[SLOTS] = INT16_ELEMENTS(counts);
+    int n = 0;
+#pragma unroll
+    for (int k = 0; k < SLOTS; k++) n = k == s ? c[k] : n;
+    return n;
 }
 
 #define ADAM_SLOT(k) __global float *p##k, __global const float *g##k, __global float *m##k, __global float *v##k

@@ -8,7 +8,7 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
-inline uint4 philox4x32_10(uint4 c, uint2 k) {
+INLINE uint4 philox4x32_10(uint4 c, uint2 k) {
     for (int r = 0; r < 10; r++) {
         if (r > 0) k += (uint2)(PHILOX_W0, PHILOX_W1);
         const uint hi0 = mul_hi(PHILOX_M0, c.x), lo0 = PHILOX_M0 * c.x;
@@ -18,19 +18,19 @@ inline uint4 philox4x32_10(uint4 c, uint2 k) {
     return c;
 }
 
-inline uint4 philox_block(const ulong seed, const ulong block) {
+INLINE uint4 philox_block(const ulong seed, const ulong block) {
     return philox4x32_10((uint4)((uint)block, (uint)(block >> 32), 0u, 0u),
                          (uint2)((uint)seed, (uint)(seed >> 32)));
 }
 
 // U[0, 1): (x >> 8)·2⁻²⁴, exact in float.
-inline float4 uniform4(const uint4 x) {
+INLINE float4 uniform4(const uint4 x) {
     return convert_float4(x >> 8) * 0x1.0p-24f;
 }
 
 // Box–Muller on lane pairs (0,1) and (2,3): u1 = ((a >> 8) + 1)·2⁻²⁴ in (0, 1], u2 = (b >> 8)·2⁻²⁴,
 // r = sqrt(-2 ln u1); (r·cos 2πu2, r·sin 2πu2).
-inline float4 normal4(const uint4 x) {
+INLINE float4 normal4(const uint4 x) {
     const float2 u1 = convert_float2((x.xz >> 8) + 1u) * 0x1.0p-24f;
     const float2 u2 = convert_float2(x.yw >> 8) * 0x1.0p-24f;
     const float2 r = sqrt(-2.0f * log(u1));
@@ -50,6 +50,7 @@ __kernel void philox_fill(__global float *out, const int count, const ulong seed
         vstore4(v, b, out);
     } else {
         const float w[4] = {v.x, v.y, v.z, v.w};
-        for (int lane = 0; first + lane < count; lane++) out[first + lane] = w[lane];
+#pragma unroll
+        for (int lane = 0; lane < 4; lane++) if (first + lane < count) out[first + lane] = w[lane];
     }
 }

@@ -9,7 +9,7 @@
 
 // strided_offset(i, shape, strides, rank) comes from strided_index.cl (prepended to every program).
 
-inline float combine(const int is_max, const float a, const float b) {
+INLINE float combine(const int is_max, const float a, const float b) {
     return is_max ? fmax(a, b) : a + b;
 }
 

@@ -24,14 +24,16 @@
 // Round to TF32 (10 explicit mantissa bits) to nearest, ties away from zero: PTX's cvt.rna.tf32.f32 on the bits.
 // NaN stays NaN (adding half an ulp could carry a low-bit payload into an infinity); a value that rounds past
 // FLT_MAX becomes infinite, as cvt.rna does.
-inline float to_tf32(const float x) { return isnan(x) ? x : as_float((as_uint(x) + 0x1000u) & 0xffffe000u); }
-inline float4 to_tf32_4(const float4 x) { return (float4)(to_tf32(x.x), to_tf32(x.y), to_tf32(x.z), to_tf32(x.w)); }
+INLINE float to_tf32(const float x) { return isnan(x) ? x : as_float((as_uint(x) + 0x1000u) & 0xffffe000u); }
+INLINE float4 to_tf32_4(const float4 x) { return (float4)(to_tf32(x.x), to_tf32(x.y), to_tf32(x.z), to_tf32(x.w)); }
 #define LOCAL_VALUE(x) to_tf32(x)
 #define LOCAL_VALUE4(x) to_tf32_4(x)
 
 // Largest per-warp tile counts (register arrays are sized by them; TF32_LAYOUT_OK checks a tile against them).
 #define TF32_MAX_MT 4
 #define TF32_MAX_NT8 8
+// The helpers below loop to these maxima and skip the tiles past mt, nt8: constant trip counts unroll inside the helper
+// whatever order a compiler inlines and unrolls in, so the fragment and accumulator arrays stay in registers.
 
 // The warp layout of a rows x cols tile computed by `threads` work-items (threads/32 warps): 2 x (warps/2) where the
 // tile has at least 32 rows and 2 warps, else 1 x warps. Warp w owns the (16·mt) x (8·nt8) block at
@@ -65,12 +67,13 @@ inline float4 to_tf32_4(const float4 x) { return (float4)(to_tf32(x.x), to_tf32(
 
 #ifdef TF32_MMA
 // acc += A·B for each of the warp's mt x nt8 tiles (one k8 step): mma.sync on the tensor cores. X, lid: unused.
-inline void warp_mma_tf32(float *acc, const uint *a, const uint *b, const int mt, const int nt8, __local float *X,
+INLINE void warp_mma_tf32(float *acc, const uint *a, const uint *b, const int mt, const int nt8, __local float *X,
                           const int lid) {
 #pragma unroll
-    for (int i = 0; i < mt; i++)
+    for (int i = 0; i < TF32_MAX_MT; i++)
 #pragma unroll
-        for (int j = 0; j < nt8; j++)
+        for (int j = 0; j < TF32_MAX_NT8; j++)
+            if (i < mt && j < nt8)
             __asm__ __volatile__("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
                                  "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};"
                                  : "=f"(TF32_ACC(acc, i, j, 0, nt8)), "=f"(TF32_ACC(acc, i, j, 1, nt8)),
@@ -85,17 +88,23 @@ inline void warp_mma_tf32(float *acc, const uint *a, const uint *b, const int mt
 // lanes in local-id order), and after a barrier computes its own accumulators from the lanes that hold its row of
 // A and column of B (products of TF32 values are exact in fp32; the sum runs over k in order). Two barriers per
 // call: the whole work-group calls it together (the calls sit in uniform loops).
-inline void warp_mma_tf32(float *acc, const uint *a, const uint *b, const int mt, const int nt8, __local float *X,
+INLINE void warp_mma_tf32(float *acc, const uint *a, const uint *b, const int mt, const int nt8, __local float *X,
                           const int lid) {
     const int per = 4 * mt + 2 * nt8;
-    for (int r = 0; r < 4 * mt; r++) X[lid * per + r] = as_float(a[r]);
-    for (int r = 0; r < 2 * nt8; r++) X[lid * per + 4 * mt + r] = as_float(b[r]);
+#pragma unroll
+    for (int r = 0; r < 4 * TF32_MAX_MT; r++) if (r < 4 * mt) X[lid * per + r] = as_float(a[r]);
+#pragma unroll
+    for (int r = 0; r < 2 * TF32_MAX_NT8; r++) if (r < 2 * nt8) X[lid * per + 4 * mt + r] = as_float(b[r]);
     barrier(CLK_LOCAL_MEM_FENCE);
     __local const float *warp = X + (lid / 32) * 32 * per;
     const int g = (lid % 32) / 4, t4 = lid % 4;
-    for (int i = 0; i < mt; i++)
-        for (int j = 0; j < nt8; j++)
+#pragma unroll
+    for (int i = 0; i < TF32_MAX_MT; i++)
+#pragma unroll
+        for (int j = 0; j < TF32_MAX_NT8; j++)
+#pragma unroll
             for (int q = 0; q < 4; q++) {
+                if (i >= mt || j >= nt8) continue;
                 const int row = g + 8 * (q / 2), col = 2 * t4 + q % 2;
                 float sum = TF32_ACC(acc, i, j, q, nt8);
                 for (int k = 0; k < 8; k++) {
@@ -114,7 +123,7 @@ inline void warp_mma_tf32(float *acc, const uint *a, const uint *b, const int mt
 // acc += As ⊗ Bs over `depth` (a multiple of 8) k rows: per k8 step, this lane's fragments of the warp's mt x nt8
 // tiles at (wrow, wcol) (scalar local reads; the operands are TF32 already, so their bits go to mma.sync as they
 // are), then the warp's mma. X: the emulation's exchange buffer (unused by mma.sync).
-inline void mac_tf32(__local const float *As, __local const float *Bs, const int lda, const int ldb, const int depth,
+INLINE void mac_tf32(__local const float *As, __local const float *Bs, const int lda, const int ldb, const int depth,
                      const int wrow, const int wcol, float *acc, const int mt, const int nt8, __local float *X,
                      const int lid) {
     const int g = (lid % 32) / 4, t4 = lid % 4;
@@ -123,7 +132,8 @@ inline void mac_tf32(__local const float *As, __local const float *Bs, const int
         uint a[4 * TF32_MAX_MT], b[2 * TF32_MAX_NT8];
         __local const float *a0 = As + (kk + t4) * lda + wrow + g, *a4 = a0 + 4 * lda;
 #pragma unroll
-        for (int i = 0; i < mt; i++) {
+        for (int i = 0; i < TF32_MAX_MT; i++) {
+            if (i >= mt) continue;
             a[4 * i] = as_uint(a0[16 * i]);
             a[4 * i + 1] = as_uint(a0[16 * i + 8]);
             a[4 * i + 2] = as_uint(a4[16 * i]);
@@ -131,7 +141,8 @@ inline void mac_tf32(__local const float *As, __local const float *Bs, const int
         }
         __local const float *b0 = Bs + (kk + t4) * ldb + wcol + g, *b4 = b0 + 4 * ldb;
 #pragma unroll
-        for (int j = 0; j < nt8; j++) {
+        for (int j = 0; j < TF32_MAX_NT8; j++) {
+            if (j >= nt8) continue;
             b[2 * j] = as_uint(b0[8 * j]);
             b[2 * j + 1] = as_uint(b4[8 * j]);
         }

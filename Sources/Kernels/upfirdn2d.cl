@@ -16,8 +16,8 @@
 
 #define MAX_TILED_TAPS 1024
 
-inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((b - 1 - a) / b); }
-inline int ceil_div(int a, int b) { return -floor_div(-a, b); }
+INLINE int floor_div(int a, int b) { return a >= 0 ? a / b : -((b - 1 - a) / b); }
+INLINE int ceil_div(int a, int b) { return -floor_div(-a, b); }
 
 // One work-group of LX × LY × LZ work-items computes a (LX·px) × (LY·py) output tile of each of LZ
 // planes. It stages the input region under that tile (tinH × tinW per plane, zeros outside the image)

@@ -14,11 +14,7 @@ final class DataParallelTests: XCTestCase {
 
     /// `mpirun` from PATH, or a skip naming what is missing.
     static func mpirun() throws -> URL {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") {
-            let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent("mpirun")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
+        if let mpirun = executableOnPath("mpirun") { return mpirun }
         throw XCTSkip("mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev): data-parallel tests skipped")
     }
 

@@ -128,8 +128,24 @@ public func histoganBinary() throws -> URL {
 /// Runs the `histogan-gpu` binary with `arguments` (and `environment` added to this process's), returning its
 /// exit status and its standard output and error together.
 public func runHistogan(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    try runProcess(try histoganBinary(), arguments, environment: environment)
+}
+
+/// `name` from PATH, or nil.
+public func executableOnPath(_ name: String) -> URL? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for dir in path.split(separator: ":") {
+        let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent(name)
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+    }
+    return nil
+}
+
+/// Runs `executable` with `arguments` (and `environment` added to this process's), returning its exit status and its
+/// standard output and error together.
+public func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = try histoganBinary()
+    process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let pipe = Pipe()

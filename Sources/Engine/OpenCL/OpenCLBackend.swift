@@ -17,15 +17,19 @@ public final class CLBuffer: Buffer, @unchecked Sendable {
 }
 
 /// Size-keyed free lists of `cl_mem`. On allocation failure the caller empties it and retries.
+/// `checked`: no pooling and no rounding, each buffer its own `cl_mem` of exactly its size, released when freed
+/// (`OpenCLBackend.checkedBuffers`).
 final class CLBufferPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [Int: [cl_mem]] = [:]
     private let context: cl_context
+    let checked: Bool
     /// Bytes of every `cl_mem` this pool created and has not released (in use or free).
     private(set) var createdBytes = 0
 
-    init(context: cl_context) {
+    init(context: cl_context, checked: Bool = false) {
         self.context = context
+        self.checked = checked
         clRetainContext(context)
     }
 
@@ -37,12 +41,20 @@ final class CLBufferPool: @unchecked Sendable {
     /// Bytes rounded up to a 4 KiB multiple so similar sizes share buffers.
     static func bucket(_ bytes: Int) -> Int { max(4096, (bytes + 4095) / 4096 * 4096) }
 
+    /// The size of the `cl_mem` for `bytes`: its bucket, or exactly `bytes` (at least one float) when checked.
+    func size(for bytes: Int) -> Int { checked ? max(4, bytes) : Self.bucket(bytes) }
+
     func take(bytes: Int) -> cl_mem? {
-        lock.withLock { free[bytes]?.popLast() }
+        checked ? nil : lock.withLock { free[bytes]?.popLast() }
     }
 
     func recycle(_ mem: cl_mem, bytes: Int) {
-        lock.withLock { free[bytes, default: []].append(mem) }
+        if checked {
+            clReleaseMemObject(mem)
+            lock.withLock { createdBytes -= bytes }
+        } else {
+            lock.withLock { free[bytes, default: []].append(mem) }
+        }
     }
 
     func drain() {
@@ -115,11 +127,21 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// `HISTOGAN_CL_OPTIONS`: extra OpenCL build options appended to every program's (e.g. `-cl-opt-disable` to
     /// check the kernels unoptimised, `-cl-nv-verbose` for NVIDIA's register counts in the build log).
     private let extraBuildOptions = ProcessInfo.processInfo.environment["HISTOGAN_CL_OPTIONS"].map { " " + $0 } ?? ""
+    /// `HISTOGAN_CL_BUILD_LOG=1`: every program's build log (warnings; NVIDIA's register counts with
+    /// `-cl-nv-verbose`) goes to stderr after a successful build. Programs loaded from the kernel cache are not built.
+    private let printBuildLogs = ProcessInfo.processInfo.environment["HISTOGAN_CL_BUILD_LOG"] == "1"
+    /// `HISTOGAN_CL_DUMP_SOURCES=DIR`: every program variant's full text and build options go to DIR (for compiling
+    /// them with another compiler, `scripts/ptx-check.py`).
+    private let sourceDumpDirectory = ProcessInfo.processInfo.environment["HISTOGAN_CL_DUMP_SOURCES"]
     private let lock = NSLock()
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
     private var times: [String: (count: Int, seconds: Double)] = [:]
     private var launches = 0
+    /// `HISTOGAN_CL_CHECKED_BUFFERS=1`: every allocation is a `cl_mem` of exactly its size (no pool, no 4 KiB
+    /// rounding), filled with NaN. A kernel that reads past a buffer's end then faults under a checker such as
+    /// Oclgrind, and one that reads memory nothing wrote gets NaN into its results. For checking only: slower.
+    public let checkedBuffers: Bool
     /// Tuning table in use and the shape recorder of `histogan-gpu tune` (OpenCLBackend+Tuning.swift).
     let tuning: TuningState
     /// Why no tuning table is in use although one was looked for (a corrupt file, named), nil otherwise.
@@ -136,11 +158,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// `staging` nil: `HISTOGAN_TILE_STAGING`, else double-buffered. `convAlgorithm` nil: `HISTOGAN_CONV_ALGORITHM`,
     /// else auto. `precision` `.tf32` asks for TF32 tensor-core products (NVIDIA; probed here, fp32 with a warning on
     /// stderr and in `precisionNotice` where they do not work); `emulateTensorCores` (nil: `HISTOGAN_TF32_EMULATE=1`)
-    /// runs the TF32 kernels with `mma.sync` emulated, on any device.
+    /// runs the TF32 kernels with `mma.sync` emulated, on any device. `checkedBuffers` nil:
+    /// `HISTOGAN_CL_CHECKED_BUFFERS=1`.
     public init(device: OpenCLDeviceDescriptor, profiling: Bool = false,
                 tuning settings: TuningSettings = .fromEnvironment(), staging: TileStaging? = nil,
                 convAlgorithm: ConvAlgorithmPolicy? = nil, precision: MatmulPrecision = .fp32,
-                emulateTensorCores: Bool? = nil) throws {
+                emulateTensorCores: Bool? = nil, checkedBuffers checkedBuffersSetting: Bool? = nil) throws {
         self.device = device
         self.profiling = profiling
         self.staging = try staging ?? TileStaging.fromEnvironment()
@@ -170,7 +193,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try check(status, "clCreateCommandQueue")
         context = ctx
         queue = q!
-        pool = CLBufferPool(context: ctx)
+        checkedBuffers = checkedBuffersSetting ?? (ProcessInfo.processInfo.environment["HISTOGAN_CL_CHECKED_BUFFERS"] == "1")
+        pool = CLBufferPool(context: ctx, checked: checkedBuffers)
         if precision == .tf32 {
             enableTensorCores(emulated: emulateTensorCores ?? (ProcessInfo.processInfo.environment["HISTOGAN_TF32_EMULATE"] == "1"))
         }
@@ -187,9 +211,21 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     // MARK: - Memory
 
     public func allocate(_ count: Int) throws -> any Buffer {
-        let bytes = CLBufferPool.bucket(count * MemoryLayout<Float>.stride)
+        let bytes = pool.size(for: count * MemoryLayout<Float>.stride)
         let mem = try pool.take(bytes: bytes) ?? pool.create(bytes: bytes)
-        return CLBuffer(count: count, mem: mem, bytes: bytes, pool: pool)
+        let buffer = CLBuffer(count: count, mem: mem, bytes: bytes, pool: pool)
+        if checkedBuffers { try poison(mem, bytes: bytes) }
+        return buffer
+    }
+
+    /// NaN in every float of `mem` by `clEnqueueFillBuffer` (a copy engine's job, not a kernel launch: the launch
+    /// counter and the profile do not see it).
+    private func poison(_ mem: cl_mem, bytes: Int) throws {
+        var nan = Float.nan
+        let status = lock.withLock {
+            clEnqueueFillBuffer(queue, mem, &nan, MemoryLayout<Float>.size, 0, bytes, 0, nil, nil)
+        }
+        try check(status, "clEnqueueFillBuffer")
     }
 
     public func upload(_ values: UnsafeBufferPointer<Float>, to buffer: any Buffer, offset: Int) throws {
@@ -324,6 +360,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let helpers = ["strided_index"] + (Self.tensorCoreFamilies.contains(family) ? ["tf32"] : [])
         let sourceText = helpers.map { hg_kernel_source($0).map { String(cString: $0) } ?? "" }.joined(separator: "\n")
             + "\n" + String(cString: source)
+        if let directory = sourceDumpDirectory { dumpSource(sourceText, family: family, options: fullOptions, to: directory) }
         if let cached = binaryCache.load(context: context, device: device, options: fullOptions, source: sourceText) {
             programs[key] = cached
             return cached
@@ -341,9 +378,22 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             clReleaseProgram(program)
             throw EngineError.buildFailed(family: family, options: fullOptions, log: log.isEmpty ? OpenCLStatus.name(buildStatus) : log)
         }
+        if printBuildLogs {
+            let log = buildLog(program!).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !log.isEmpty { FileHandle.standardError.write(Data("build log of \(family) [\(fullOptions)]:\n\(log)\n".utf8)) }
+        }
         binaryCache.store(program!, device: device, options: fullOptions, source: sourceText)
         programs[key] = program!
         return program!
+    }
+
+    /// Writes the program text as built, its options in a first comment line, to `directory/<family>-<hash>.cl`
+    /// (`HISTOGAN_CL_DUMP_SOURCES`); failures are ignored, it is a debugging aid.
+    private func dumpSource(_ source: String, family: String, options: String, to directory: String) {
+        // One file per program variant: the options' hash names it.
+        let url = URL(fileURLWithPath: directory).appendingPathComponent("\(family)-\(ProgramBinaryCache.hash(options)).cl")
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try? Data("// options: \(options)\n\(source)".utf8).write(to: url)
     }
 
     private func buildLog(_ program: cl_program) -> String {
