@@ -9,7 +9,7 @@ Usage:
     python3 scripts/ptx-check.py /tmp/cl-dump [--clang clang-16] [--arch sm_90] [--json out.json]
 
 Each dumped file starts with `// options: …` (the build options); `-D TF32_EMULATE` becomes `-D TF32_MMA`, so
-the TF32 variants compile their `mma.sync` inline PTX. Exit status 1 when a variant fails to compile or keeps a depot.
+the TF32 variants compile their `mma.sync` inline PTX, and `-D ALWAYS_INLINE` is added, as the engine does for a GPU. Exit status 1 when a variant fails to compile or keeps a depot.
 This is a proxy: NVIDIA's driver compiles with its own front end and NVVM, so a clean report here is not a
 measurement on NVIDIA, but a depot here means the kernel relies on the driver's inliner to keep its arrays in
 registers. Needs a clang built with the NVPTX target (Debian's clang-16 is).
@@ -29,10 +29,11 @@ def compile_variant(clang, arch, path):
     options = first.removeprefix("// options:").strip().split()
     options = [o for o in options if o != "-cl-std=CL1.2"]
     # "-D NAME" pairs: keep them together; TF32_EMULATE becomes TF32_MMA (on NVIDIA the real instruction runs).
-    args, i = [], 0
+    args, i = ["-D", "ALWAYS_INLINE"], 0   # as the host builds for a GPU (a CPU device's dump lacks it)
     while i < len(options):
         if options[i] == "-D" and i + 1 < len(options):
-            args += ["-D", "TF32_MMA" if options[i + 1] == "TF32_EMULATE" else options[i + 1]]
+            if options[i + 1] != "ALWAYS_INLINE":
+                args += ["-D", "TF32_MMA" if options[i + 1] == "TF32_EMULATE" else options[i + 1]]
             i += 2
         else:
             if options[i] not in ("-cl-opt-disable",):

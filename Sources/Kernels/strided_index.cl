@@ -1,10 +1,15 @@
 // Shared by every kernel family: OpenCLBackend prepends this file to each program's source.
 
-// Every helper function is always inlined. The private arrays a kernel hands to its helpers by pointer (the GEMM and
-// conv accumulators, the staged operand slices) then stay in registers with every compiler, not only with those whose
-// inliner happens to take large helpers: clang's NVPTX back end left them in per-thread local memory (DRAM on a GPU),
-// which turns each FMA into a memory access (`scripts/ptx-check.py` reports such depots).
+// On GPUs (-D ALWAYS_INLINE, set by the host for every non-CPU device) every helper function is always inlined. The
+// private arrays a kernel hands to its helpers by pointer (the GEMM and conv accumulators, the staged operand slices)
+// then stay in registers with every compiler, not only with those whose inliner happens to take large helpers: clang's
+// NVPTX back end left them in per-thread local memory (DRAM on a GPU), which turns each FMA into a memory access
+// (`scripts/ptx-check.py` reports such depots). CPU drivers keep plain `inline`: PoCL ran the GEMM slower so.
+#ifdef ALWAYS_INLINE
 #define INLINE inline __attribute__((always_inline))
+#else
+#define INLINE inline
+#endif
 
 // Element offset of flat index i (row-major over `shape`) in a view with `strides`.
 INLINE int strided_offset(int i, const int8 shape, const int8 strides, const int rank) {
