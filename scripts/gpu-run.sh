@@ -4,8 +4,9 @@
 # Registers NVIDIA's OpenCL ICD, then runs, each under its own time limit (a hang costs that stage only):
 #   devices; selftest (every kernel family against the CPU backend, before anything is timed; with --tf32 also the
 #   TF32 GEMMs); bench; PyTorch's kernel timings and its time for our training step (torch_reference.py); profile at
-#   256 px; bench's conv rows by the direct kernels (the Winograd gain); bench's GEMM and conv rows with --tf32
-#   (reported apart); its GEMM/conv rows single-buffered (the double-buffering gain). On NVIDIA every build logs
+#   256 px; bench's conv rows by the direct kernels (the Winograd gain) and by Winograd F(2x2, 3x3) (F(4x4)'s gain);
+#   bench's GEMM and conv rows with --tf32 (reported apart); its GEMM/conv rows single-buffered (the double-buffering
+#   gain). On NVIDIA every build logs
 #   ptxas' registers and spills (-cl-nv-verbose), summarised under "ptxas". The limits add up to 570 s;
 #   the summary and the tarball are rewritten after every stage, so a cut-short call still returns what ran.
 # Writes three files to $OUT (the device tool brings back at most 8): summary.json (scripts/gpu_summary.py:
@@ -71,8 +72,8 @@ snapshot
 if [ "$TORCH_DEVICE" = cuda ] && grep -qi nvidia "$RUN/devices.txt"; then
     export HISTOGAN_CL_OPTIONS="-cl-nv-verbose" HISTOGAN_CL_BUILD_LOG=1
 fi
-stage selftest 120 "$B" selftest --device "$DEVICE" --tf32 --json "$RUN/selftest.json"
-stage bench 110 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
+stage selftest 110 "$B" selftest --device "$DEVICE" --tf32 --json "$RUN/selftest.json"
+stage bench 100 "$B" bench --device "$DEVICE" "${BENCH[@]}" --json "$RUN/bench-opencl.json"
 stage torch 55 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --json "$RUN/torch.json"
 # Our full training step in PyTorch (same network, regularisers, batch; fp32, TF32 off): mean over one 16-step period.
 stage torch-step 60 python3 "$HERE/torch_reference.py" --step --device "$TORCH_DEVICE" "${STEP[@]}" --json "$RUN/torch-step.json"
@@ -80,6 +81,9 @@ stage profile 130 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/p
 # The conv rows by the direct kernels (bench's default runs the wide 3x3 layers by Winograd): does Winograd pay here?
 stage bench-direct 25 env HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" --only modconv,conv3x3 \
     --json "$RUN/bench-direct.json"
+# The same rows by Winograd F(2x2, 3x3) (the default runs these 64x64-and-larger layers by F(4x4, 3x3)): which pays here?
+stage bench-f2x2 20 env HISTOGAN_CONV_ALGORITHM=winograd "$B" bench --device "$DEVICE" "${BENCH[@]}" --only modconv,conv3x3 \
+    --json "$RUN/bench-f2x2.json"
 # Opt-in TF32 (reported apart): the GEMM rows and the Winograd convs' GEMMs on the tensor cores (inline-PTX mma.sync).
 stage bench-tf32 25 "$B" bench --device "$DEVICE" --tf32 "${BENCH[@]}" --only gemm,modconv,conv3x3 --json "$RUN/bench-tf32.json"
 # Last (the least needed): the GEMM and direct conv rows single-buffered. Does the default double buffering pay here?

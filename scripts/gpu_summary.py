@@ -2,7 +2,7 @@
 
 Usage: python3 gpu_summary.py RUN_DIR > summary.json
 RUN_DIR holds what gpu-run.sh wrote: nvidia-smi.txt, devices.json, selftest.json, bench-opencl.json,
-bench-direct.json (the conv rows by the direct kernels), bench-tf32.json (bench --tf32), bench-single.json (the GEMM and direct conv rows
+bench-direct.json (the conv rows by the direct kernels), bench-f2x2.json (the same rows by Winograd F(2x2, 3x3)), bench-tf32.json (bench --tf32), bench-single.json (the GEMM and direct conv rows
 single-buffered), profile-256.json, torch.json (PyTorch kernel timings) and torch-step.json (PyTorch's time for our training step).
 Every ratio compares two numbers measured in the same run on the same card; a ratio whose inputs are missing
 is null, with the reason under "missing".
@@ -29,8 +29,12 @@ DEFINITIONS = {
     "ptxas": "from NVIDIA's build logs (-cl-nv-verbose): kernels compiled, their most registers per work-item, and "
              "the kernels with a stack frame or spill stores (per-thread local memory); null without build logs",
     "winograd_gain": "per modconv/conv3x3 bench row: ms by the direct kernels (HISTOGAN_CONV_ALGORITHM=direct) / ms by "
-                     "bench's default (auto: Winograd F(2x2,3x3) for the 3x3 stride-1 layers of >= 64 channels and >= 16x16 "
-                     "pixels), timed in the same run; > 1 means Winograd pays (rows it does not touch stay near 1)",
+                     "bench's default (auto: Winograd for the 3x3 stride-1 layers of >= 64 channels and >= 16x16 pixels, "
+                     "F(4x4,3x3) from 32x32 pixels, F(2x2,3x3) below), timed in the same run; > 1 means Winograd pays "
+                     "(rows it does not touch stay near 1)",
+    "winograd4x4_gain": "per modconv/conv3x3 bench row: ms by Winograd F(2x2,3x3) (HISTOGAN_CONV_ALGORITHM=winograd) / ms "
+                        "by bench's default (F(4x4,3x3) on these rows, all >= 64x64 pixels), timed in the same run; > 1 "
+                        "means F(4x4,3x3) pays over F(2x2,3x3)",
 }
 
 
@@ -85,6 +89,7 @@ def main(run):
     bench = load(run, "bench-opencl.json", missing)
     single = load(run, "bench-single.json", missing)
     direct = load(run, "bench-direct.json", missing)
+    f2x2 = load(run, "bench-f2x2.json", missing)
     tf32 = load(run, "bench-tf32.json", missing)
     torch_k = load(run, "torch.json", missing)
     profile = load(run, "profile-256.json", missing)
@@ -122,6 +127,8 @@ def main(run):
                for r in (single or {}).get("results", [])}
     winograd = {f"{r['kernel']} {r['shape']}": ratio(r.get("milliseconds"), ours(bench, r["kernel"], r["shape"]))
                 for r in (direct or {}).get("results", [])}
+    winograd4x4 = {f"{r['kernel']} {r['shape']}": ratio(r.get("milliseconds"), ours(bench, r["kernel"], r["shape"]))
+                   for r in (f2x2 or {}).get("results", [])}
     gpu = next((d for d in (devices or []) if d.get("kind") == "opencl" and d.get("deviceType") == "GPU"), None)
     try:
         with open(os.path.join(run, "nvidia-smi.txt")) as fh:
@@ -145,9 +152,8 @@ def main(run):
                     "official_histogan_anchor": 149.0},
         "launches_per_step": (profile or {}).get("launchesPerStep"),
         "double_buffer_gain": staging,
-        "ptxas": "from NVIDIA's build logs (-cl-nv-verbose): kernels compiled, their most registers per work-item, and "
-             "the kernels with a stack frame or spill stores (per-thread local memory); null without build logs",
-    "winograd_gain": winograd,
+        "winograd_gain": winograd,
+        "winograd4x4_gain": winograd4x4,
         "tf32": tf32_summary,
         "ptxas": ptxas_report(run),
         "definitions": DEFINITIONS,

@@ -145,4 +145,13 @@ final class TF32GemmTests: XCTestCase {
         XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern))
         XCTAssertEqual(try Device.cpu.makeBackend(precision: .tf32).matmulArithmetic, .fp32)
     }
+
+    /// With TF32 products `auto` keeps Winograd F(2x2, 3x3) on the 32x32-and-larger layers that it sends to F(4x4, 3x3)
+    /// in fp32 (F(4x4)'s transforms magnify TF32's operand rounding: 3.2e-3 relative error against 5e-4).
+    func testTF32KeepsWinograd2x2() throws {
+        let tf32 = try requireEmulated()
+        let fp32 = try OpenCLBackend(device: tf32.device, tuning: .off, convAlgorithm: .auto)
+        XCTAssertEqual(fp32.auto4x4MinPixels, OpenCLBackend.winograd4x4MinPixels)
+        XCTAssertNil(tf32.auto4x4MinPixels)
+    }
 }

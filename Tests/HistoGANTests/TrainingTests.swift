@@ -52,11 +52,12 @@ final class TrainingTests: XCTestCase {
     }
 
     /// Two training steps (R1 on the first, so gradients of gradients pass through the convolutions) with every 3x3
-    /// stride-1 conv by Winograd, on the CPU and on OpenCL, give the direct CPU run's losses.
+    /// stride-1 conv by Winograd F(2x2, 3x3) or F(4x4, 3x3), on the CPU and on OpenCL, give the direct CPU run's losses.
     func testWinogradStepsGiveTheDirectLosses() throws {
-        var backends: [any Backend] = [CPUBackend(convAlgorithm: .winograd)]
+        var backends: [any Backend] = [CPUBackend(convAlgorithm: .winograd), CPUBackend(convAlgorithm: .winograd4x4)]
         if let cl = try TestBackends.requireOpenCL() as? OpenCLBackend {
             backends.append(try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .winograd))
+            backends.append(try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: .winograd4x4))
         }
         let direct = try Self.twoStepLosses(on: CPUBackend(convAlgorithm: .direct))
         for backend in backends {

@@ -12,12 +12,12 @@
 //                order whatever the thread count
 // A 1×1 stride-1 unpadded convolution needs no im2col: the column matrix is the input itself, and the
 // backend's batched `gemm` runs it directly. The 3x3 stride-1 layers the `convAlgorithm` policy picks run by
-// Winograd F(2x2, 3x3) instead (CPUBackend+Winograd.swift).
+// Winograd F(2x2, 3x3) or F(4x4, 3x3) instead (CPUBackend+Winograd.swift).
 extension CPUBackend {
     public func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
-        if convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels) == .winograd {
-            return try winogradConv2d(shape, x: input, weight: weight, y: output)
+        if let block = convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels).winogradBlock {
+            return try winogradConv2d(shape, block: block, x: input, weight: weight, y: output)
         }
         let x = try ptr(input, "conv2d"), w = try ptr(weight, "conv2d"), y = try ptr(output, "conv2d")
         let g = ConvGemmDims(shape)
@@ -36,8 +36,8 @@ extension CPUBackend {
 
     public func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
-        if convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels) == .winograd {
-            return try winogradConv2dGradInput(shape, dy: gradOutput, weight: weight, dx: gradInput)
+        if let block = convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels).winogradBlock {
+            return try winogradConv2dGradInput(shape, block: block, dy: gradOutput, weight: weight, dx: gradInput)
         }
         let dx = try ptr(gradInput, "conv2dGradInput"), w = try ptr(weight, "conv2dGradInput")
         let dy = try ptr(gradOutput, "conv2dGradInput")
@@ -76,8 +76,8 @@ extension CPUBackend {
 
     public func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
-        if convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels) == .winograd {
-            return try winogradConv2dGradWeight(shape, x: input, dy: gradOutput, dw: gradWeight)
+        if let block = convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels).winogradBlock {
+            return try winogradConv2dGradWeight(shape, block: block, x: input, dy: gradOutput, dw: gradWeight)
         }
         let x = try ptr(input, "conv2dGradWeight"), dy = try ptr(gradOutput, "conv2dGradWeight")
         let dw = try ptr(gradWeight, "conv2dGradWeight")

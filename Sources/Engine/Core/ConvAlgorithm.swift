@@ -5,10 +5,22 @@ import Foundation
 /// - `winograd`: F(2x2, 3x3) (winograd.cl's transforms around a batched gemm.cl): 2.25x fewer multiply-adds, for
 ///   3x3 convolutions with stride 1, padding 1 and one group only (`ConvAlgorithm.winogradApplies`). Its rounding
 ///   differs from the direct sums (relative error about 1e-6 of the output's scale, see WinogradTests).
+/// - `winograd4x4`: F(4x4, 3x3) for the same shapes: 4x fewer multiply-adds (36 GEMMs over the 4x4 output blocks
+///   instead of 16 over the 2x2 ones), and transformed operands 2.25x the activations instead of 4x; its larger
+///   transform coefficients (up to 8) round more (relative error a few 1e-6, see WinogradTests).
 public enum ConvAlgorithm: String, Codable, Sendable, CaseIterable {
-    case direct, winograd
+    case direct, winograd, winograd4x4
 
-    /// Whether Winograd F(2x2, 3x3) can compute `s`: 3x3, stride 1, padding 1 on both axes, groups 1.
+    /// The side m of the output blocks of Winograd F(m x m, 3x3): 2 or 4; nil for `direct`.
+    public var winogradBlock: Int? {
+        switch self {
+        case .direct: return nil
+        case .winograd: return 2
+        case .winograd4x4: return 4
+        }
+    }
+
+    /// Whether Winograd F(2x2, 3x3) and F(4x4, 3x3) can compute `s`: 3x3, stride 1, padding 1 on both axes, groups 1.
     public static func winogradApplies(_ s: Conv2dShape) -> Bool {
         s.kernelH == 3 && s.kernelW == 3 && s.stride == 1 && s.padH == 1 && s.padW == 1 && s.groups == 1
     }
@@ -17,29 +29,36 @@ public enum ConvAlgorithm: String, Codable, Sendable, CaseIterable {
 /// Which algorithm runs a convolution (on OpenCL: one that the tuning table has no entry for;
 /// `HISTOGAN_CONV_ALGORITHM`).
 /// - `auto`: Winograd where it applies and the layer is wide and large enough to pay for its transforms
-///   (`preferred`; the width depends on the backend), else direct;
-/// - `direct`, `winograd`: that algorithm wherever it applies.
+///   (`preferred`; the width depends on the backend), F(4x4, 3x3) from the backend's `min4x4Pixels` on and
+///   F(2x2, 3x3) below, else direct;
+/// - `direct`, `winograd` (F(2x2, 3x3)), `winograd4x4` (F(4x4, 3x3)): that algorithm wherever it applies.
 public enum ConvAlgorithmPolicy: String, Sendable, CaseIterable {
-    case auto, direct, winograd
+    case auto, direct, winograd, winograd4x4
 
-    /// `HISTOGAN_CONV_ALGORITHM` (`auto`, `direct` or `winograd`), else `.auto`; any other value is an error naming it.
+    /// `HISTOGAN_CONV_ALGORITHM` (`auto`, `direct`, `winograd` or `winograd4x4`), else `.auto`; any other value is an
+    /// error naming it.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> ConvAlgorithmPolicy {
         guard let text = environment["HISTOGAN_CONV_ALGORITHM"] else { return .auto }
         guard let policy = ConvAlgorithmPolicy(rawValue: text.lowercased()) else {
-            throw EngineError.invalidSetting(variable: "HISTOGAN_CONV_ALGORITHM", value: text, expected: "auto, direct or winograd")
+            throw EngineError.invalidSetting(variable: "HISTOGAN_CONV_ALGORITHM", value: text, expected: "auto, direct, winograd or winograd4x4")
         }
         return policy
     }
 
     /// The algorithm this policy picks for `s` (a forward shape; grad-input and grad-weight of it follow the same) on a
-    /// backend whose Winograd pays from `minChannels` channels.
-    public func algorithm(for s: Conv2dShape, minChannels: Int) -> ConvAlgorithm {
+    /// backend whose Winograd pays from `minChannels` channels, and whose F(4x4, 3x3) pays over F(2x2, 3x3) from
+    /// `min4x4Pixels` pixels per image (nil: `auto` never picks it).
+    public func algorithm(for s: Conv2dShape, minChannels: Int, min4x4Pixels: Int? = nil) -> ConvAlgorithm {
         guard ConvAlgorithm.winogradApplies(s) else { return .direct }
         switch self {
         case .direct: return .direct
         case .winograd: return .winograd
-        case .auto: return Self.preferred(s, minChannels: minChannels) ? .winograd : .direct
+        case .winograd4x4: return .winograd4x4
+        case .auto:
+            guard Self.preferred(s, minChannels: minChannels) else { return .direct }
+            if let min4x4Pixels, s.height * s.width >= min4x4Pixels { return .winograd4x4 }
+            return .winograd
         }
     }
 
@@ -52,18 +71,26 @@ public enum ConvAlgorithmPolicy: String, Sendable, CaseIterable {
     }
 }
 
-/// The 2x2 output blocks Winograd F(2x2, 3x3) computes a convolution `s` in (both backends): `tilesH` × `tilesW` per
-/// sample, `count` = P over the batch (tile p = (n·tilesH + ti)·tilesW + tj), and `padded` = P rounded up to a multiple
-/// of 4 (the transforms' column count, so the GEMM's float4 loads apply; the extra columns are zeros).
+/// The m x m output blocks Winograd F(m x m, 3x3) computes a convolution `s` in (both backends; m = `block`, 2 or 4):
+/// `tilesH` × `tilesW` per sample, `count` = P over the batch (tile p = (n·tilesH + ti)·tilesW + tj), and `padded` = P
+/// rounded up to a multiple of 4 (the transforms' column count, so the GEMM's float4 loads apply; the extra columns are
+/// zeros). Each block's transform is α x α with α = m + 2, so `positions` = α² GEMMs.
 struct WinogradTiles {
-    let tilesH: Int, tilesW: Int, count: Int, padded: Int
+    let block: Int, tilesH: Int, tilesW: Int, count: Int, padded: Int
 
-    init(_ s: Conv2dShape) {
-        tilesH = (s.height + 1) / 2
-        tilesW = (s.width + 1) / 2
+    init(_ s: Conv2dShape, block: Int) {
+        precondition(block == 2 || block == 4, "Winograd F(m x m, 3x3) is built for m = 2 and 4")
+        self.block = block
+        tilesH = (s.height + block - 1) / block
+        tilesW = (s.width + block - 1) / block
         count = s.batch * tilesH * tilesW
         padded = Self.roundUp4(count)
     }
+
+    /// α = m + 2, the side of the transformed tiles.
+    var alpha: Int { block + 2 }
+    /// α², the number of transform positions ξ (one GEMM each).
+    var positions: Int { alpha * alpha }
 
     /// `n` rounded up to a multiple of 4.
     static func roundUp4(_ n: Int) -> Int { (n + 3) / 4 * 4 }

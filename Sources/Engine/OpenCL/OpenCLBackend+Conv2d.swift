@@ -61,9 +61,9 @@ extension OpenCLBackend {
                              outScale: (any Buffer)?, output: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
         try shape.validateScales("scaledConv2d", inScale: inScale, outScale: outScale)
-        if runsWinograd(shape, choice) {
-            return try winogradForward(shape, input: input, weight: weight, inScale: inScale, outScale: outScale, epilogue: nil,
-                                       output: output)
+        if let block = winogradBlock(shape, choice) {
+            return try winogradForward(shape, block: block, input: input, weight: weight, inScale: inScale, outScale: outScale,
+                                       epilogue: nil, output: output)
         }
         try convForward(shape, input: input, weight: weight, inScale: inScale, outScale: outScale, epilogue: nil,
                         output: output, choice: Self.directChoice(choice))
@@ -79,9 +79,9 @@ extension OpenCLBackend {
         }
         try act.validate("conv2dBiasAct", hasBias: bias != nil, buffers: [output], bias: bias)
         let choice = tunedChoice(.conv(.conv2dForward, shape))
-        if runsWinograd(shape, choice) {
-            return try winogradForward(shape, input: input, weight: weight, inScale: nil, outScale: nil, epilogue: (bias, act),
-                                       output: output)
+        if let block = winogradBlock(shape, choice) {
+            return try winogradForward(shape, block: block, input: input, weight: weight, inScale: nil, outScale: nil,
+                                       epilogue: (bias, act), output: output)
         }
         try convForward(shape, input: input, weight: weight, inScale: nil, outScale: nil, epilogue: (bias, act), output: output,
                         choice: Self.directChoice(choice))
@@ -124,9 +124,9 @@ extension OpenCLBackend {
                                       outScale: (any Buffer)?, gradInput: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradInput", inScale: inScale, outScale: outScale)
-        if runsWinograd(shape, choice) {
-            return try winogradGradInput(shape, gradOutput: gradOutput, weight: weight, inScale: inScale, outScale: outScale,
-                                         gradInput: gradInput)
+        if let block = winogradBlock(shape, choice) {
+            return try winogradGradInput(shape, block: block, gradOutput: gradOutput, weight: weight, inScale: inScale,
+                                         outScale: outScale, gradInput: gradInput)
         }
         let choice = Self.directChoice(choice)
         let fixed = try Self.convTile(choice, "conv2dGradInput")
@@ -195,9 +195,9 @@ extension OpenCLBackend {
                                        outScale: (any Buffer)?, gradWeight: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradWeight", inScale: inScale, outScale: outScale)
-        if runsWinograd(shape, choice) {
-            return try winogradGradWeight(shape, input: input, gradOutput: gradOutput, inScale: inScale, outScale: outScale,
-                                          gradWeight: gradWeight, splits: choice?.splits)
+        if let block = winogradBlock(shape, choice) {
+            return try winogradGradWeight(shape, block: block, input: input, gradOutput: gradOutput, inScale: inScale,
+                                          outScale: outScale, gradWeight: gradWeight, splits: choice?.splits)
         }
         let choice = Self.directChoice(choice)
         let (rows, cols, reduction) = Self.convGEMM(.conv2dGradWeight, shape)
@@ -259,7 +259,7 @@ extension OpenCLBackend {
 
     /// `choice` for the direct kernels: nil (their heuristics) for a Winograd choice, which reaches them only for a shape
     /// Winograd does not apply to (a tuning-table class can hold both, e.g. padding 0 and 1).
-    static func directChoice(_ choice: KernelChoice?) -> KernelChoice? { choice?.algorithm == .winograd ? nil : choice }
+    static func directChoice(_ choice: KernelChoice?) -> KernelChoice? { choice?.algorithm?.winogradBlock != nil ? nil : choice }
 
     /// The conv tile of `choice` (nil when there is no choice); throws when the choice is not a conv one.
     static func convTile(_ choice: KernelChoice?, _ op: String) throws -> ConvTile? {

@@ -27,8 +27,8 @@ public struct OpenCLTuner {
 
     /// The configurations tried for `problem`: every conv tile with its heuristic split count (`defaultKSplits`;
     /// forward and grad-input also with 2/4/8 K splits of the heuristic and tall tiles when the output is at most
-    /// 8×8 and K ≥ 1024) and Winograd where it applies (grad-weight with its heuristic, half and twice the chunks of its
-    /// reduction), or every GEMM micro-tile.
+    /// 8×8 and K ≥ 1024) and Winograd F(2x2, 3x3) and F(4x4, 3x3) where they apply (grad-weight with its heuristic, half
+    /// and twice the chunks of its reduction), or every GEMM micro-tile.
     public func candidates(for problem: TuningProblem) -> [KernelChoice] {
         switch problem {
         case .gemm: return GemmTile.candidates.map { KernelChoice(gemm: $0) }
@@ -43,10 +43,14 @@ public struct OpenCLTuner {
             default: small = false
             }
             if ConvAlgorithm.winogradApplies(s) {
-                // grad-weight also with half and twice the heuristic's chunks of its reduction.
-                let choice = Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits)
-                let splits = kernel == .conv2dGradWeight ? [choice.splits, max(1, choice.splits / 2), 2 * choice.splits] : [1]
-                for n in splits where !list.contains(KernelChoice(winogradSplits: n)) { list.append(KernelChoice(winogradSplits: n)) }
+                // Both block sizes; grad-weight also with half and twice the heuristic's chunks of its reduction.
+                for algorithm in [ConvAlgorithm.winograd, .winograd4x4] {
+                    let choice = Self.winogradChoice(kernel, s, algorithm, computeUnits: backend.info.computeUnits)
+                    let splits = kernel == .conv2dGradWeight ? [choice.splits, max(1, choice.splits / 2), 2 * choice.splits] : [1]
+                    for n in splits where !list.contains(KernelChoice(winogradSplits: n, algorithm: algorithm)) {
+                        list.append(KernelChoice(winogradSplits: n, algorithm: algorithm))
+                    }
+                }
             }
             if small {
                 let (rows, cols, _) = OpenCLBackend.convGEMM(kernel, s)
@@ -67,8 +71,10 @@ public struct OpenCLTuner {
         switch problem {
         case let .gemm(s): return KernelChoice(gemm: OpenCLBackend.gemmTile(s, computeUnits: backend.info.computeUnits))
         case let .conv(kernel, s):
-            if backend.convAlgorithm.algorithm(for: s, minChannels: OpenCLBackend.winogradMinChannels) == .winograd {
-                return Self.winogradChoice(kernel, s, computeUnits: backend.info.computeUnits)
+            let algorithm = backend.convAlgorithm.algorithm(for: s, minChannels: OpenCLBackend.winogradMinChannels,
+                                                            min4x4Pixels: backend.auto4x4MinPixels)
+            if algorithm.winogradBlock != nil {
+                return Self.winogradChoice(kernel, s, algorithm, computeUnits: backend.info.computeUnits)
             }
             let (rows, cols, _) = OpenCLBackend.convGEMM(kernel, s)
             return Self.withDefaultSplits(ConvTile.choose(rows: rows, cols: cols), kernel, s, computeUnits: backend.info.computeUnits)
@@ -83,9 +89,12 @@ public struct OpenCLTuner {
         return KernelChoice(conv: tile, splits: OpenCLBackend.kSplits(requested: requested, depth: depth, tk: tile.tk).splits)
     }
 
-    /// Winograd with the split count the backend picks for grad-weight's reduction without a table.
-    static func winogradChoice(_ kernel: TunedKernel, _ s: Conv2dShape, computeUnits: Int) -> KernelChoice {
-        KernelChoice(winogradSplits: kernel == .conv2dGradWeight ? OpenCLBackend.winogradGradWeightSplits(s, computeUnits: computeUnits) : 1)
+    /// Winograd by `algorithm` with the split count the backend picks for grad-weight's reduction without a table.
+    static func winogradChoice(_ kernel: TunedKernel, _ s: Conv2dShape, _ algorithm: ConvAlgorithm, computeUnits: Int) -> KernelChoice {
+        let block = algorithm.winogradBlock ?? 2
+        let splits = kernel == .conv2dGradWeight
+            ? OpenCLBackend.winogradGradWeightSplits(s, block: block, computeUnits: computeUnits) : 1
+        return KernelChoice(winogradSplits: splits, algorithm: algorithm)
     }
 
     /// The heaviest problem of each shape class in `problems`, in first-seen order of the classes.
@@ -148,7 +157,7 @@ public struct OpenCLTuner {
         var restaged = best.choice
         restaged.staging = backend.staging.other
         let tileBytes = best.choice.conv?.stagedBytes ?? best.choice.gemm?.stagedBytes ?? 0
-        if best.choice.algorithm != .winograd, 2 * tileBytes <= backend.device.localMemoryBytes, let ms = try measure(restaged),
+        if best.choice.algorithm?.winogradBlock == nil, 2 * tileBytes <= backend.device.localMemoryBytes, let ms = try measure(restaged),
            ms < Self.requiredGain * best.ms {
             best = (restaged, ms)
         }

@@ -109,21 +109,26 @@ public struct KernelChoice: Hashable, Codable, Sendable, CustomStringConvertible
     public var gemm: GemmTile?
     public var splits: Int
     public var staging: TileStaging?
-    /// `.winograd`: the conv runs by Winograd F(2x2, 3x3) (`conv` is nil; `splits` splits grad-weight's reduction);
-    /// nil or `.direct`: conv2d.cl with `conv`. Tables written before this field load as direct.
+    /// `.winograd` / `.winograd4x4`: the conv runs by Winograd F(2x2, 3x3) / F(4x4, 3x3) (`conv` is nil; `splits`
+    /// splits grad-weight's reduction); nil or `.direct`: conv2d.cl with `conv`. Tables written before this field load as
+    /// direct.
     public var algorithm: ConvAlgorithm?
 
     public init(conv: ConvTile, splits: Int = 1, staging: TileStaging? = nil) {
         self.conv = conv; self.gemm = nil; self.splits = splits; self.staging = staging
     }
     public init(gemm: GemmTile, staging: TileStaging? = nil) { self.conv = nil; self.gemm = gemm; self.splits = 1; self.staging = staging }
-    /// Winograd F(2x2, 3x3) with `splits` chunks of grad-weight's reduction (the forward and grad-input ignore it).
-    public init(winogradSplits splits: Int = 1) {
-        self.conv = nil; self.gemm = nil; self.splits = splits; self.staging = nil; self.algorithm = .winograd
+    /// Winograd F(2x2, 3x3) (`algorithm` `.winograd`) or F(4x4, 3x3) (`.winograd4x4`) with `splits` chunks of
+    /// grad-weight's reduction (the forward and grad-input ignore it).
+    public init(winogradSplits splits: Int = 1, algorithm: ConvAlgorithm = .winograd) {
+        precondition(algorithm.winogradBlock != nil, "a Winograd choice needs a Winograd algorithm")
+        self.conv = nil; self.gemm = nil; self.splits = splits; self.staging = nil; self.algorithm = algorithm
     }
 
     public var description: String {
-        if algorithm == .winograd { return splits > 1 ? "winograd split \(splits)" : "winograd" }
+        if let algorithm, algorithm.winogradBlock != nil {
+            return splits > 1 ? "\(algorithm.rawValue) split \(splits)" : algorithm.rawValue
+        }
         let tile = conv.map(String.init(describing:)) ?? gemm.map(String.init(describing:)) ?? "?"
         return (splits > 1 ? "\(tile) split \(splits)" : tile) + (staging.map { " \($0.rawValue)-buffered" } ?? "")
     }

@@ -4,12 +4,12 @@ import Foundation
 // `selftest --tf32`: the TF32 GEMMs and direct convolutions on a backend opened with `--tf32`, against the CPU's fp32
 // products of the same operands rounded to TF32 beforehand (TF32 products are exact in fp32, so only the sums differ: a misplaced fragment
 // is off by O(1), a correct kernel by about 1e-7 on PoCL's emulation; the tolerance, 5e-5, leaves room for tensor
-// cores that truncate while they accumulate). One case more runs a Winograd convolution, whose transformed operands
-// the kernel rounds itself: that one checks TF32's accuracy on the training path.
+// cores that truncate while they accumulate). Two cases more run Winograd convolutions (F(2x2, 3x3) and F(4x4, 3x3)),
+// whose transformed operands the kernels round themselves: they check TF32's accuracy on the training path.
 
 extension SelfTest {
     /// Every GEMM micro-tile with ragged edges (scalar and float4 loads, every transpose, a batch with alpha and beta),
-    /// the direct conv kernels on four tiles and on a strided grouped shape, and one Winograd convolution.
+    /// the direct conv kernels on four tiles and on a strided grouped shape, and two Winograd convolutions.
     public static let tf32Cases: [SelfTestCase] =
         GemmTile.candidates.flatMap { tile in
             [tf32Gemm(GemmShape(m: 37, n: 53, k: 29), tile: tile),
@@ -20,7 +20,7 @@ extension SelfTest {
         + [ConvTile.large, .thin, .tall, .wide].flatMap { tunedCases(tf32ConvShape, KernelChoice(conv: $0), quick: false, tf32: true) }
         + tunedCases(Conv2dShape(batch: 2, inChannels: 8, outChannels: 12, height: 9, width: 11, kernelH: 3, kernelW: 3,
                                  stride: 2, padH: 1, padW: 1, groups: 2), nil, quick: true, tf32: true)
-        + [tf32Winograd]
+        + tf32Winograd
 
     /// Ragged rows, columns and K on every tile (K = 108, 63 pixels).
     static let tf32ConvShape = Conv2dShape(batch: 2, inChannels: 12, outChannels: 20, height: 9, width: 7,
@@ -46,16 +46,22 @@ extension SelfTest {
         }
     }
 
-    /// A 64-channel 16x16 3x3 convolution (Winograd on OpenCL) against the CPU's fp32: TF32's relative error.
-    static let tf32Winograd: SelfTestCase = {
-        let s = Conv2dShape(batch: 2, inChannels: 64, outChannels: 64, height: 16, width: 16, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
-        return SelfTestCase(family: "conv2d fwd winograd tf32", shape: "[2,64,16,16] * [64,64,3,3] p1", tolerance: 3e-3) { ctx in
+    /// 64-channel 3x3 convolutions against the CPU's fp32, TF32's relative error, at 16x16 and at 32x32: both by
+    /// Winograd F(2x2, 3x3) on OpenCL (with TF32 products `auto` never picks F(4x4, 3x3), whose transforms magnify the
+    /// operands' rounding: 3.2e-3 at 32x32).
+    static let tf32Winograd = [tf32Winograd(size: 16, name: "winograd"), tf32Winograd(size: 32, name: "winograd")]
+
+    /// A 64-channel `size`x`size` 3x3 convolution by the backend's choice (`name`: the algorithm OpenCL's `auto` picks).
+    static func tf32Winograd(size: Int, name: String) -> SelfTestCase {
+        let s = Conv2dShape(batch: 2, inChannels: 64, outChannels: 64, height: size, width: size, kernelH: 3, kernelW: 3,
+                            padH: 1, padW: 1)
+        return SelfTestCase(family: "conv2d fwd \(name) tf32", shape: "[2,64,\(size),\(size)] * [64,64,3,3] p1", tolerance: 3e-3) { ctx in
             let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5)
             let y = try ctx.poisoned(s.outputCount)
             try ctx.backend.conv2d(s, input: x, weight: w, output: y)
             return try ctx.read(y)
         }
-    }()
+    }
 }
 
 extension SelfTestContext {

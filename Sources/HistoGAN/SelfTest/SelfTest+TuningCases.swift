@@ -59,7 +59,7 @@ extension SelfTest {
         ]
     }
 
-    /// Winograd F(2x2, 3x3) chosen explicitly, with both scales (the split modconv's form), against the reference's
+    /// Winograd (F(2x2, 3x3) or F(4x4, 3x3), as `choice` says) chosen explicitly, with both scales (the split modconv's form), against the reference's
     /// default launch: forward, grad-input, and grad-weight with its reduction in `choice.splits` chunks.
     static func winogradScaledCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
         let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * " + dims([s.outChannels, s.inChannels, 3, 3])
@@ -110,9 +110,12 @@ extension SelfTest {
         + tunedCases(splitConvShape, KernelChoice(conv: .thin, splits: 8), quick: false)
         + tunedCases(splitStrideShape, KernelChoice(conv: .tall, splits: 3), quick: false)
         + tunedCases(splitStrideShape, KernelChoice(conv: .thin, splits: 8), quick: false)
-        // Winograd: odd H and W (ragged 2x2 blocks), channels no multiples of 4; grad-weight in 1 and 3 chunks.
+        // Winograd F(2x2, 3x3) and F(4x4, 3x3): odd H and W (ragged blocks), channels no multiples of 4; grad-weight in
+        // 1 and 3 chunks.
         + tunedCases(tunedConvShape, KernelChoice(winogradSplits: 1), quick: true)
         + winogradScaledCases(vectorConvShape, KernelChoice(winogradSplits: 3), quick: false)
+        + tunedCases(tunedConvShape, KernelChoice(winogradSplits: 1, algorithm: .winograd4x4), quick: true)
+        + winogradScaledCases(vectorConvShape, KernelChoice(winogradSplits: 3, algorithm: .winograd4x4), quick: false)
         + GemmTile.candidates.map { tile in
             let s = GemmShape(m: 33, n: 47, k: 70, transB: true, batch: 2)
             return SelfTestCase(family: "gemm tuned", shape: "33x47x70 NT batch 2 tile \(tile)", quick: tile == GemmTile(tm: 4, tn: 8)) { ctx in
