@@ -179,7 +179,7 @@ final class WinogradTests: XCTestCase {
     }
 
     /// Hand-checked policy decisions: Winograd only for 3x3/stride 1/padding 1/groups 1; auto only from the backend's
-    /// width (OpenCL 64, CPU 256 channels) and 16x16 pixels, F(4x4, 3x3) on OpenCL from 32x32; an unknown `HISTOGAN_CONV_ALGORITHM` is an error naming
+    /// width (OpenCL 64, CPU 256 channels) and 16x16 pixels, F(4x4, 3x3) from 32x32; an unknown `HISTOGAN_CONV_ALGORITHM` is an error naming
     /// the variable.
     func testPolicy() throws {
         func shape(_ c: Int, _ o: Int, _ hw: Int, k: Int = 3, stride: Int = 1, pad: Int = 1, groups: Int = 1) -> Conv2dShape {
@@ -200,14 +200,18 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(ConvAlgorithmPolicy.winograd4x4.algorithm(for: shape(8, 8, 4), minChannels: 64), .winograd4x4)
         XCTAssertEqual(ConvAlgorithmPolicy.winograd4x4.algorithm(for: shape(64, 64, 32, stride: 2), minChannels: 64), .direct)
         XCTAssertEqual(try ConvAlgorithmPolicy.fromEnvironment(["HISTOGAN_CONV_ALGORITHM": "winograd4x4"]), .winograd4x4)
-        // auto's block size: F(4x4, 3x3) from the backend's min4x4Pixels (OpenCL: 32x32), F(2x2, 3x3) below; never
-        // F(4x4) on a backend without one (the CPU).
+        // auto's block size: F(4x4, 3x3) from the backend's min4x4Pixels (32x32 on both), F(2x2, 3x3) below; never
+        // F(4x4) without a threshold (OpenCL with TF32 products: TF32GemmTests).
         let cl = (OpenCLBackend.winogradMinChannels, OpenCLBackend.winograd4x4MinPixels)
         XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(64, 64, 32), minChannels: cl.0, min4x4Pixels: cl.1), .winograd4x4)
         XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(64, 64, 16), minChannels: cl.0, min4x4Pixels: cl.1), .winograd)
         XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(32, 64, 64), minChannels: cl.0, min4x4Pixels: cl.1), .direct)
         XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(256, 256, 64), minChannels: CPUBackend.winogradMinChannels),
                        .winograd)
+        let cpu = (CPUBackend.winogradMinChannels, CPUBackend.winograd4x4MinPixels)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(256, 256, 32), minChannels: cpu.0, min4x4Pixels: cpu.1), .winograd4x4)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(256, 256, 16), minChannels: cpu.0, min4x4Pixels: cpu.1), .winograd)
+        XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(128, 256, 64), minChannels: cpu.0, min4x4Pixels: cpu.1), .direct)
         XCTAssertEqual(ConvAlgorithm.winograd.winogradBlock, 2)
         XCTAssertEqual(ConvAlgorithm.winograd4x4.winogradBlock, 4)
         XCTAssertNil(ConvAlgorithm.direct.winogradBlock)

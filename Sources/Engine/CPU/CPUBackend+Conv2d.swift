@@ -16,7 +16,7 @@
 extension CPUBackend {
     public func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
-        if let block = convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels).winogradBlock {
+        if let block = winogradBlock(shape) {
             return try winogradConv2d(shape, block: block, x: input, weight: weight, y: output)
         }
         let x = try ptr(input, "conv2d"), w = try ptr(weight, "conv2d"), y = try ptr(output, "conv2d")
@@ -36,7 +36,7 @@ extension CPUBackend {
 
     public func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
-        if let block = convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels).winogradBlock {
+        if let block = winogradBlock(shape) {
             return try winogradConv2dGradInput(shape, block: block, dy: gradOutput, weight: weight, dx: gradInput)
         }
         let dx = try ptr(gradInput, "conv2dGradInput"), w = try ptr(weight, "conv2dGradInput")
@@ -76,7 +76,7 @@ extension CPUBackend {
 
     public func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
-        if let block = convAlgorithm.algorithm(for: shape, minChannels: Self.winogradMinChannels).winogradBlock {
+        if let block = winogradBlock(shape) {
             return try winogradConv2dGradWeight(shape, block: block, x: input, dy: gradOutput, dw: gradWeight)
         }
         let x = try ptr(input, "conv2dGradWeight"), dy = try ptr(gradOutput, "conv2dGradWeight")

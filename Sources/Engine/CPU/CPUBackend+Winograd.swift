@@ -4,10 +4,18 @@
 // grad-weight, for `ConvAlgorithm.winogradApplies` shapes; the scaled and bias_act forms wrap these as they wrap the
 // direct ones. F(2x2, 3x3)'s transforms are written out on SIMD4 rows; F(4x4, 3x3)'s are `WinogradF4x4`'s formulas.
 extension CPUBackend {
-    /// `auto` sends 3x3 stride-1 layers of at least this many channels (and 16x16 pixels) to Winograd F(2x2, 3x3).
-    /// (Never F(4x4, 3x3): on this backend it gained 1.1–1.3x on the wide forwards and nothing clear on the backward,
-    /// `bench --device cpu --only modconv,conv3x3`, so `auto` keeps the more accurate F(2x2).)
+    /// `auto` sends 3x3 stride-1 layers of at least this many channels (and 16x16 pixels) to Winograd.
     public static let winogradMinChannels = 256
+
+    /// ... and from this many pixels per image (32x32) on to F(4x4, 3x3) rather than F(2x2, 3x3), as on OpenCL:
+    /// `bench --device cpu --only modconv,conv3x3` ran the 256- and 512-channel rows (64x64 to 256x256) 1.15–1.41x
+    /// faster by F(4x4).
+    public static let winograd4x4MinPixels = 32 * 32
+
+    /// The output block m of the Winograd algorithm the `convAlgorithm` policy runs `s` by, or nil for the direct kernels.
+    func winogradBlock(_ s: Conv2dShape) -> Int? {
+        convAlgorithm.algorithm(for: s, minChannels: Self.winogradMinChannels, min4x4Pixels: Self.winograd4x4MinPixels).winogradBlock
+    }
 
     /// U `[α², O, C]` = G g Gᵀ of weight `[O, C, 3, 3]`, or with `flip` `[α², C, O]` of the filter rotated by 180°.
     private func winogradFilter(_ weight: UnsafeMutablePointer<Float>, _ t: WinogradTiles, o: Int, c: Int, flip: Bool) throws -> any Buffer {
@@ -34,8 +42,7 @@ extension CPUBackend {
                 } else {
                     let rows = WinogradF4x4.g(g0, g1, g2)   // G g
                     func store(_ r: Int, _ v: SIMD4<Float>) {   // row r of G g, times Gᵀ
-                        let u = WinogradF4x4.g(v[0], v[1], v[2])
-                        for (j, value) in [u.0, u.1, u.2, u.3, u.4, u.5].enumerated() { dst[(6 * r + j) * plane + at] = value }
+                        store6(dst, 6 * r * plane + at, plane, WinogradF4x4.g(v[0], v[1], v[2]))
                     }
                     store(0, rows.0); store(1, rows.1); store(2, rows.2); store(3, rows.3); store(4, rows.4); store(5, rows.5)
                 }
@@ -89,9 +96,8 @@ extension CPUBackend {
                 let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
                 func timesB(_ r: SIMD4<Float>) -> SIMD4<Float> { SIMD4(r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]) }
                 // Rows of Bᵀ d, each times B.
-                for (i, r) in [timesB(d0 - d2), timesB(d1 + d2), timesB(d2 - d1), timesB(d1 - d3)].enumerated() {
-                    for j in 0..<4 { out[4 * i + j] = r[j] }
-                }
+                func store(_ i: Int, _ r: SIMD4<Float>) { for j in 0..<4 { out[4 * i + j] = r[j] } }
+                store(0, timesB(d0 - d2)); store(1, timesB(d1 + d2)); store(2, timesB(d2 - d1)); store(3, timesB(d1 - d3))
             }
         }
         return try transformTiles(x, s, t, channels: channels) { src, ti, tj, out in
@@ -103,10 +109,10 @@ extension CPUBackend {
                 return v
             }
             let r = WinogradF4x4.bt(row(0), row(1), row(2), row(3), row(4), row(5))   // rows of Bᵀ d
-            for (i, v) in [r.0, r.1, r.2, r.3, r.4, r.5].enumerated() {   // each times B
-                let y = WinogradF4x4.bt(v[0], v[1], v[2], v[3], v[4], v[5])
-                for (j, value) in [y.0, y.1, y.2, y.3, y.4, y.5].enumerated() { out[6 * i + j] = value }
+            func store(_ i: Int, _ v: SIMD8<Float>) {   // row i, times B
+                store6(out, 6 * i, 1, WinogradF4x4.bt(v[0], v[1], v[2], v[3], v[4], v[5]))
             }
+            store(0, r.0); store(1, r.1); store(2, r.2); store(3, r.3); store(4, r.4); store(5, r.5)
         }
     }
 
@@ -141,10 +147,11 @@ extension CPUBackend {
                                 return v
                             }
                             let r = WinogradF4x4.at(row(0), row(1), row(2), row(3), row(4), row(5))   // Aᵀ m
-                            for (i, v) in [r.0, r.1, r.2, r.3].enumerated() {   // each row times A
+                            func store(_ i: Int, _ v: SIMD8<Float>) {   // row i, times A
                                 let y = WinogradF4x4.at(v[0], v[1], v[2], v[3], v[4], v[5])
                                 put(i, 0, y.0); put(i, 1, y.1); put(i, 2, y.2); put(i, 3, y.3)
                             }
+                            store(0, r.0); store(1, r.1); store(2, r.2); store(3, r.3)
                         }
                     }
                 }
@@ -177,10 +184,8 @@ extension CPUBackend {
                 return v
             }
             let r = WinogradF4x4.a(row(0), row(1), row(2), row(3))   // rows of A e
-            for (i, v) in [r.0, r.1, r.2, r.3, r.4, r.5].enumerated() {   // each times Aᵀ
-                let y = WinogradF4x4.a(v[0], v[1], v[2], v[3])
-                for (j, value) in [y.0, y.1, y.2, y.3, y.4, y.5].enumerated() { out[6 * i + j] = value }
-            }
+            func store(_ i: Int, _ v: SIMD4<Float>) { store6(out, 6 * i, 1, WinogradF4x4.a(v[0], v[1], v[2], v[3])) }   // times Aᵀ
+            store(0, r.0); store(1, r.1); store(2, r.2); store(3, r.3); store(4, r.4); store(5, r.5)
         }
     }
 
@@ -237,12 +242,21 @@ extension CPUBackend {
                         return v
                     }
                     let r = WinogradF4x4.gt(row(0), row(1), row(2), row(3), row(4), row(5))   // rows of Gᵀ u
-                    for (k, v) in [r.0, r.1, r.2].enumerated() {   // each times G
+                    func store(_ k: Int, _ v: SIMD8<Float>) {   // row k, times G
                         let y = WinogradF4x4.gt(v[0], v[1], v[2], v[3], v[4], v[5])
                         out[i * 9 + 3 * k] = y.0; out[i * 9 + 3 * k + 1] = y.1; out[i * 9 + 3 * k + 2] = y.2
                     }
+                    store(0, r.0); store(1, r.1); store(2, r.2)
                 }
             }
         }
     }
+}
+
+/// Stores the six values of `y` at `p[offset + k·stride]`, k = 0…5.
+@inline(__always)
+private func store6(_ p: UnsafeMutablePointer<Float>, _ offset: Int, _ stride: Int,
+                    _ y: (Float, Float, Float, Float, Float, Float)) {
+    p[offset] = y.0; p[offset + stride] = y.1; p[offset + 2 * stride] = y.2
+    p[offset + 3 * stride] = y.3; p[offset + 4 * stride] = y.4; p[offset + 5 * stride] = y.5
 }

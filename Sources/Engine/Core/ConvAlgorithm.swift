@@ -48,7 +48,8 @@ public enum ConvAlgorithmPolicy: String, Sendable, CaseIterable {
 
     /// The algorithm this policy picks for `s` (a forward shape; grad-input and grad-weight of it follow the same) on a
     /// backend whose Winograd pays from `minChannels` channels, and whose F(4x4, 3x3) pays over F(2x2, 3x3) from
-    /// `min4x4Pixels` pixels per image (nil: `auto` never picks it).
+    /// `min4x4Pixels` pixels per image (nil: `auto` never picks it; both backends use 32x32, OpenCL none with TF32
+    /// products).
     public func algorithm(for s: Conv2dShape, minChannels: Int, min4x4Pixels: Int? = nil) -> ConvAlgorithm {
         guard ConvAlgorithm.winogradApplies(s) else { return .direct }
         switch self {
