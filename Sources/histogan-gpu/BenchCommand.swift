@@ -34,7 +34,8 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let backend = try deviceOption.makeBackend()
-        print("device: \(backend.info.selector) — \(backend.info.name); products (GEMM, conv) in \(backend.matmulArithmetic.rawValue)")
+        print("device: \(backend.info.selector) — \(backend.info.name); products (GEMM, conv) in \(backend.matmulArithmetic.rawValue); "
+              + "3x3 convs: \(backend.convAlgorithm.rawValue)")
         print("kernel                      shape                  ms   GFLOP/s    GB/s")
         let bench = KernelBenchmark(backend: backend, quick: quick, minimumSeconds: seconds, only: only)
         let results = try bench.run { r in
@@ -44,7 +45,8 @@ struct BenchCommand: ParsableCommand {
             fflush(nil)
         }
         var report: [String: AnyCodable] = ["device": .string(backend.info.selector), "deviceName": .string(backend.info.name),
-                                            "matmulArithmetic": .string(backend.matmulArithmetic.rawValue)]
+                                            "matmulArithmetic": .string(backend.matmulArithmetic.rawValue),
+                                            "convAlgorithm": .string(backend.convAlgorithm.rawValue)]
         var all = results
         if backend.info.kind == .cpu, bench.runs("histogram") {
             let numpy = HistogramBenchmark(backend: backend, size: quick ? 64 : 256, minimumSeconds: seconds).numPy { r in

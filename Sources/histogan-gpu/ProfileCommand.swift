@@ -40,7 +40,7 @@ struct ProfileCommand: ParsableCommand {
         // Plain steps on OpenCL run on a second backend without profiling events, so launches do not wait.
         let plainTrainer = backend.info.kind == .opencl ? try makeTrainer(deviceOption.makeBackend(profiling: false)) : trainer
         print("profiling \(options.network.resolution)x\(options.network.resolution), capacity \(options.network.capacity), batch \(options.batch) on \(backend.info.selector) (\(backend.info.name))")
-        print("G \(trainer.generator.parameters.count) parameters, D \(trainer.discriminator.parameters.count); products (GEMM, conv) in \(backend.matmulArithmetic.rawValue)")
+        print("G \(trainer.generator.parameters.count) parameters, D \(trainer.discriminator.parameters.count); products (GEMM, conv) in \(backend.matmulArithmetic.rawValue); 3x3 convs: \(backend.convAlgorithm.rawValue)")
         if let cl = backend as? OpenCLBackend {
             print(cl.tuningTable.map { "tuning table: \($0.entries.count) shape classes (HISTOGAN_TUNING=off ignores it)" }
                   ?? "tuning table: none, built-in tile heuristics" + (cl.tuningNotice.map { " (\($0))" } ?? ""))

@@ -32,6 +32,8 @@ public protocol Backend: AnyObject, Sendable {
     var kernelLaunches: Int? { get }
     /// How `gemm` and the convolutions multiply (fp32 unless a backend was asked for TF32 and can do it).
     var matmulArithmetic: MatmulArithmetic { get }
+    /// Which algorithm picks the convolutions' method (direct or Winograd; `HISTOGAN_CONV_ALGORITHM`).
+    var convAlgorithm: ConvAlgorithmPolicy { get }
 
     // MARK: - Elementwise (elementwise.cl)
 
@@ -211,4 +213,6 @@ extension Backend {
     public var kernelLaunches: Int? { nil }
     /// fp32 (backends without a TF32 path).
     public var matmulArithmetic: MatmulArithmetic { .fp32 }
+    /// direct (backends without Winograd).
+    public var convAlgorithm: ConvAlgorithmPolicy { .direct }
 }
