@@ -48,17 +48,12 @@ final class WinogradTests: XCTestCase {
                 let d = ScaledConv2dTests.Data(s, inScale: hasA, outScale: hasB, seed: UInt64(900 + 3 * index))
                 let want = ScaledConvReference.all(s, d)
                 let got = try ScaledConv2dTests.run(cl, s, d)
-                let what = "\(cl.info.selector) \(Self.policyName(cl)) \(s) inScale \(hasA) outScale \(hasB)"
+                let what = "\(cl.info.selector) \(cl.convAlgorithm.rawValue) \(s) inScale \(hasA) outScale \(hasB)"
                 assertClose(got.y, want.y, tolerance: 1e-5, "winograd forward, \(what)")
                 assertClose(got.dx, want.dx, tolerance: 1e-5, "winograd grad-input, \(what)")
                 assertClose(got.dw, want.dw, tolerance: 1e-5, "winograd grad-weight, \(what)")
             }
         }
-    }
-
-    /// The policy a test backend runs (for messages).
-    static func policyName(_ backend: any Backend) -> String {
-        ((backend as? CPUBackend)?.convAlgorithm ?? (backend as? OpenCLBackend)?.convAlgorithm)?.rawValue ?? "?"
     }
 
     /// Accuracy on a layer of the network's width (128 channels, 16x16, K = 1152): F(2x2, 3x3)'s relative L2 error
@@ -85,7 +80,7 @@ final class WinogradTests: XCTestCase {
         for (name, got, base, ref) in [("forward", w.y, r.y, want.y), ("grad-input", w.dx, r.dx, want.dx),
                                        ("grad-weight", w.dw, r.dw, want.dw)] {
             let (eWino, eDirect) = (relativeL2(got, ref), relativeL2(base, ref))
-            let policy = Self.policyName(wino)
+            let policy = wino.convAlgorithm.rawValue
             print(String(format: "%@ %@ %@: relative L2 error vs float64: winograd %.2e, direct %.2e", wino.info.selector, policy,
                          name, eWino, eDirect))
             XCTAssertLessThanOrEqual(eWino, max(factor * eDirect, 1e-7), "\(policy) \(name)")
@@ -130,7 +125,7 @@ final class WinogradTests: XCTestCase {
         }
         let y = try cl.poisoned(s.outputCount)
         try cl.conv2dBiasAct(s, input: try cl.buffer(d.x), weight: try cl.buffer(d.w), bias: try cl.buffer(bias), act: act, output: y)
-        assertClose(try cl.array(y), want, tolerance: 1e-5, "\(Self.policyName(cl)) conv2dBiasAct on \(cl.info.selector)")
+        assertClose(try cl.array(y), want, tolerance: 1e-5, "\(cl.convAlgorithm.rawValue) conv2dBiasAct on \(cl.info.selector)")
     }
 
     /// A tuning-table choice picks the algorithm whatever the policy: the same forward by a direct tile and by Winograd
