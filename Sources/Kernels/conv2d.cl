@@ -447,25 +447,31 @@ INLINE float load_dy_gi(__global const float *dyg, __global const float *so, con
 // dx[n, g·Cg + c, iy, ix] = Σ_{o, ky, kx : iy = oy·S − padH + ky, ix = ox·S − padW + kx} w[g·Og + o, c, ky, kx] · dy[n, g·Og + o, oy, ox]
 // for the pixels of stride phase (py, px); every pixel of the phase is written (0 when no tap reaches it).
 // Under OUT_SCALE dy[n, o] is multiplied by outScale[n, o], under IN_SCALE dx[n, c] by inScale[n, c].
-// Split-K as in the forward: split s = group_id(2) / G sums the K range [s·kChunk, (s+1)·kChunk) ∩ [0, K) of
-// this phase into dx + s·splitStride (an empty range writes zeros), for conv2d_sum_splits to add in split order;
-// one split: kChunk ≥ K, splitStride 0. Every phase launches with the same split count into the same scratch
-// `[splits, N, C, H, W]`, so one sum covers them all.
-// Launch once per phase: global (tilesCols·NT, tilesRows, G·splits), local (NT, 1, 1), cols = N·phH·phW.
+// All stride phases in one launch: group_id(2) = (phase·splits + split)·G + g, phase = py·phasesX + px over the
+// phasesY × phasesX phases (min(S, H) × min(S, W)); tiles past a narrower phase's columns load zeros and store
+// nothing.
+// Split-K as in the forward: split s sums the K range [s·kChunk, (s+1)·kChunk) ∩ [0, K) of its phase, kChunk the
+// phase's K in `splits` chunks of whole K-steps, into dx + s·splitStride (an empty range writes zeros), for
+// conv2d_sum_splits to add in split order; one split: kChunk ≥ K, splitStride 0. Every phase writes the same
+// scratch `[splits, N, C, H, W]`, so one sum covers them all.
+// global (tilesCols·NT, tilesRows, G·splits·phases) with tilesCols those of phase (0, 0), the widest; local (NT, 1, 1);
+// cols = N·phH·phW.
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
 void conv2d_grad_input(__global const float *dy, __global const float *w, __global float *dx,
                                 const int N, const int C, const int H, const int W, const int O,
                                 const int outH, const int outW, const int G, const int padH, const int padW,
-                                const int py, const int px, const int kChunk, const int splitStride
+                                const int phasesX, const int splits, const int splitStride
                                 IN_SCALE_ARG OUT_SCALE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
-    const int g = get_group_id(2) % G, split = get_group_id(2) / G;
+    const int z = get_group_id(2), g = z % G, split = z / G % splits, phase = z / G / splits;
+    const int py = phase / phasesX, px = phase % phasesX;
     const int Cg = C / G, Og = O / G, P = outH * outW;
     const Phase f = make_phase(py, px, padH, padW);
     const int K = Og * f.nky * f.nkx;
     const int phH = (H - py + STRIDE - 1) / STRIDE, phW = (W - px + STRIDE - 1) / STRIDE;
     const int phP = phH * phW, cols = N * phP;
     const int m0 = get_group_id(1) * TM, n0 = get_group_id(0) * TN;
+    const int kChunk = max(1, (K + splits * TK - 1) / (splits * TK)) * TK;
     const int kBegin = min(K, split * kChunk), kEnd = min(K, kBegin + kChunk);
     dx += (size_t)split * splitStride;
 

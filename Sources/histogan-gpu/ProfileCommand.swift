@@ -51,6 +51,10 @@ struct ProfileCommand: ParsableCommand {
         print(String(format: "step: %.1f ms plain (%.2f images/s; mean of %d steps with R1 and path length on their schedule%@), %.1f ms profiled (per-op synchronisation)",
                      profile.unprofiledStepMilliseconds, Double(options.batch) * 1000 / profile.unprofiledStepMilliseconds,
                      profile.plainSteps, launches, profile.stepMilliseconds))
+        if let host = profile.hostMillisecondsPerStep {
+            let perLaunch = profile.launchesPerStep.map { String(format: ", %.1f us per launch", host * 1000 / $0) } ?? ""
+            print(String(format: "host: %.1f ms CPU per plain step on the thread that enqueues%@ (a step on this device cannot take less)", host, perLaunch))
+        }
         print("layer                                   fwd ms    bwd ms  kernel ms  share  launches")
         for l in profile.layers {
             let kernel = l.kernelMilliseconds.map { String(format: "%9.2f", $0) } ?? "        -"

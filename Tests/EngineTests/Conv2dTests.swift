@@ -98,6 +98,25 @@ final class Conv2dTests: XCTestCase {
         }
     }
 
+    /// OpenCL's grad-input runs every stride phase in one launch: a stride-2 layer with odd sizes (phases of unequal
+    /// widths, so tiles past a narrow phase's columns must write nothing) is one launch, with split K two (the
+    /// kernel and `conv2d_sum_splits`), and both match the float64 reference with every pixel written.
+    func testGradInputRunsEveryStridePhaseInOneLaunch() throws {
+        let cl = try XCTUnwrap(TestBackends.requireOpenCL() as? OpenCLBackend)
+        let s = Conv2dShape(batch: 2, inChannels: 6, outChannels: 20, height: 9, width: 7, kernelH: 3, kernelW: 3, stride: 2,
+                            padH: 1, padW: 1)
+        let d = Data(s, seed: 95)
+        let dy = try cl.buffer(d.dy), w = try cl.buffer(d.w)
+        let want = ConvReference.gradInput(s, dy: d.dy, w: d.w)
+        for (splits, launches) in [(1, 1), (3, 2)] {
+            let dx = try cl.poisoned(s.inputCount)
+            let before = try XCTUnwrap(cl.kernelLaunches)
+            try cl.conv2dGradInput(s, gradOutput: dy, weight: w, gradInput: dx, choice: KernelChoice(conv: .small, splits: splits))
+            XCTAssertEqual(cl.kernelLaunches, before + launches, "splits \(splits)")
+            assertClose(try cl.array(dx), want, tolerance: 1e-5, "grad-input, splits \(splits)")
+        }
+    }
+
     func testConv2dParityOpenCLvsCPU() throws {
         let cl = try TestBackends.requireOpenCL()
         for (index, s) in (Self.cases + Self.largeCases).enumerated() {

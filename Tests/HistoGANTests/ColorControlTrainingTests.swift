@@ -173,6 +173,7 @@ final class TrainingProfileTests: XCTestCase {
         let profile = try TrainingProfile.measure(trainer: trainer, steps: 1, plainSteps: 2)
         XCTAssertEqual(profile.plainSteps, 2)
         XCTAssertNil(profile.launchesPerStep)
+        XCTAssertNil(profile.hostMillisecondsPerStep, "the CPU backend's driving thread also runs the kernels")
         XCTAssertGreaterThan(profile.unprofiledStepMilliseconds, 0)
         XCTAssertFalse(profile.layers.isEmpty)
         XCTAssertTrue(profile.layers.allSatisfy { $0.launches == nil && $0.kernelLaunches == nil }, "the CPU backend launches no kernels")
@@ -185,6 +186,11 @@ final class TrainingProfileTests: XCTestCase {
         // Launches are attributed through profiling events, as `profile` does.
         let trainer = try Trainer(options: TrainingTests.options(), backend: OpenCLBackend(device: device, profiling: true))
         let profile = try TrainingProfile.measure(trainer: trainer, steps: 1, plainSteps: 1)
+        // The host time is one thread's CPU time: more than nothing, and no more than the wall time of the same steps
+        // (the whole process's CPU time, with PoCL's worker threads, would be up to twice that on 2 cores).
+        let host = try XCTUnwrap(profile.hostMillisecondsPerStep)
+        XCTAssertGreaterThan(host, 0)
+        XCTAssertLessThanOrEqual(host, profile.unprofiledStepMilliseconds * 1.01 + 1)
         let byLayer = profile.layers.compactMap(\.launches).reduce(0, +)
         XCTAssertGreaterThan(byLayer, 0)
         XCTAssertEqual(byLayer, profile.kernels.map(\.launches).reduce(0, +))

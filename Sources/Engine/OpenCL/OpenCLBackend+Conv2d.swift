@@ -117,9 +117,10 @@ extension OpenCLBackend {
         if let epilogue { try biasAct(epilogue.act, x: output, bias: epilogue.bias, y: output) }
     }
 
-    /// The input gradient with tile `choice.conv` for every stride phase (nil: the heuristic tile per phase) and
-    /// `choice.splits` K splits (nil: `defaultKSplits` for the first, deepest phase). Every phase uses the same split
-    /// count; with splits the phases write a scratch `[splits, N, C, H, W]` that one `conv2d_sum_splits` adds.
+    /// The input gradient, every stride phase in one launch, with tile `choice.conv` (nil: the heuristic tile of the
+    /// first, widest phase) and `choice.splits` K splits (nil: `defaultKSplits` for that phase's tiles and the deepest
+    /// phase's K). Every phase uses the same split count; with splits the phases write a scratch `[splits, N, C, H, W]`
+    /// that one `conv2d_sum_splits` adds.
     public func scaledConv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                                       outScale: (any Buffer)?, gradInput: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
@@ -138,19 +139,17 @@ extension OpenCLBackend {
             tk: first.tk, computeUnits: info.computeUnits)
         let splits = Self.kSplits(requested: requested, depth: deepest, tk: first.tk).splits
         let partial = splits > 1 ? try allocate(splits * shape.inputCount) : gradInput
-        // One launch per stride phase (py, px); together they write every pixel of dx (of each split) exactly once.
-        for phase in phases {
-            let tile = fixed ?? ConvTile.choose(rows: rows, cols: phase.cols)
-            // This phase's K in `splits` chunks of whole K-steps (trailing chunks may be empty and write zeros).
-            let chunk = max(1, (phase.depth + splits * tile.tk - 1) / (splits * tile.tk)) * tile.tk
-            try launch("conv2d", "conv2d_grad_input",
-                       options: convOptions(tile, shape, inScale, outScale, choice?.staging),
-                       global: [tile.tiles(phase.cols, tile.tn) * tile.threads, tile.tiles(rows, tile.tm), shape.groups * splits],
-                       local: [tile.threads, 1, 1],
-                       [.buffer(gradOutput), .buffer(weight), .buffer(partial)] + Self.convArgs(shape)
-                       + [.int(phase.py), .int(phase.px), .int(chunk), .int(splits > 1 ? shape.inputCount : 0)]
-                       + Self.scaleArgs(inScale, outScale))
-        }
+        // One launch for every stride phase (py, px), sized by the first, widest phase; together they write every
+        // pixel of dx (of each split) exactly once. Each phase splits its own K depth in `splits` chunks.
+        let phasesX = min(shape.stride, shape.width)
+        try launch("conv2d", "conv2d_grad_input",
+                   options: convOptions(first, shape, inScale, outScale, choice?.staging),
+                   global: [first.tiles(firstCols, first.tn) * first.threads, first.tiles(rows, first.tm),
+                            shape.groups * splits * phases.count],
+                   local: [first.threads, 1, 1],
+                   [.buffer(gradOutput), .buffer(weight), .buffer(partial)] + Self.convArgs(shape)
+                   + [.int(phasesX), .int(splits), .int(splits > 1 ? shape.inputCount : 0)]
+                   + Self.scaleArgs(inScale, outScale))
         guard splits > 1 else { return }
         try launch("conv2d", "conv2d_sum_splits", options: convOptions(first, shape, inScale, outScale, choice?.staging),
                    global: [shape.inputCount], local: [Self.localSize1D],

@@ -30,6 +30,10 @@ public struct TrainingProfile: Codable, Sendable {
     public var plainSteps: Int
     /// Kernel launches per plain step (nil on the CPU backend, which launches no kernels).
     public var launchesPerStep: Double?
+    /// CPU time per plain step of the thread that drives it (building ops, autograd, setting arguments and
+    /// enqueueing); on an OpenCL device, which runs the kernels on its own, a step cannot be faster than this.
+    /// Nil on the CPU backend, where that thread also runs the kernels, and in reports written before it was recorded.
+    public var hostMillisecondsPerStep: Double?
     public var layers: [Layer]
     /// The same time summed by op (`conv2d`, `binary`, ...) over all layers, largest first.
     public var ops: [Op]
@@ -85,10 +89,11 @@ public struct TrainingProfile: Codable, Sendable {
         _ = try plainTrainer.trainStep(realBatches: plainInputs.batches, targets: plainInputs.targets)
         try plainTrainer.backend.synchronize()
         let launchesBefore = plainTrainer.backend.kernelLaunches
-        let plainStart = Date()
+        let plainStart = Date(), hostStart = threadCPUSeconds()
         for _ in 0..<plainSteps { _ = try plainTrainer.trainStep(realBatches: plainInputs.batches, targets: plainInputs.targets) }
         try plainTrainer.backend.synchronize()
         let plain = Date().timeIntervalSince(plainStart) / Double(plainSteps)
+        let host = (threadCPUSeconds() - hostStart) / Double(plainSteps)
         var launches: Double?
         if let before = launchesBefore, let after = plainTrainer.backend.kernelLaunches {
             launches = Double(after - before) / Double(plainSteps)
@@ -139,7 +144,17 @@ public struct TrainingProfile: Codable, Sendable {
         }.sorted { $0.milliseconds > $1.milliseconds }
         return TrainingProfile(device: trainer.backend.info.selector, resolution: r, batch: o.batch, steps: steps,
                                stepMilliseconds: step * 1000, unprofiledStepMilliseconds: plain * 1000, plainSteps: plainSteps,
-                               launchesPerStep: launches, layers: layers, ops: ops, kernels: kernels,
+                               launchesPerStep: launches,
+                               hostMillisecondsPerStep: plainTrainer.backend.info.kind == .opencl ? host * 1000 : nil,
+                               layers: layers, ops: ops, kernels: kernels,
                                matmulArithmetic: trainer.backend.matmulArithmetic)
+    }
+
+    /// CPU seconds the calling thread has run (`CLOCK_THREAD_CPUTIME_ID`, user and kernel mode): its own work, not
+    /// the time it waited.
+    static func threadCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 }
