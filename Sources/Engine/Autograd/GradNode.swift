@@ -10,12 +10,15 @@ public final class GradNode: Sendable {
     /// Written with differentiable Engine ops, so it can itself be recorded and differentiated again.
     let vjp: (@Sendable (Tensor) throws -> [Tensor?])?
     /// Op name, for error messages and profiling.
-    public let name: String
+    public var name: String { describe() }
+    /// Builds `name` when it is asked for: an op's name can be an enum's description (`"\(op)"`), which Swift
+    /// builds by reflection, too slow to do for every op of every step.
+    private let describe: @Sendable () -> String
     /// The profiler scope (layer) that recorded the op; its backward is attributed there too.
     let scope: String
 
-    init(name: String, parents: [Tensor], vjp: (@Sendable (Tensor) throws -> [Tensor?])?) {
-        self.name = name
+    init(name: @autoclosure @escaping @Sendable () -> String, parents: [Tensor], vjp: (@Sendable (Tensor) throws -> [Tensor?])?) {
+        describe = name
         self.parents = parents
         self.vjp = vjp
         scope = Profiler.current == nil ? "" : Profiler.scope
@@ -145,8 +148,9 @@ extension Tensor {
     /// `self` with a node recording `name` and `vjp` when recording is on and any of `inputs` requires a
     /// gradient; otherwise `self` unchanged. `vjp` receives the output gradient and returns one gradient
     /// (or nil) per input.
-    func recorded(_ name: String, _ inputs: [Tensor], _ vjp: @escaping @Sendable (Tensor) throws -> [Tensor?]) -> Tensor {
+    func recorded(_ name: @autoclosure @escaping @Sendable () -> String, _ inputs: [Tensor],
+                  _ vjp: @escaping @Sendable (Tensor) throws -> [Tensor?]) -> Tensor {
         guard Autograd.isRecording, inputs.contains(where: \.requiresGrad) else { return self }
-        return Tensor(shape: shape, storage: storage, node: GradNode(name: name, parents: inputs, vjp: vjp))
+        return Tensor(shape: shape, storage: storage, node: GradNode(name: name(), parents: inputs, vjp: vjp))
     }
 }

@@ -2,14 +2,14 @@
 
 extension Tensor {
     /// NumPy broadcast of two shapes (right-aligned; a dimension of 1 stretches).
-    public static func broadcastShape(_ a: [Int], _ b: [Int], op: String = "broadcast") throws -> [Int] {
+    public static func broadcastShape(_ a: [Int], _ b: [Int], op: @autoclosure () -> String = "broadcast") throws -> [Int] {
         let rank = max(a.count, b.count)
         let pa = [Int](repeating: 1, count: rank - a.count) + a
         let pb = [Int](repeating: 1, count: rank - b.count) + b
         return try zip(pa, pb).map { x, y in
             if x == y || y == 1 { return x }
             if x == 1 { return y }
-            throw EngineError.shapeMismatch(op: op, detail: "cannot broadcast \(a) with \(b)")
+            throw EngineError.shapeMismatch(op: op(), detail: "cannot broadcast \(a) with \(b)")
         }
     }
 
