@@ -154,4 +154,26 @@ final class TF32GemmTests: XCTestCase {
         XCTAssertEqual(fp32.auto4x4MinPixels, OpenCLBackend.winograd4x4MinPixels)
         XCTAssertNil(tf32.auto4x4MinPixels)
     }
+
+    /// ... and so does every other way of asking for F(4x4, 3x3): a tuning table's choice (timed in fp32) and the
+    /// `winograd4x4` policy give the bits of F(2x2, 3x3) with TF32 products. In fp32 the two sizes differ, so the
+    /// check can fail.
+    func testTF32RunsWinograd4x4AsWinograd2x2() throws {
+        let tf32 = try requireEmulated()
+        let s = Conv2dShape(batch: 1, inChannels: 64, outChannels: 64, height: 32, width: 32, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+        var rng = TestRNG(seed: 7)
+        let x = rng.floats(s.inputCount), w = rng.floats(s.weightCount)
+        func conv(_ cl: OpenCLBackend, _ algorithm: ConvAlgorithm?) throws -> [UInt32] {
+            let y = try cl.poisoned(s.outputCount)
+            try cl.conv2d(s, input: try cl.buffer(x), weight: try cl.buffer(w), output: y,
+                          choice: algorithm.map { KernelChoice(winogradSplits: 1, algorithm: $0) })
+            return try cl.array(y).map(\.bitPattern)
+        }
+        XCTAssertEqual(try conv(tf32, .winograd4x4), try conv(tf32, .winograd), "table choice F(4x4) with TF32")
+        let policy = try OpenCLBackend(device: tf32.device, tuning: .off, convAlgorithm: .winograd4x4, precision: .tf32,
+                                       emulateTensorCores: true)
+        XCTAssertEqual(try conv(policy, nil), try conv(tf32, .winograd), "HISTOGAN_CONV_ALGORITHM=winograd4x4 with TF32")
+        let fp32 = try OpenCLBackend(device: tf32.device, tuning: .off)
+        XCTAssertNotEqual(try conv(fp32, .winograd4x4), try conv(fp32, .winograd), "fp32 runs F(4x4) as asked")
+    }
 }

@@ -6,11 +6,15 @@
 extension OpenCLBackend {
     /// The output block m of the Winograd algorithm a conv kernel (forward, grad-input, grad-weight) on `s` runs by, or
     /// nil for the direct kernels: as `choice` says when there is one (a tuning-table entry or an explicit
-    /// configuration), else as the backend's `convAlgorithm` policy; never where Winograd does not apply.
+    /// configuration), else as the backend's `convAlgorithm` policy; never where Winograd does not apply, and with TF32
+    /// products never F(4x4, 3x3).
     func winogradBlock(_ s: Conv2dShape, _ choice: KernelChoice?) -> Int? {
         guard ConvAlgorithm.winogradApplies(s) else { return nil }
-        if let choice { return choice.algorithm?.winogradBlock }
-        return convAlgorithm.algorithm(for: s, minChannels: Self.winogradMinChannels, min4x4Pixels: auto4x4MinPixels).winogradBlock
+        let block = choice.map { $0.algorithm?.winogradBlock }
+            ?? convAlgorithm.algorithm(for: s, minChannels: Self.winogradMinChannels, min4x4Pixels: auto4x4MinPixels).winogradBlock
+        // TF32 products keep F(2x2, 3x3) however F(4x4, 3x3) was asked for (a tuning table timed in fp32,
+        // HISTOGAN_CONV_ALGORITHM=winograd4x4): see `auto4x4MinPixels`.
+        return matmulArithmetic == .fp32 ? block : block.map { min($0, 2) }
     }
 
     /// Where `auto` switches to F(4x4, 3x3) on this backend: `winograd4x4MinPixels` with fp32 products; never with TF32
