@@ -175,4 +175,62 @@ final class NNTests: XCTestCase {
             assertClose(y, [(Double(w[2]) / 2 + 1) * 0.25, (Double(w[6]) / 2 + 1) * 0.25], tolerance: 1e-6, "\(backend.label) by hand")
         }
     }
+
+    /// The discriminator's down-sampling layers (NVlabs conv2d_resample, down 2): blur by [1,3,3,1] with the layer's
+    /// padding, then a stride-2 conv, against a float64 loop, on 9x7 inputs (odd, so the last row and column matter).
+    /// The 1x1 layer (the skip) runs the FIR down-sampling first and a stride-1 conv; its gradients equal those of
+    /// the full-resolution blur and stride-2 conv it replaced, within rounding.
+    func testDownSamplingConvLayers() throws {
+        let (n, c, o, h, w) = (2, 3, 4, 9, 7)
+        var data = TestRNG(seed: 31)
+        let values = data.floats(n * c * h * w), probe = data.floats(n * o * 4 * 3)
+        let taps: [Double] = [1, 3, 3, 1].map { $0 / 8 }
+        for backend in TestBackends.all {
+            for kernel in [1, 3] {
+                var rng = ParameterInitializer(backend: backend, seed: 32)
+                let layer = try Conv2dLayer("d", in: c, out: o, kernel: kernel, bias: false, down: 2, init: &rng)
+                let weight = try layer.weight.value.array().map(Double.init)
+                // Blur with padding p0 = ⌈p/2⌉, p = 2 + (k − 1), then the stride-2 conv without padding.
+                let p0 = (2 + kernel) / 2, p1 = (1 + kernel) / 2
+                let bh = h + p0 + p1 - 3, bw = w + p0 + p1 - 3, oh = (bh - kernel) / 2 + 1, ow = (bw - kernel) / 2 + 1
+                XCTAssertEqual([oh, ow], [4, 3], "output size")
+                func x(_ b: Int, _ ch: Int, _ i: Int, _ j: Int) -> Double {
+                    (0..<h).contains(i) && (0..<w).contains(j) ? Double(values[((b * c + ch) * h + i) * w + j]) : 0
+                }
+                func blurred(_ b: Int, _ ch: Int, _ i: Int, _ j: Int) -> Double {
+                    var sum = 0.0
+                    for a in 0..<4 { for e in 0..<4 { sum += taps[a] * taps[e] * x(b, ch, i + a - p0, j + e - p0) } }
+                    return sum
+                }
+                let gain = 1 / Double(c * kernel * kernel).squareRoot()
+                var want: [Double] = []
+                for b in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
+                    var sum = 0.0
+                    for ch in 0..<c { for ky in 0..<kernel { for kx in 0..<kernel {
+                        sum += weight[((oc * c + ch) * kernel + ky) * kernel + kx] * blurred(b, ch, 2 * i + ky, 2 * j + kx)
+                    } } }
+                    want.append(sum * gain)
+                } } } }
+                let input = try Tensor(values, shape: [n, c, h, w], on: backend).requiringGrad()
+                let y = try layer(input)
+                XCTAssertEqual(y.shape, [n, o, oh, ow])
+                assertClose(try y.array(), want, tolerance: 1e-5, "\(backend.label) k\(kernel) forward")
+                guard kernel == 1 else { continue }
+                // The formulation the 1x1 fast path replaced: full-resolution blur, then a stride-2 1x1 conv.
+                let filter = try Tensor.firFilter([1, 3, 3, 1], on: backend)
+                let r = try Tensor(probe, shape: [n, o, oh, ow], on: backend)
+                func gradients(_ f: (Tensor) throws -> Tensor) throws -> [[Float]] {
+                    let x = try Tensor(values, shape: [n, c, h, w], on: backend).requiringGrad()
+                    return try Autograd.gradients(of: (f(x) * r).sum(), wrt: [x, layer.weight.value]).map { try $0!.array() }
+                }
+                let fast = try gradients { try layer($0) }
+                let full = try gradients {
+                    let blur = try Tensor.upfirdn2d($0, filter: filter, padding: (1, 1, 1, 1))
+                    return try Tensor.conv2d(blur, weight: layer.weight.value * Float(gain), stride: 2, padding: 0)
+                }
+                assertClose(fast[0], full[0].map(Double.init), tolerance: 1e-6, "\(backend.label) 1x1 dx")
+                assertClose(fast[1], full[1].map(Double.init), tolerance: 1e-6, "\(backend.label) 1x1 dw")
+            }
+        }
+    }
 }

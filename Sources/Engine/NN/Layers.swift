@@ -102,8 +102,15 @@ public struct Conv2dLayer {
             // NVlabs conv2d_resample fast path: blur with pad k/2 + ((f − down + 1)/2, (f − down)/2), then a
             // stride-`down` conv without padding; the output is exactly H/down.
             let p = (filter.shape[0] - down) + (kernel - 1)
-            input = try Tensor.upfirdn2d(x, filter: filter, padding: ((p + 1) / 2, p / 2, (p + 1) / 2, p / 2))
-            (stride, padding) = (down, 0)
+            let pad = ((p + 1) / 2, p / 2, (p + 1) / 2, p / 2)
+            if kernel == 1 {
+                // Its 1x1 fast path: a stride-`down` 1x1 conv reads only every `down`-th blurred pixel, so the FIR
+                // down-samples (computing just those, 1/down² of the blur) and the conv runs at stride 1.
+                input = try Tensor.upfirdn2d(x, filter: filter, down: down, padding: pad)
+            } else {
+                input = try Tensor.upfirdn2d(x, filter: filter, padding: pad)
+                (stride, padding) = (down, 0)
+            }
         }
         if bias == nil && activation == .linear && gain == 1 && clamp == nil {
             return try Tensor.conv2d(input, weight: w, stride: stride, padding: padding)
