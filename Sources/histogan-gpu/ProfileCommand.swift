@@ -51,9 +51,11 @@ struct ProfileCommand: ParsableCommand {
         print(String(format: "step: %.1f ms plain (%.2f images/s; mean of %d steps with R1 and path length on their schedule%@), %.1f ms profiled (per-op synchronisation)",
                      profile.unprofiledStepMilliseconds, Double(options.batch) * 1000 / profile.unprofiledStepMilliseconds,
                      profile.plainSteps, launches, profile.stepMilliseconds))
-        if let host = profile.hostMillisecondsPerStep {
-            let perLaunch = profile.launchesPerStep.map { String(format: ", %.1f us per launch", host * 1000 / $0) } ?? ""
-            print(String(format: "host: %.1f ms CPU per plain step on the thread that enqueues%@ (a step on this device cannot take less)", host, perLaunch))
+        if let host = profile.hostMillisecondsPerStep, let share = profile.hostShare {
+            let perLaunch = profile.launchesPerStep.map { String(format: "; %.1f us per launch", host * 1000 / $0) } ?? ""
+            print(String(format: "host: %.1f ms CPU per plain step on the thread that enqueues (%.0f%% of the step%@): a step on this device cannot take less",
+                         host, share * 100, perLaunch)
+                  + (share >= TrainingProfile.hostBoundShare ? "; host-bound: fewer launches or less host work per launch pay before faster kernels" : ""))
         }
         print("layer                                   fwd ms    bwd ms  kernel ms  share  launches")
         for l in profile.layers {

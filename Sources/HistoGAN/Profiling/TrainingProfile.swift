@@ -34,6 +34,11 @@ public struct TrainingProfile: Codable, Sendable {
     /// enqueueing); on an OpenCL device, which runs the kernels on its own, a step cannot be faster than this.
     /// Nil on the CPU backend, where that thread also runs the kernels, and in reports written before it was recorded.
     public var hostMillisecondsPerStep: Double?
+    /// `hostMillisecondsPerStep` / the plain step time: near 1 the device waits for the host, and fewer launches or
+    /// less host work per launch pay before faster kernels. Nil where the host time is.
+    public var hostShare: Double? { hostMillisecondsPerStep.map { $0 / unprofiledStepMilliseconds } }
+    /// The host share from which `profile` calls a step host-bound.
+    public static let hostBoundShare = 0.8
     public var layers: [Layer]
     /// The same time summed by op (`conv2d`, `binary`, ...) over all layers, largest first.
     public var ops: [Op]
