@@ -13,24 +13,18 @@ extension OpenCLBackend {
     public func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, _ out: any Buffer, shape: [Int]) throws {
         let count = shape.reduce(1, *)
         try launch("elementwise", "binary", global: [count], local: [Self.localSize1D],
-                   Self.viewArgs(a) + Self.viewArgs(b) + [.buffer(out), Self.int8(shape, pad: 1), .int(shape.count), .int(count), .int(op.rawValue)])
+                   Self.viewArgs(a) + Self.viewArgs(b) + [.buffer(out), .int8(shape, pad: 1), .int(shape.count), .int(count), .int(op.rawValue)])
     }
 
     public func select(_ cond: StridedView, _ a: StridedView, _ b: StridedView, _ out: any Buffer, shape: [Int]) throws {
         let count = shape.reduce(1, *)
         try launch("elementwise", "select_where", global: [count], local: [Self.localSize1D],
                    Self.viewArgs(cond) + Self.viewArgs(a) + Self.viewArgs(b)
-                   + [.buffer(out), Self.int8(shape, pad: 1), .int(shape.count), .int(count)])
+                   + [.buffer(out), .int8(shape, pad: 1), .int(shape.count), .int(count)])
     }
 
     /// (buffer, offset, int8 strides) — the three kernel arguments of a strided view.
     static func viewArgs(_ v: StridedView) -> [KernelArg] {
-        [.buffer(v.buffer), .int(v.offset), int8(v.strides, pad: 0)]
-    }
-
-    /// An `int8` argument from up to 8 dimensions.
-    static func int8(_ values: [Int], pad: Int32) -> KernelArg {
-        precondition(values.count <= 8, "rank \(values.count) > 8")
-        return .int8(values.map { Int32(truncatingIfNeeded: $0) }, pad: pad)
+        [.buffer(v.buffer), .int(v.offset), .int8(v.strides, pad: 0)]
     }
 }

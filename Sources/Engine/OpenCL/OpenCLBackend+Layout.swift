@@ -8,8 +8,8 @@ extension OpenCLBackend {
             throw EngineError.shapeMismatch(op: "copy", detail: "buffers beyond the 32-bit indexing of layout.cl")
         }
         try launch("layout", "copy_strided", global: [plan.count], local: [Self.localSize1D],
-                   [.buffer(src.buffer), .int(src.offset), Self.int8(plan.srcStrides, pad: 0),
-                    .buffer(dst.buffer), .int(dst.offset), Self.int8(plan.dstStrides, pad: 0),
-                    Self.int8(plan.shape, pad: 1), .int(plan.shape.count), .int(plan.count)])
+                   [.buffer(src.buffer), .int(src.offset), .int8(plan.srcStrides, pad: 0),
+                    .buffer(dst.buffer), .int(dst.offset), .int8(plan.dstStrides, pad: 0),
+                    .int8(plan.shape, pad: 1), .int(plan.shape.count), .int(plan.count)])
     }
 }

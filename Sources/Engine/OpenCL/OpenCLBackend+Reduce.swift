@@ -33,8 +33,8 @@ extension OpenCLBackend {
     private func reducePass(_ x: any Buffer, _ plan: ReducePlan, square: Bool, isMax: Bool, scale: Float,
                             _ out: any Buffer) throws {
         let n = plan.reducedCount, outCount = plan.outCount
-        let dims: [KernelArg] = [Self.int8(plan.keptShape, pad: 1), Self.int8(plan.keptStrides, pad: 0), .int(plan.keptShape.count),
-                                 Self.int8(plan.reducedShape, pad: 1), Self.int8(plan.reducedStrides, pad: 0), .int(plan.reducedShape.count)]
+        let dims: [KernelArg] = [.int8(plan.keptShape, pad: 1), .int8(plan.keptStrides, pad: 0), .int(plan.keptShape.count),
+                                 .int8(plan.reducedShape, pad: 1), .int8(plan.reducedStrides, pad: 0), .int(plan.reducedShape.count)]
         let flags: [KernelArg] = [.int(square ? 1 : 0), .int(isMax ? 1 : 0)]
         if n <= Self.reduceItemsLimit {
             try launch("reduce", "reduce_items", global: [outCount], local: [Self.localSize1D],

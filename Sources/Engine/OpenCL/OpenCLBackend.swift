@@ -96,14 +96,30 @@ enum KernelArg {
     case int(Int32)
     case float(Float)
     case ulong(UInt64)
-    /// Eight ints (`int8` in OpenCL C), padded with `pad`.
-    case int8([Int32], pad: Int32 = 0)
-    /// Sixteen ints (`int16` in OpenCL C), padded with `pad`.
-    case int16([Int32], pad: Int32 = 0)
+    /// Eight ints (`int8` in OpenCL C).
+    case ints8(SIMD8<Int32>)
+    /// Sixteen ints (`int16` in OpenCL C).
+    case ints16(SIMD16<Int32>)
     /// Local (work-group shared) memory of this many bytes.
     case local(Int)
 
     static func int(_ v: Int) -> KernelArg { .int(Int32(truncatingIfNeeded: v)) }
+
+    /// An `int8` of up to eight `values`, padded with `pad` (no heap: arguments are built for every launch).
+    static func int8<T: BinaryInteger>(_ values: [T], pad: Int32 = 0) -> KernelArg {
+        precondition(values.count <= 8, "\(values.count) values for an int8")
+        var v = SIMD8<Int32>(repeating: pad)
+        for (i, x) in values.enumerated() { v[i] = Int32(truncatingIfNeeded: x) }
+        return .ints8(v)
+    }
+
+    /// An `int16` of up to sixteen `values`, padded with `pad`.
+    static func int16<T: BinaryInteger>(_ values: [T], pad: Int32 = 0) -> KernelArg {
+        precondition(values.count <= 16, "\(values.count) values for an int16")
+        var v = SIMD16<Int32>(repeating: pad)
+        for (i, x) in values.enumerated() { v[i] = Int32(truncatingIfNeeded: x) }
+        return .ints16(v)
+    }
 }
 
 /// The OpenCL backend: one context and in-order queue on one device, programs built once per
@@ -285,26 +301,19 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         if let local {
             for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
         }
-        var mems: [cl_mem?] = []
-        for case let .buffer(b) in args { mems.append(try cl(b, name).mem) }
         try lock.withLock {
             let kernel = try kernelLocked(family: family, name: name, options: options)
-            var memIndex = 0
             for (i, arg) in args.enumerated() {
                 let status: cl_int
                 switch arg {
-                case .buffer:
-                    var m = mems[memIndex]; memIndex += 1
+                case let .buffer(b):
+                    var m: cl_mem? = try cl(b, name).mem
                     status = clSetKernelArg(kernel, cl_uint(i), MemoryLayout<cl_mem>.size, &m)
                 case .int(var v): status = clSetKernelArg(kernel, cl_uint(i), 4, &v)
                 case .float(var v): status = clSetKernelArg(kernel, cl_uint(i), 4, &v)
                 case .ulong(var v): status = clSetKernelArg(kernel, cl_uint(i), 8, &v)
-                case let .int8(values, pad):
-                    var v = (values + [Int32](repeating: pad, count: max(0, 8 - values.count))).prefix(8).map { $0 }
-                    status = clSetKernelArg(kernel, cl_uint(i), 32, &v)
-                case let .int16(values, pad):
-                    var v = (values + [Int32](repeating: pad, count: max(0, 16 - values.count))).prefix(16).map { $0 }
-                    status = clSetKernelArg(kernel, cl_uint(i), 64, &v)
+                case .ints8(var v): status = clSetKernelArg(kernel, cl_uint(i), MemoryLayout<SIMD8<Int32>>.size, &v)
+                case .ints16(var v): status = clSetKernelArg(kernel, cl_uint(i), MemoryLayout<SIMD16<Int32>>.size, &v)
                 case let .local(bytes): status = clSetKernelArg(kernel, cl_uint(i), bytes, nil)
                 }
                 try check(status, "clSetKernelArg(\(i))", kernel: name)
