@@ -35,7 +35,7 @@ public struct TrainingProfile: Codable, Sendable {
     /// Nil on the CPU backend, where that thread also runs the kernels, and in reports written before it was recorded.
     public var hostMillisecondsPerStep: Double?
     /// `hostMillisecondsPerStep` / the plain step time: near 1 the device waits for the host, and fewer launches or
-    /// less host work per launch pay before faster kernels. Nil where the host time is.
+    /// less host work per launch pay before faster kernels. Nil where the host time is nil.
     public var hostShare: Double? { hostMillisecondsPerStep.map { $0 / unprofiledStepMilliseconds } }
     /// The host share from which `profile` calls a step host-bound.
     public static let hostBoundShare = 0.8
