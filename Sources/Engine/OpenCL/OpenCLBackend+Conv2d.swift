@@ -61,7 +61,7 @@ extension OpenCLBackend {
                              outScale: (any Buffer)?, output: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
         try shape.validateScales("scaledConv2d", inScale: inScale, outScale: outScale)
-        if let block = winogradBlock(shape, choice) {
+        if let block = algorithm(for: shape, choice).winogradBlock {
             return try winogradForward(shape, block: block, input: input, weight: weight, inScale: inScale, outScale: outScale,
                                        epilogue: nil, output: output)
         }
@@ -79,7 +79,7 @@ extension OpenCLBackend {
         }
         try act.validate("conv2dBiasAct", hasBias: bias != nil, buffers: [output], bias: bias)
         let choice = tunedChoice(.conv(.conv2dForward, shape))
-        if let block = winogradBlock(shape, choice) {
+        if let block = algorithm(for: shape, choice).winogradBlock {
             return try winogradForward(shape, block: block, input: input, weight: weight, inScale: nil, outScale: nil,
                                        epilogue: (bias, act), output: output)
         }
@@ -125,7 +125,7 @@ extension OpenCLBackend {
                                       outScale: (any Buffer)?, gradInput: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradInput", inScale: inScale, outScale: outScale)
-        if let block = winogradBlock(shape, choice) {
+        if let block = algorithm(for: shape, choice).winogradBlock {
             return try winogradGradInput(shape, block: block, gradOutput: gradOutput, weight: weight, inScale: inScale,
                                          outScale: outScale, gradInput: gradInput)
         }
@@ -194,7 +194,7 @@ extension OpenCLBackend {
                                        outScale: (any Buffer)?, gradWeight: any Buffer, choice: KernelChoice?) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
         try shape.validateScales("scaledConv2dGradWeight", inScale: inScale, outScale: outScale)
-        if let block = winogradBlock(shape, choice) {
+        if let block = algorithm(for: shape, choice).winogradBlock {
             return try winogradGradWeight(shape, block: block, input: input, gradOutput: gradOutput, inScale: inScale,
                                           outScale: outScale, gradWeight: gradWeight, splits: choice?.splits)
         }

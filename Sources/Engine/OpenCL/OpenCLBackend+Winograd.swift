@@ -4,17 +4,15 @@
 // grad-weight, each with the scaled forms' per-(sample, channel) scales; the forward also with the bias_act epilogue.
 // Only for `ConvAlgorithm.winogradApplies` shapes.
 extension OpenCLBackend {
-    /// The output block m of the Winograd algorithm a conv kernel (forward, grad-input, grad-weight) on `s` runs by, or
-    /// nil for the direct kernels: as `choice` says when there is one (a tuning-table entry or an explicit
-    /// configuration), else as the backend's `convAlgorithm` policy; never where Winograd does not apply, and with TF32
-    /// products never F(4x4, 3x3).
-    func winogradBlock(_ s: Conv2dShape, _ choice: KernelChoice?) -> Int? {
-        guard ConvAlgorithm.winogradApplies(s) else { return nil }
-        let block = choice.map { $0.algorithm?.winogradBlock }
-            ?? convAlgorithm.algorithm(for: s, minChannels: Self.winogradMinChannels, min4x4Pixels: auto4x4MinPixels).winogradBlock
-        // TF32 products keep F(2x2, 3x3) however F(4x4, 3x3) was asked for (a tuning table timed in fp32,
-        // HISTOGAN_CONV_ALGORITHM=winograd4x4): see `auto4x4MinPixels`.
-        return matmulArithmetic == .fp32 ? block : block.map { min($0, 2) }
+    /// The algorithm a conv kernel (forward, grad-input, grad-weight) on `s` runs by: as `choice` says when there is one
+    /// (a tuning-table entry or an explicit configuration), else as the backend's `convAlgorithm` policy; `.direct`
+    /// where Winograd does not apply. With TF32 products F(4x4, 3x3) runs as F(2x2, 3x3) however it was asked for (a
+    /// tuning table timed in fp32, HISTOGAN_CONV_ALGORITHM=winograd4x4): see `auto4x4MinPixels`.
+    func algorithm(for s: Conv2dShape, _ choice: KernelChoice?) -> ConvAlgorithm {
+        guard ConvAlgorithm.winogradApplies(s) else { return .direct }
+        let asked = choice.map { $0.algorithm ?? .direct }
+            ?? convAlgorithm.algorithm(for: s, minChannels: Self.winogradMinChannels, min4x4Pixels: auto4x4MinPixels)
+        return asked == .winograd4x4 && matmulArithmetic != .fp32 ? .winograd : asked
     }
 
     /// Where `auto` switches to F(4x4, 3x3) on this backend: `winograd4x4MinPixels` with fp32 products; never with TF32

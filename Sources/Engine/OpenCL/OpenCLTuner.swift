@@ -71,8 +71,7 @@ public struct OpenCLTuner {
         switch problem {
         case let .gemm(s): return KernelChoice(gemm: OpenCLBackend.gemmTile(s, computeUnits: backend.info.computeUnits))
         case let .conv(kernel, s):
-            let algorithm = backend.convAlgorithm.algorithm(for: s, minChannels: OpenCLBackend.winogradMinChannels,
-                                                            min4x4Pixels: backend.auto4x4MinPixels)
+            let algorithm = backend.algorithm(for: s, nil)
             if algorithm.winogradBlock != nil {
                 return Self.winogradChoice(kernel, s, algorithm, computeUnits: backend.info.computeUnits)
             }

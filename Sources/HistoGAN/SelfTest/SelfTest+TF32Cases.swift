@@ -49,13 +49,13 @@ extension SelfTest {
     /// 64-channel 3x3 convolutions against the CPU's fp32, TF32's relative error, at 16x16 and at 32x32: both by
     /// Winograd F(2x2, 3x3) on OpenCL (with TF32 products `auto` never picks F(4x4, 3x3), whose transforms magnify the
     /// operands' rounding: 3.2e-3 at 32x32).
-    static let tf32Winograd = [tf32Winograd(size: 16, name: "winograd"), tf32Winograd(size: 32, name: "winograd")]
+    static let tf32Winograd = [tf32Winograd(size: 16), tf32Winograd(size: 32)]
 
-    /// A 64-channel `size`x`size` 3x3 convolution by the backend's choice (`name`: the algorithm OpenCL's `auto` picks).
-    static func tf32Winograd(size: Int, name: String) -> SelfTestCase {
+    /// A 64-channel `size`x`size` 3x3 convolution by the backend's choice (OpenCL's `auto`: Winograd F(2x2, 3x3)).
+    static func tf32Winograd(size: Int) -> SelfTestCase {
         let s = Conv2dShape(batch: 2, inChannels: 64, outChannels: 64, height: size, width: size, kernelH: 3, kernelW: 3,
                             padH: 1, padW: 1)
-        return SelfTestCase(family: "conv2d fwd \(name) tf32", shape: "[2,64,\(size),\(size)] * [64,64,3,3] p1", tolerance: 3e-3) { ctx in
+        return SelfTestCase(family: "conv2d fwd winograd tf32", shape: "[2,64,\(size),\(size)] * [64,64,3,3] p1", tolerance: 3e-3) { ctx in
             let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5)
             let y = try ctx.poisoned(s.outputCount)
             try ctx.backend.conv2d(s, input: x, weight: w, output: y)
