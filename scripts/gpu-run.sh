@@ -78,17 +78,18 @@ stage torch 55 python3 "$HERE/torch_reference.py" --device "$TORCH_DEVICE" --jso
 # Our full training step in PyTorch (same network, regularisers, batch; fp32, TF32 off): mean over one 16-step period.
 stage torch-step 60 python3 "$HERE/torch_reference.py" --step --device "$TORCH_DEVICE" "${STEP[@]}" --json "$RUN/torch-step.json"
 stage profile 130 "$B" profile --device "$DEVICE" "${PROFILE[@]}" --json "$RUN/profile-256.json"
-# The conv rows by the direct kernels (bench's default runs the wide 3x3 layers by Winograd): does Winograd pay here?
+# The conv rows by the direct kernels (bench's default runs the wide 3x3 layers by Winograd, the stride-2 rows by
+# F(4x4, 2x2) over their phases): does Winograd pay here?
 stage bench-direct 25 env HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" --only modconv,conv3x3 \
     --json "$RUN/bench-direct.json"
 # The same rows by Winograd F(2x2, 3x3) (the default runs these 64x64-and-larger layers by F(4x4, 3x3)): which pays here?
-stage bench-f2x2 20 env HISTOGAN_CONV_ALGORITHM=winograd "$B" bench --device "$DEVICE" "${BENCH[@]}" --only modconv,conv3x3 \
+stage bench-f2x2 20 env HISTOGAN_CONV_ALGORITHM=winograd "$B" bench --device "$DEVICE" "${BENCH[@]}" --only "modconv,conv3x3 grad" \
     --json "$RUN/bench-f2x2.json"
 # Opt-in TF32 (reported apart): the GEMM rows and the Winograd convs' GEMMs on the tensor cores (inline-PTX mma.sync).
-stage bench-tf32 25 "$B" bench --device "$DEVICE" --tf32 "${BENCH[@]}" --only gemm,modconv,conv3x3 --json "$RUN/bench-tf32.json"
+stage bench-tf32 25 "$B" bench --device "$DEVICE" --tf32 "${BENCH[@]}" --only "gemm,modconv,conv3x3 grad" --json "$RUN/bench-tf32.json"
 # Last (the least needed): the GEMM and direct conv rows single-buffered. Does the default double buffering pay here?
 stage bench-single 25 env HISTOGAN_TILE_STAGING=single HISTOGAN_CONV_ALGORITHM=direct "$B" bench --device "$DEVICE" "${BENCH[@]}" \
-    --only gemm,modconv,conv3x3 --json "$RUN/bench-single.json"
+    --only "gemm,modconv,conv3x3 grad" --json "$RUN/bench-single.json"
 
 cat "$OUT/summary.json" | tee -a "$LOG"
 echo "done in $(( $(date +%s) - START ))s; $OUT: summary.json gpu-run.log gpu-run.tar.gz" | tee -a "$LOG"

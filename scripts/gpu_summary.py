@@ -33,8 +33,9 @@ DEFINITIONS = {
              "the kernels with a stack frame or spill stores (per-thread local memory); null without build logs",
     "winograd_gain": "per modconv/conv3x3 bench row: ms by the direct kernels (HISTOGAN_CONV_ALGORITHM=direct) / ms by "
                      "bench's default (auto: Winograd for the 3x3 stride-1 layers of >= 64 channels and >= 16x16 pixels, "
-                     "F(4x4,3x3) from 32x32 pixels, F(2x2,3x3) below), timed in the same run; > 1 means Winograd pays "
-                     "(rows it does not touch stay near 1)",
+                     "F(4x4,3x3) from 32x32 pixels, F(2x2,3x3) below; the 'conv3x3 stride-2' rows by F(4x4,2x2) over "
+                     "their four stride phases, from 64 channels and a 32x32 output), timed in the same run; > 1 means "
+                     "Winograd pays (rows it does not touch stay near 1)",
     "winograd4x4_gain": "per modconv/conv3x3 bench row: ms by Winograd F(2x2,3x3) (HISTOGAN_CONV_ALGORITHM=winograd) / ms "
                         "by bench's default (F(4x4,3x3) on these rows, all >= 64x64 pixels), timed in the same run; > 1 "
                         "means F(4x4,3x3) pays over F(2x2,3x3)",

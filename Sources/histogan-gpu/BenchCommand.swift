@@ -36,12 +36,12 @@ struct BenchCommand: ParsableCommand {
         let backend = try deviceOption.makeBackend()
         print("device: \(backend.info.selector) — \(backend.info.name); products (GEMM, conv) in \(backend.matmulArithmetic.rawValue); "
               + "3x3 convs: \(backend.convAlgorithm.rawValue)")
-        print("kernel                      shape                  ms   GFLOP/s    GB/s")
+        print("kernel                         shape                  ms   GFLOP/s    GB/s")
         let bench = KernelBenchmark(backend: backend, quick: quick, minimumSeconds: seconds, only: only)
         let results = try bench.run { r in
             let gf = r.gflops.map { String(format: "%9.1f", $0) } ?? String(repeating: " ", count: 9)
             let gb = r.gigabytesPerSecond.map { String(format: "%8.1f", $0) } ?? ""
-            print("\(r.kernel.padding(toLength: 27, withPad: " ", startingAt: 0)) \(r.shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(format: "%9.3f", r.milliseconds)) \(gf) \(gb)")
+            print("\(r.kernel.padding(toLength: 30, withPad: " ", startingAt: 0)) \(r.shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(format: "%9.3f", r.milliseconds)) \(gf) \(gb)")
             fflush(nil)
         }
         var report: [String: AnyCodable] = ["device": .string(backend.info.selector), "deviceName": .string(backend.info.name),

@@ -176,4 +176,28 @@ final class TF32GemmTests: XCTestCase {
         let fp32 = try OpenCLBackend(device: tf32.device, tuning: .off)
         XCTAssertNotEqual(try conv(fp32, .winograd4x4), try conv(fp32, .winograd), "fp32 runs F(4x4) as asked")
     }
+
+    /// With TF32 products a 3x3 stride-2 conv runs directly however F(4x4, 2x2) over its phases was asked for (a table
+    /// choice, the `winograd4x4` policy): the bits of the direct kernel. In fp32 the phases run, and their bits differ.
+    func testTF32RunsStride2ConvsDirectly() throws {
+        let tf32 = try requireEmulated()
+        let s = Conv2dShape(batch: 1, inChannels: 64, outChannels: 64, height: 33, width: 33, kernelH: 3, kernelW: 3, stride: 2)
+        var rng = TestRNG(seed: 8)
+        let x = rng.floats(s.inputCount), w = rng.floats(s.weightCount)
+        func conv(_ cl: OpenCLBackend, _ choice: KernelChoice?) throws -> [UInt32] {
+            let y = try cl.poisoned(s.outputCount)
+            try cl.conv2d(s, input: try cl.buffer(x), weight: try cl.buffer(w), output: y, choice: choice)
+            return try cl.array(y).map(\.bitPattern)
+        }
+        let phases = KernelChoice(winogradSplits: 1, algorithm: .winograd4x4)
+        let direct = try OpenCLBackend(device: tf32.device, tuning: .off, convAlgorithm: .direct, precision: .tf32,
+                                       emulateTensorCores: true)
+        let want = try conv(direct, nil)
+        XCTAssertEqual(try conv(tf32, phases), want, "table choice F(4x4, 2x2) with TF32")
+        let policy = try OpenCLBackend(device: tf32.device, tuning: .off, convAlgorithm: .winograd4x4, precision: .tf32,
+                                       emulateTensorCores: true)
+        XCTAssertEqual(try conv(policy, nil), want, "HISTOGAN_CONV_ALGORITHM=winograd4x4 with TF32")
+        let fp32 = try OpenCLBackend(device: tf32.device, tuning: .off, convAlgorithm: .direct)
+        XCTAssertNotEqual(try conv(fp32, phases), try conv(fp32, nil), "fp32 runs the phases as asked")
+    }
 }

@@ -163,7 +163,14 @@ final class WinogradTests: XCTestCase {
             XCTAssertEqual(winograd(.conv2dGradWeight, s), expected, "\(algorithm)")
             var strided = s
             strided.stride = 2
-            XCTAssertEqual(winograd(.conv2dForward, strided), [], "\(algorithm)")
+            strided.padH = 0
+            strided.padW = 0
+            // Stride 2: only F(4x4, 2x2) over the phases; F(2x2) would save nothing there.
+            XCTAssertEqual(winograd(.conv2dForward, strided), algorithm == .winograd4x4 ? [1] : [], "\(algorithm)")
+            XCTAssertEqual(winograd(.conv2dGradInput, strided), algorithm == .winograd4x4 ? [1] : [], "\(algorithm)")
+            var grouped = strided
+            grouped.groups = 2
+            XCTAssertEqual(winograd(.conv2dForward, grouped), [], "\(algorithm)")
             let policy = ConvAlgorithmPolicy(rawValue: algorithm.rawValue)!
             let wino = OpenCLTuner(backend: try OpenCLBackend(device: cl.device, tuning: .off, convAlgorithm: policy))
             XCTAssertEqual(wino.heuristic(for: .conv(.conv2dGradWeight, s)), KernelChoice(winogradSplits: h, algorithm: algorithm))
@@ -207,6 +214,25 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(256, 256, 32), minChannels: cpu.0, min4x4Pixels: cpu.1), .winograd4x4)
         XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(256, 256, 16), minChannels: cpu.0, min4x4Pixels: cpu.1), .winograd)
         XCTAssertEqual(ConvAlgorithmPolicy.auto.algorithm(for: shape(128, 256, 64), minChannels: cpu.0, min4x4Pixels: cpu.1), .direct)
+        // Stride 2 on a backend with the phased form (OpenCL): F(4x4, 2x2) when asked for by winograd4x4 (never by
+        // winograd), under auto from 64 channels and a 32x32 output, and not without F(4x4) (TF32); 3x3 and groups 1 only.
+        func phased(_ policy: ConvAlgorithmPolicy, _ s: Conv2dShape, min4x4: Int? = cl.1) -> ConvAlgorithm {
+            policy.algorithm(for: s, minChannels: cl.0, min4x4Pixels: min4x4, phased: true)
+        }
+        XCTAssertEqual(phased(.winograd4x4, shape(8, 8, 5, stride: 2, pad: 0)), .winograd4x4)
+        XCTAssertEqual(phased(.winograd4x4, shape(8, 8, 6, stride: 2, pad: 2)), .winograd4x4)
+        XCTAssertEqual(phased(.winograd, shape(64, 64, 33, stride: 2, pad: 0)), .direct)
+        XCTAssertEqual(phased(.direct, shape(64, 64, 33, stride: 2, pad: 0)), .direct)
+        XCTAssertEqual(phased(.auto, shape(64, 64, 65, stride: 2, pad: 0)), .winograd4x4)
+        XCTAssertEqual(phased(.auto, shape(64, 64, 64, stride: 2, pad: 1)), .winograd4x4)
+        XCTAssertEqual(phased(.auto, shape(64, 64, 63, stride: 2, pad: 0)), .direct, "31x31 output")
+        XCTAssertEqual(phased(.auto, shape(512, 512, 33, stride: 2, pad: 0)), .direct, "16x16 output")
+        XCTAssertEqual(phased(.auto, shape(32, 64, 65, stride: 2, pad: 0)), .direct, "32 channels")
+        XCTAssertEqual(phased(.auto, shape(64, 64, 65, stride: 2, pad: 0), min4x4: nil), .direct, "no F(4x4)")
+        XCTAssertEqual(phased(.winograd4x4, shape(64, 64, 33, stride: 2, pad: 0, groups: 2)), .direct)
+        XCTAssertEqual(phased(.winograd4x4, shape(64, 64, 33, k: 1, stride: 2, pad: 0)), .direct)
+        XCTAssertEqual(phased(.winograd4x4, shape(64, 64, 33, stride: 3, pad: 0)), .direct)
+        XCTAssertEqual(phased(.auto, shape(64, 64, 32)), .winograd4x4, "stride 1 as before")
         XCTAssertEqual(ConvAlgorithm.winograd.winogradBlock, 2)
         XCTAssertEqual(ConvAlgorithm.winograd4x4.winogradBlock, 4)
         XCTAssertNil(ConvAlgorithm.direct.winogradBlock)

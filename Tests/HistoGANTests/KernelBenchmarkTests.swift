@@ -21,6 +21,9 @@ final class KernelBenchmarkTests: XCTestCase {
         XCTAssertFalse(KernelBenchmark(backend: cpu, only: "epilogue").runs("gemm"))
         // Comma-separated texts select each family that any of them names.
         let several = KernelBenchmark(backend: cpu, only: "gemm, conv3x3")
-        XCTAssertEqual(KernelBenchmark.families.filter(several.runs), ["gemm", "conv3x3 grad"])
+        XCTAssertEqual(KernelBenchmark.families.filter(several.runs), ["gemm", "conv3x3 grad", "conv3x3 stride-2"])
+        let strided = try KernelBenchmark(backend: cpu, quick: true, minimumSeconds: 0.001, only: "stride-2").run()
+        XCTAssertEqual(strided.map(\.kernel), ["conv3x3 stride-2 fwd", "conv3x3 stride-2 grad-input", "conv3x3 stride-2 grad-weight"])
+        XCTAssertEqual(strided.map(\.shape), Array(repeating: "4x32x33x33", count: 3))
     }
 }

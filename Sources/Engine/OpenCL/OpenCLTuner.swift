@@ -27,8 +27,9 @@ public struct OpenCLTuner {
 
     /// The configurations tried for `problem`: every conv tile with its heuristic split count (`defaultKSplits`;
     /// forward and grad-input also with 2/4/8 K splits of the heuristic and tall tiles when the output is at most
-    /// 8×8 and K ≥ 1024) and Winograd F(2x2, 3x3) and F(4x4, 3x3) where they apply (grad-weight with its heuristic, half
-    /// and twice the chunks of its reduction), or every GEMM micro-tile.
+    /// 8×8 and K ≥ 1024) and Winograd F(2x2, 3x3) and F(4x4, 3x3) where they apply, F(4x4, 2x2) over a stride-2 conv's
+    /// phases where that applies (grad-weight with its heuristic, half and twice the chunks of its reduction), or every
+    /// GEMM micro-tile.
     public func candidates(for problem: TuningProblem) -> [KernelChoice] {
         switch problem {
         case .gemm: return GemmTile.candidates.map { KernelChoice(gemm: $0) }
@@ -42,9 +43,12 @@ public struct OpenCLTuner {
             case .conv2dGradInput: small = s.height <= 8 && s.width <= 8 && og * kk >= 1024
             default: small = false
             }
-            if ConvAlgorithm.winogradApplies(s) {
-                // Both block sizes; grad-weight also with half and twice the heuristic's chunks of its reduction.
-                for algorithm in [ConvAlgorithm.winograd, .winograd4x4] {
+            let winograd: [ConvAlgorithm] = ConvAlgorithm.winogradApplies(s) ? [.winograd, .winograd4x4]
+                : ConvAlgorithm.phasedWinogradApplies(s) ? [.winograd4x4] : []
+            if !winograd.isEmpty {
+                // Both block sizes (stride 2: F(4x4, 2x2) over the phases); grad-weight also with half and twice the
+                // heuristic's chunks of its reduction.
+                for algorithm in winograd {
                     let choice = Self.winogradChoice(kernel, s, algorithm, computeUnits: backend.info.computeUnits)
                     let splits = kernel == .conv2dGradWeight ? [choice.splits, max(1, choice.splits / 2), 2 * choice.splits] : [1]
                     for n in splits where !list.contains(KernelChoice(winogradSplits: n, algorithm: algorithm)) {

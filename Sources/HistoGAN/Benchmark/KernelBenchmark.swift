@@ -34,7 +34,7 @@ public struct KernelBenchmark: Sendable {
     }
 
     /// The case families, in the order `run` times them (each a substring of its results' kernel names).
-    public static let families = ["gemm", "modconv", "conv3x3 grad", "upfirdn2d", "bias_act", "epilogue",
+    public static let families = ["gemm", "modconv", "conv3x3 grad", "conv3x3 stride-2", "upfirdn2d", "bias_act", "epilogue",
                                   "reduce sum", "philox", "adam", "histogram"]
 
     /// Whether `family` runs under `only`.
@@ -61,6 +61,10 @@ public struct KernelBenchmark: Sendable {
             let convShape = quick ? (16, 32) : (64, 256)
             record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: true))
             record(try conv2dGrads(resolution: convShape.0, channels: convShape.1, batch: 4, input: false))
+        }
+        if runs("conv3x3 stride-2") {
+            let (r, c) = quick ? (16, 32) : (64, 256)
+            for pass in Conv2dPass.allCases { record(try conv2dStride2(resolution: r, channels: c, batch: 4, pass: pass)) }
         }
         if runs("upfirdn2d") {
             let upRes = quick ? (32, 32) : (128, 256)
@@ -133,6 +137,29 @@ public struct KernelBenchmark: Sendable {
         }
         return BenchmarkResult(kernel: input ? "conv3x3 grad-input" : "conv3x3 grad-weight",
                                shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms, gflops: conv.flops / ms / 1e6, iterations: iters)
+    }
+
+    /// The three kernels of a convolution.
+    enum Conv2dPass: String, CaseIterable { case forward = "fwd", gradInput = "grad-input", gradWeight = "grad-weight" }
+
+    /// The discriminator's down-sampling convolution (3x3, stride 2, padding 0, after the FIR: input 2r + 1, output r)
+    /// by the backend's algorithm; its grad-input is also the generator's transposed up-sampling convolution.
+    func conv2dStride2(resolution r: Int, channels c: Int, batch: Int, pass: Conv2dPass) throws -> BenchmarkResult {
+        let conv = Conv2dShape(batch: batch, inChannels: c, outChannels: c, height: 2 * r + 1, width: 2 * r + 1,
+                               kernelH: 3, kernelW: 3, stride: 2)
+        let x = try Tensor.random([batch, c, 2 * r + 1, 2 * r + 1], seed: 6, on: backend)
+        let w = try Tensor.random([c, c, 3, 3], seed: 7, on: backend)
+        let y = try Tensor.random([batch, c, r, r], seed: 8, on: backend)
+        let out = try Tensor.empty(pass == .gradWeight ? w.shape : pass == .forward ? y.shape : x.shape, on: backend)
+        let (ms, iters) = try time {
+            switch pass {
+            case .forward: try backend.conv2d(conv, input: x.buffer, weight: w.buffer, output: out.buffer)
+            case .gradInput: try backend.conv2dGradInput(conv, gradOutput: y.buffer, weight: w.buffer, gradInput: out.buffer)
+            case .gradWeight: try backend.conv2dGradWeight(conv, input: x.buffer, gradOutput: y.buffer, gradWeight: out.buffer)
+            }
+        }
+        return BenchmarkResult(kernel: "conv3x3 stride-2 \(pass.rawValue)", shape: "\(batch)x\(c)x\(2 * r + 1)x\(2 * r + 1)",
+                               milliseconds: ms, gflops: conv.flops / ms / 1e6, iterations: iters)
     }
 
     func upfirdn2d(resolution r: Int, channels c: Int, batch: Int, up: Int = 1, down: Int = 1) throws -> BenchmarkResult {

@@ -19,6 +19,13 @@ extension SelfTest {
     static let splitStrideShape = Conv2dShape(batch: 2, inChannels: 6, outChannels: 40, height: 7, width: 5,
                                               kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1)
 
+    /// Stride 2, the discriminator's down-sampling form (padding 0 after the FIR, odd input; output 5x4, so the 4x4 blocks
+    /// are ragged), and with padding 1 and even sizes: Winograd F(4x4, 2x2) over the four stride phases.
+    static let phasedConvShape = Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 11, width: 9,
+                                             kernelH: 3, kernelW: 3, stride: 2)
+    static let phasedPaddedShape = Conv2dShape(batch: 3, inChannels: 6, outChannels: 9, height: 12, width: 10,
+                                               kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1)
+
     /// Runs `tuned` on an OpenCL backend (the device under test), `plain` on any other (the reference).
     static func launch(_ ctx: SelfTestContext, tuned: (OpenCLBackend) throws -> Void, plain: () throws -> Void) throws {
         if let cl = ctx.backend as? OpenCLBackend { try tuned(cl) } else { try plain() }
@@ -59,11 +66,12 @@ extension SelfTest {
         ]
     }
 
-    /// Winograd (F(2x2, 3x3) or F(4x4, 3x3), as `choice` says) chosen explicitly, with both scales (the split modconv's form), against the reference's
-    /// default launch: forward, grad-input, and grad-weight with its reduction in `choice.splits` chunks.
+    /// Winograd (F(2x2, 3x3) or F(4x4, 3x3), or for stride 2 F(4x4, 2x2) over the phases, as `choice` and `s` say) chosen
+    /// explicitly, with both scales (the split modconv's form), against the reference's default launch: forward,
+    /// grad-input, and grad-weight with its reduction in `choice.splits` chunks.
     static func winogradScaledCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
         let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * " + dims([s.outChannels, s.inChannels, 3, 3])
-            + " IN_SCALE OUT_SCALE \(choice)"
+            + " p\(s.padH)" + (s.stride > 1 ? " s\(s.stride)" : "") + " IN_SCALE OUT_SCALE \(choice)"
         @Sendable func operands(_ ctx: SelfTestContext) throws -> (x: any Buffer, w: any Buffer, dy: any Buffer, a: any Buffer, b: any Buffer) {
             (try ctx.input(s.inputCount, seed: 4), try ctx.input(s.weightCount, seed: 5), try ctx.input(s.outputCount, seed: 6),
              try ctx.input(s.batch * s.inChannels, seed: 10, in: -1.5...1.5), try ctx.input(s.batch * s.outChannels, seed: 11, in: 0.3...1.5))
@@ -116,6 +124,9 @@ extension SelfTest {
         + winogradScaledCases(vectorConvShape, KernelChoice(winogradSplits: 3), quick: false)
         + tunedCases(tunedConvShape, KernelChoice(winogradSplits: 1, algorithm: .winograd4x4), quick: true)
         + winogradScaledCases(vectorConvShape, KernelChoice(winogradSplits: 3, algorithm: .winograd4x4), quick: false)
+        // F(4x4, 2x2) over the stride phases of 3x3 stride-2 convs, padding 0 and 1; grad-weight in 1 and 3 chunks.
+        + tunedCases(phasedConvShape, KernelChoice(winogradSplits: 1, algorithm: .winograd4x4), quick: true)
+        + winogradScaledCases(phasedPaddedShape, KernelChoice(winogradSplits: 3, algorithm: .winograd4x4), quick: false)
         + GemmTile.candidates.map { tile in
             let s = GemmShape(m: 33, n: 47, k: 70, transB: true, batch: 2)
             return SelfTestCase(family: "gemm tuned", shape: "33x47x70 NT batch 2 tile \(tile)", quick: tile == GemmTile(tm: 4, tn: 8)) { ctx in
