@@ -61,38 +61,14 @@ final class PhasedWinogradTests: XCTestCase {
 
     /// conv2dBiasAct's epilogue in the phased forward's output transform, against float64.
     func testBiasActEpilogueMatchesFloat64() throws {
-        let cl = try Self.backend(.winograd4x4)
-        let s = Self.shapes[2]
-        let d = Conv2dTests.Data(s, seed: 1_330)
-        var rng = TestRNG(seed: 1_331)
-        let bias = rng.floats(s.outChannels)
-        let act = BiasActShape(count: s.outputCount, channels: s.outChannels, inner: s.outHeight * s.outWidth,
-                               activation: .leakyReLU, alpha: 0.2, gain: 1.5, clamp: 2.0)
-        let pre = ConvReference.forward(s, x: d.x, w: d.w), inner = s.outHeight * s.outWidth
-        let want = pre.indices.map { i -> Double in
-            let v = pre[i] + Double(bias[(i / inner) % s.outChannels])
-            return min(max((v > 0 ? v : 0.2 * v) * 1.5, -2), 2)
-        }
-        let y = try cl.poisoned(s.outputCount)
-        try cl.conv2dBiasAct(s, input: try cl.buffer(d.x), weight: try cl.buffer(d.w), bias: try cl.buffer(bias), act: act, output: y)
-        assertClose(try cl.array(y), want, tolerance: 1e-5, "phased conv2dBiasAct")
+        try WinogradTests.checkEpilogue(try Self.backend(.winograd4x4), Self.shapes[2], seed: 1_330, "phased conv2dBiasAct")
     }
 
     /// Accuracy on a layer of the discriminator's width (128 channels, 33x33 in, 16x16 out, K = 1152): within 16x the
     /// direct kernel's relative L2 error against float64 (F(4x4, 2x2)'s coefficients, up to 8 in Aᵀ, magnify roundings
     /// as F(4x4, 3x3)'s do).
     func testWideLayerErrorIsLikeTheDirectKernel() throws {
-        let (phased, direct) = (try Self.backend(.winograd4x4), try Self.backend(.direct))
         let s = Conv2dShape(batch: 2, inChannels: 128, outChannels: 128, height: 33, width: 33, kernelH: 3, kernelW: 3, stride: 2)
-        let d = ScaledConv2dTests.Data(s, inScale: false, outScale: false, seed: 1_340)
-        let want = ScaledConvReference.all(s, d)
-        let (w, r) = (try ScaledConv2dTests.run(phased, s, d), try ScaledConv2dTests.run(direct, s, d))
-        for (name, got, base, ref) in [("forward", w.y, r.y, want.y), ("grad-input", w.dx, r.dx, want.dx),
-                                       ("grad-weight", w.dw, r.dw, want.dw)] {
-            let (ePhased, eDirect) = (relativeL2(got, ref), relativeL2(base, ref))
-            print(String(format: "stride-2 %@: relative L2 error vs float64: phased F(4x4, 2x2) %.2e, direct %.2e", name,
-                         ePhased, eDirect))
-            XCTAssertLessThanOrEqual(ePhased, max(16 * eDirect, 1e-7), name)
-        }
+        try WinogradTests.compareErrors(try Self.backend(.winograd4x4), try Self.backend(.direct), s, seed: 1_340, factor: 16)
     }
 }

@@ -67,23 +67,24 @@ final class WinogradTests: XCTestCase {
             let cl: [(any Backend, any Backend)] = try Self.winogradBackends(policy).compactMap { $0 as? OpenCLBackend }.map {
                 ($0, try OpenCLBackend(device: $0.device, tuning: .off, convAlgorithm: .direct))
             }
-            for (wino, direct) in cpu + cl { try compareErrors(wino, direct, factor: factor) }
+            let s = Conv2dShape(batch: 2, inChannels: 128, outChannels: 128, height: 16, width: 16, kernelH: 3, kernelW: 3,
+                                padH: 1, padW: 1)
+            for (wino, direct) in cpu + cl { try Self.compareErrors(wino, direct, s, seed: 940, factor: factor) }
         }
     }
 
-    private func compareErrors(_ wino: any Backend, _ direct: any Backend, factor: Double) throws {
-        let s = Conv2dShape(batch: 2, inChannels: 128, outChannels: 128, height: 16, width: 16, kernelH: 3, kernelW: 3,
-                            padH: 1, padW: 1)
-        let d = ScaledConv2dTests.Data(s, inScale: false, outScale: false, seed: 940)
+    /// Prints and checks the relative L2 errors against float64 of forward, grad-input and grad-weight of `s` on `wino`:
+    /// within `factor` times `direct`'s (or 1e-7).
+    static func compareErrors(_ wino: any Backend, _ direct: any Backend, _ s: Conv2dShape, seed: UInt64, factor: Double) throws {
+        let d = ScaledConv2dTests.Data(s, inScale: false, outScale: false, seed: seed)
         let want = ScaledConvReference.all(s, d)
         let (w, r) = (try ScaledConv2dTests.run(wino, s, d), try ScaledConv2dTests.run(direct, s, d))
         for (name, got, base, ref) in [("forward", w.y, r.y, want.y), ("grad-input", w.dx, r.dx, want.dx),
                                        ("grad-weight", w.dw, r.dw, want.dw)] {
             let (eWino, eDirect) = (relativeL2(got, ref), relativeL2(base, ref))
-            let policy = wino.convAlgorithm.rawValue
-            print(String(format: "%@ %@ %@: relative L2 error vs float64: winograd %.2e, direct %.2e", wino.info.selector, policy,
-                         name, eWino, eDirect))
-            XCTAssertLessThanOrEqual(eWino, max(factor * eDirect, 1e-7), "\(policy) \(name)")
+            let what = "\(wino.info.selector) \(wino.convAlgorithm.rawValue) stride \(s.stride) \(name)"
+            print(String(format: "%@: relative L2 error vs float64: winograd %.2e, direct %.2e", what, eWino, eDirect))
+            XCTAssertLessThanOrEqual(eWino, max(factor * eDirect, 1e-7), what)
         }
     }
 
@@ -106,26 +107,26 @@ final class WinogradTests: XCTestCase {
 
     /// conv2dBiasAct's epilogue in the output transform: y = clamp(lrelu(conv + bias)·gain, ±clamp), against float64.
     func testBiasActEpilogueMatchesFloat64() throws {
-        for backend in try Self.allWinogradBackends() { try checkEpilogue(backend) }
+        for backend in try Self.allWinogradBackends() {
+            try Self.checkEpilogue(backend, Self.shapes[1], seed: 920, "\(backend.convAlgorithm.rawValue) conv2dBiasAct on \(backend.info.selector)")
+        }
     }
 
-    private func checkEpilogue(_ cl: any Backend) throws {
-        let s = Self.shapes[1]
-        let d = Conv2dTests.Data(s, seed: 920)
-        var rng = TestRNG(seed: 921)
+    /// conv2dBiasAct of `s` on `cl` (outputs poisoned) against y = clamp(lrelu(conv + bias)·1.5, ±2) in float64.
+    static func checkEpilogue(_ cl: any Backend, _ s: Conv2dShape, seed: UInt64, _ what: String) throws {
+        let d = Conv2dTests.Data(s, seed: seed)
+        var rng = TestRNG(seed: seed + 1)
         let bias = rng.floats(s.outChannels)
         let act = BiasActShape(count: s.outputCount, channels: s.outChannels, inner: s.outHeight * s.outWidth,
                                activation: .leakyReLU, alpha: 0.2, gain: 1.5, clamp: 2.0)
-        let pre = ConvReference.forward(s, x: d.x, w: d.w)
-        let inner = s.outHeight * s.outWidth
+        let pre = ConvReference.forward(s, x: d.x, w: d.w), inner = s.outHeight * s.outWidth
         let want = pre.indices.map { i -> Double in
-            var v = pre[i] + Double(bias[(i / inner) % s.outChannels])
-            v = (v > 0 ? v : 0.2 * v) * 1.5
-            return min(max(v, -2), 2)
+            let v = pre[i] + Double(bias[(i / inner) % s.outChannels])
+            return min(max((v > 0 ? v : 0.2 * v) * 1.5, -2), 2)
         }
         let y = try cl.poisoned(s.outputCount)
         try cl.conv2dBiasAct(s, input: try cl.buffer(d.x), weight: try cl.buffer(d.w), bias: try cl.buffer(bias), act: act, output: y)
-        assertClose(try cl.array(y), want, tolerance: 1e-5, "\(cl.convAlgorithm.rawValue) conv2dBiasAct on \(cl.info.selector)")
+        assertClose(try cl.array(y), want, tolerance: 1e-5, what)
     }
 
     /// A tuning-table choice picks the algorithm whatever the policy: the same forward by a direct tile and by Winograd
