@@ -15,6 +15,10 @@ DEFINITIONS = {
     "modconv_vs_cudnn": "geometric mean over 4x512x64x64, 4x256x128x128, 4x128x256x256 of cuDNN grouped 3x3 conv ms "
                         "(F.conv2d, groups = batch, TF32 off) / our modulated conv forward ms (weights modulated or "
                         "activations scaled and demodulated: all of it), the faster of our two modes per shape; goal >= 1.0",
+    "conv_vs_cudnn": "per conv bench row (conv3x3 grad-input/grad-weight 4x256x64x64; conv3x3 stride-2 fwd, grad-input, "
+                     "grad-weight 4x256x129x129, the discriminator's down-sampling conv, whose grad-input is also the "
+                     "generator's transposed up-sampling conv): cuDNN ms (autograd of F.conv2d, TF32 off) / our ms by "
+                     "bench's default algorithm; > 1 means ours is faster",
     "histogram_speedup_vs_official": "official RGBuvHistBlock fwd+bwd ms (PyTorch, sampling, 64 bins, 4x3x256x256) / ours; goal >= 100",
     "step_vs_pytorch": "our training step ms / PyTorch's for the same network, batch and regulariser schedule "
                        "(256 px, capacity 1, batch 4, mean over one 16-step period, fp32, TF32 off); goal <= 0.5",
@@ -122,6 +126,12 @@ def main(run):
         "modconv_vs_cudnn_tf32": math.exp(sum(math.log(r) for r in conv_tf32) / 3) if all(conv_tf32) else None,
         "selftest": (selftest or {}).get("tf32"),
     }
+    conv_rows = {"conv3x3 grad-input 4x256x64x64": "conv_grad_input_64x256",
+                 "conv3x3 grad-weight 4x256x64x64": "conv_grad_weight_64x256",
+                 "conv3x3 stride-2 fwd 4x256x129x129": "conv_s2_fwd_129x256",
+                 "conv3x3 stride-2 grad-input 4x256x129x129": "conv_s2_grad_input_129x256",
+                 "conv3x3 stride-2 grad-weight 4x256x129x129": "conv_s2_grad_weight_129x256"}
+    conv_vs = {row: ratio(ms(key), ours(bench, *row.rsplit(" ", 1))) for row, key in conv_rows.items()}
     hist = ratio(ms("rgbuv_hist_fwdbwd_sampling"), ours(bench, "rgbuv histogram fwd+bwd sampling", "4x3x256x256 b64"))
     step_ours = (profile or {}).get("unprofiledStepMilliseconds")
     step = ratio(step_ours, (torch_step or {}).get("step_ms"))
@@ -150,6 +160,7 @@ def main(run):
         "gemm_vs_cublas": gemm,
         "modconv_vs_cudnn": modconv,
         "modconv_vs_cudnn_per_shape": per_mode,
+        "conv_vs_cudnn": conv_vs,
         "histogram_speedup_vs_official": hist,
         "step_vs_pytorch": step,
         "step_ms": {"ours": step_ours, "pytorch_same_network": (torch_step or {}).get("step_ms"),

@@ -510,6 +510,14 @@ def main():
     y = F.conv2d(x, w, padding=1); gy = torch.randn_like(y)
     r["conv_grad_input_64x256"] = {"ms": timed(lambda: torch.autograd.grad(y, x, gy, retain_graph=True))}
     r["conv_grad_weight_64x256"] = {"ms": timed(lambda: torch.autograd.grad(y, w, gy, retain_graph=True))}
+    # The discriminator's stride-2 conv after its FIR (256 channels, 129x129 -> 64x64): bench's `conv3x3 stride-2` rows.
+    xs = torch.randn(4, 256, 129, 129, device=dev, requires_grad=True)
+    ws = torch.randn(256, 256, 3, 3, device=dev, requires_grad=True)
+    ys = F.conv2d(xs, ws, stride=2); gys = torch.randn_like(ys)
+    with torch.no_grad():
+        r["conv_s2_fwd_129x256"] = {"ms": timed(lambda: F.conv2d(xs, ws, stride=2))}
+    r["conv_s2_grad_input_129x256"] = {"ms": timed(lambda: torch.autograd.grad(ys, xs, gys, retain_graph=True))}
+    r["conv_s2_grad_weight_129x256"] = {"ms": timed(lambda: torch.autograd.grad(ys, ws, gys, retain_graph=True))}
     f = torch.tensor([1., 3., 3., 1.], device=dev); f = (f[:, None] * f[None, :]) / 64
     xu = torch.randn(4, 256, 128, 128, device=dev)
     fw = (f * 4)[None, None].repeat(256, 1, 1, 1)
