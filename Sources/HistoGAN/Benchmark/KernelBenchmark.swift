@@ -124,19 +124,11 @@ public struct KernelBenchmark: Sendable {
                                gflops: conv.flops / ms / 1e6, iterations: iters)
     }
 
+    /// A 3x3 stride-1 convolution's input or weight gradient at r x r pixels, c channels in and out.
     func conv2dGrads(resolution r: Int, channels c: Int, batch: Int, input: Bool) throws -> BenchmarkResult {
-        let conv = Conv2dShape(batch: batch, inChannels: c, outChannels: c, height: r, width: r,
-                               kernelH: 3, kernelW: 3, padH: 1, padW: 1)
-        let x = try Tensor.random([batch, c, r, r], seed: 6, on: backend)
-        let w = try Tensor.random([c, c, 3, 3], seed: 7, on: backend)
-        let dy = try Tensor.random([batch, c, r, r], seed: 8, on: backend)
-        let out = try Tensor.empty(input ? x.shape : w.shape, on: backend)
-        let (ms, iters) = try time {
-            if input { try backend.conv2dGradInput(conv, gradOutput: dy.buffer, weight: w.buffer, gradInput: out.buffer) }
-            else { try backend.conv2dGradWeight(conv, input: x.buffer, gradOutput: dy.buffer, gradWeight: out.buffer) }
-        }
-        return BenchmarkResult(kernel: input ? "conv3x3 grad-input" : "conv3x3 grad-weight",
-                               shape: "\(batch)x\(c)x\(r)x\(r)", milliseconds: ms, gflops: conv.flops / ms / 1e6, iterations: iters)
+        let conv = Conv2dShape(batch: batch, inChannels: c, outChannels: c, height: r, width: r, kernelH: 3, kernelW: 3,
+                               padH: 1, padW: 1)
+        return try conv2d(conv, input ? .gradInput : .gradWeight, kernel: input ? "conv3x3 grad-input" : "conv3x3 grad-weight")
     }
 
     /// The three kernels of a convolution.
@@ -147,19 +139,25 @@ public struct KernelBenchmark: Sendable {
     func conv2dStride2(resolution r: Int, channels c: Int, batch: Int, pass: Conv2dPass) throws -> BenchmarkResult {
         let conv = Conv2dShape(batch: batch, inChannels: c, outChannels: c, height: 2 * r + 1, width: 2 * r + 1,
                                kernelH: 3, kernelW: 3, stride: 2)
-        let x = try Tensor.random([batch, c, 2 * r + 1, 2 * r + 1], seed: 6, on: backend)
-        let w = try Tensor.random([c, c, 3, 3], seed: 7, on: backend)
-        let y = try Tensor.random([batch, c, r, r], seed: 8, on: backend)
-        let out = try Tensor.empty(pass == .gradWeight ? w.shape : pass == .forward ? y.shape : x.shape, on: backend)
+        return try conv2d(conv, pass, kernel: "conv3x3 stride-2 \(pass.rawValue)")
+    }
+
+    /// One kernel of `conv` on seeded operands, by the backend's algorithm; the row's shape is the input's N x C x H x W.
+    func conv2d(_ conv: Conv2dShape, _ pass: Conv2dPass, kernel: String) throws -> BenchmarkResult {
+        let (n, c, o) = (conv.batch, conv.inChannels, conv.outChannels)
+        let x = try Tensor.random([n, c, conv.height, conv.width], seed: 6, on: backend)
+        let w = try Tensor.random([o, c, conv.kernelH, conv.kernelW], seed: 7, on: backend)
+        let dy = try Tensor.random([n, o, conv.outHeight, conv.outWidth], seed: 8, on: backend)
+        let out = try Tensor.empty(pass == .gradWeight ? w.shape : pass == .forward ? dy.shape : x.shape, on: backend)
         let (ms, iters) = try time {
             switch pass {
             case .forward: try backend.conv2d(conv, input: x.buffer, weight: w.buffer, output: out.buffer)
-            case .gradInput: try backend.conv2dGradInput(conv, gradOutput: y.buffer, weight: w.buffer, gradInput: out.buffer)
-            case .gradWeight: try backend.conv2dGradWeight(conv, input: x.buffer, gradOutput: y.buffer, gradWeight: out.buffer)
+            case .gradInput: try backend.conv2dGradInput(conv, gradOutput: dy.buffer, weight: w.buffer, gradInput: out.buffer)
+            case .gradWeight: try backend.conv2dGradWeight(conv, input: x.buffer, gradOutput: dy.buffer, gradWeight: out.buffer)
             }
         }
-        return BenchmarkResult(kernel: "conv3x3 stride-2 \(pass.rawValue)", shape: "\(batch)x\(c)x\(2 * r + 1)x\(2 * r + 1)",
-                               milliseconds: ms, gflops: conv.flops / ms / 1e6, iterations: iters)
+        return BenchmarkResult(kernel: kernel, shape: "\(n)x\(c)x\(conv.height)x\(conv.width)", milliseconds: ms,
+                               gflops: conv.flops / ms / 1e6, iterations: iters)
     }
 
     func upfirdn2d(resolution r: Int, channels c: Int, batch: Int, up: Int = 1, down: Int = 1) throws -> BenchmarkResult {
