@@ -41,6 +41,10 @@ extension OpenCLBackend {
     /// phases of a `phasedWinogradApplies` one by F(4x4, 2x2) (winograd.cl's header has the algebra).
     private struct WinogradPlan {
         let s: Conv2dShape, block: Int, phased: Bool
+        /// The plan of `s` by F(`block` x `block`, 3x3), or by its phases when it is a `phasedWinogradApplies` shape.
+        init(_ s: Conv2dShape, block: Int) {
+            (self.s, self.block, phased) = (s, block, ConvAlgorithm.phasedWinogradApplies(s))
+        }
         var options: String { OpenCLBackend.winogradOptions(block, phased: phased) }
         /// Channels of the transforms per input channel: the four stride phases, or 1.
         var phases: Int { phased ? 4 : 1 }
@@ -97,16 +101,11 @@ extension OpenCLBackend {
                     .float(act?.clamp ?? -1), .int(plan.s.padH), .int(plan.s.padW), .int(phased ? 1 : 0)])
     }
 
-    /// The plan of `s` by `block`: phased for a stride-2 shape.
-    private func winogradPlan(_ s: Conv2dShape, block: Int) -> WinogradPlan {
-        WinogradPlan(s: s, block: block, phased: s.stride == 2)
-    }
-
     /// y = scaledConv2d (+ bias_act) of a `winogradApplies` or `phasedWinogradApplies` shape: the transforms of x (its
     /// phases when stride 2) times U, into y's pixels.
     func winogradForward(_ s: Conv2dShape, block: Int, input: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                          outScale: (any Buffer)?, epilogue: (bias: (any Buffer)?, act: BiasActShape)?, output: any Buffer) throws {
-        let plan = winogradPlan(s, block: block), t = plan.outputTiles
+        let plan = WinogradPlan(s, block: block), t = plan.outputTiles
         let u = try winogradFilter(weight, plan, t, flip: false)
         let v = try winogradInput(input, plan, t, channels: s.inChannels, height: s.height, width: s.width,
                                   pad: (s.padH, s.padW), phased: plan.phased, splits: 1, chunk: t.padded, scale: inScale)
@@ -118,7 +117,7 @@ extension OpenCLBackend {
     /// filter (of each phase) and the channel roles swapped, into dx's pixels (of its phases), times inScale.
     func winogradGradInput(_ s: Conv2dShape, block: Int, gradOutput: any Buffer, weight: any Buffer, inScale: (any Buffer)?,
                            outScale: (any Buffer)?, gradInput: any Buffer) throws {
-        let plan = winogradPlan(s, block: block), t = plan.inputTiles
+        let plan = WinogradPlan(s, block: block), t = plan.inputTiles
         let u = try winogradFilter(weight, plan, t, flip: true)
         let v = try winogradInput(gradOutput, plan, t, channels: s.outChannels, height: s.outHeight, width: s.outWidth,
                                   pad: (1, 1), phased: false, splits: 1, chunk: t.padded, scale: outScale)
@@ -130,7 +129,7 @@ extension OpenCLBackend {
     /// stride-2 shape, F(4x4, 2x2) over its phases): enough work-groups for two per compute unit when the α² GEMMs'
     /// `[O, C·phases]` outputs alone cannot fill the device, each chunk at least 256 tiles, at most 64.
     public static func winogradGradWeightSplits(_ s: Conv2dShape, block: Int = 2, computeUnits: Int) -> Int {
-        let plan = WinogradPlan(s: s, block: block, phased: s.stride == 2), t = plan.outputTiles
+        let plan = WinogradPlan(s, block: block), t = plan.outputTiles
         let c = s.inChannels * plan.phases
         let tile = gemmTile(GemmShape(m: s.outChannels, n: c, k: 1, batch: t.positions), computeUnits: computeUnits)
         let groups = t.positions * ((s.outChannels + 16 * tile.tm - 1) / (16 * tile.tm)) * ((c + 16 * tile.tn - 1) / (16 * tile.tn))
@@ -143,7 +142,7 @@ extension OpenCLBackend {
     /// (which puts the phases' taps back in the 3x3 filter).
     func winogradGradWeight(_ s: Conv2dShape, block: Int, input: any Buffer, gradOutput: any Buffer, inScale: (any Buffer)?,
                             outScale: (any Buffer)?, gradWeight: any Buffer, splits requested: Int?) throws {
-        let plan = winogradPlan(s, block: block), t = plan.outputTiles
+        let plan = WinogradPlan(s, block: block), t = plan.outputTiles
         let wanted = max(1, min(requested ?? Self.winogradGradWeightSplits(s, block: block, computeUnits: info.computeUnits), t.count))
         let chunk = WinogradTiles.roundUp4((t.count + wanted - 1) / wanted)
         let splits = (t.count + chunk - 1) / chunk
