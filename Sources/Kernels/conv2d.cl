@@ -11,6 +11,8 @@
 //                       K = (o, ky, kx) restricted to the taps that reach that phase (gather, no atomics)
 //   conv2d_grad_weight  C = dw[g]    rows o  `[O/G]`,  cols (c, ky, kx),      K = (n, oy, ox), optionally
 //                       split over K into partial sums that conv2d_sum_splits adds (no atomics)
+// Each kernel multiplies its result by the runtime argument weightGain in the store (the equalized learning rate's
+// 1/√fan-in: the kernels compute with weightGain·w, and grad-weight returns weightGain·corr(x, dy)).
 //
 // Build options (all required):
 //   KH, KW, STRIDE   kernel height, width and stride
@@ -342,7 +344,7 @@ INLINE float load_x_fwd(__global const float *xg, __global const float *sc, cons
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
 void conv2d_fwd(__global const float *x, __global const float *w, __global float *y,
                          const int N, const int C, const int H, const int W, const int O,
-                         const int outH, const int outW, const int G, const int padH, const int padW,
+                         const int outH, const int outW, const int G, const int padH, const int padW, const float weightGain,
                          const int kChunk, const int splitStride IN_SCALE_ARG OUT_SCALE_ARG EPILOGUE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
     const int g = get_group_id(2) % G, split = get_group_id(2) / G;
@@ -399,7 +401,7 @@ void conv2d_fwd(__global const float *x, __global const float *w, __global float
         for (int i = 0; i < ACC_ROWS; i++) {
             const int m = m0 + ACC_ROW(i);
             if (m < Og) {
-                const float v = acc[i * ACC_COLS + j] * OUT_FACTOR((size_t)sn * O + (size_t)g * Og + m);
+                const float v = acc[i * ACC_COLS + j] * weightGain * OUT_FACTOR((size_t)sn * O + (size_t)g * Og + m);
                 yc[(size_t)m * P] = STORE_VALUE(v, g * Og + m);
             }
         }
@@ -459,7 +461,7 @@ INLINE float load_dy_gi(__global const float *dyg, __global const float *so, con
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
 void conv2d_grad_input(__global const float *dy, __global const float *w, __global float *dx,
                                 const int N, const int C, const int H, const int W, const int O,
-                                const int outH, const int outW, const int G, const int padH, const int padW,
+                                const int outH, const int outW, const int G, const int padH, const int padW, const float weightGain,
                                 const int phasesX, const int splits, const int splitStride
                                 IN_SCALE_ARG OUT_SCALE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
@@ -520,7 +522,7 @@ void conv2d_grad_input(__global const float *dy, __global const float *w, __glob
 #pragma unroll
         for (int i = 0; i < ACC_ROWS; i++) {
             const int m = m0 + ACC_ROW(i);
-            if (m < Cg) dxc[(size_t)m * H * W] = acc[i * ACC_COLS + j] * IN_FACTOR((size_t)sn * C + (size_t)g * Cg + m);
+            if (m < Cg) dxc[(size_t)m * H * W] = acc[i * ACC_COLS + j] * weightGain * IN_FACTOR((size_t)sn * C + (size_t)g * Cg + m);
         }
     }
 }
@@ -576,7 +578,7 @@ INLINE float load_x_gw(__global const float *xg, __global const float *sc, const
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
 void conv2d_grad_weight(__global const float *x, __global const float *dy, __global float *out,
                                  const int N, const int C, const int H, const int W, const int O,
-                                 const int outH, const int outW, const int G, const int padH, const int padW,
+                                 const int outH, const int outW, const int G, const int padH, const int padW, const float weightGain,
                                  const int kChunk, const int splitStride IN_SCALE_ARG OUT_SCALE_ARG) {
     const int lid = get_local_id(0), tx = lid % RX, ty = lid / RX;
     const int g = get_group_id(2) % G, split = get_group_id(2) / G;
@@ -640,7 +642,7 @@ void conv2d_grad_weight(__global const float *x, __global const float *dy, __glo
 #pragma unroll
         for (int j = 0; j < ACC_COLS; j++) {
             const int q = n0 + ACC_COL(j);
-            if (q < Kc) dst[(size_t)m * Kc + q] = acc[i * ACC_COLS + j];
+            if (q < Kc) dst[(size_t)m * Kc + q] = acc[i * ACC_COLS + j] * weightGain;
         }
     }
 }

@@ -6,20 +6,23 @@ import XCTest
 /// conv2d.cl / CPUBackend+Conv2d: naive Double references, the adjoint identity and OpenCL-vs-CPU parity.
 final class Conv2dTests: XCTestCase {
     /// Awkward shapes: batch 1 and 3, odd spatial sizes, channels that are no multiple of a tile,
-    /// groups 1/2/3, stride 1/2, pad 0/1, 1×1, 3×3 and non-square kernels.
+    /// groups 1/2/3, stride 1/2, pad 0/1, 1×1, 3×3 and non-square kernels; weight gains other than 1 on the CPU's
+    /// transposed grad-input, its 1x1 GEMM path and the split grad-weight.
     static let cases: [Conv2dShape] = [
-        Conv2dShape(batch: 1, inChannels: 3, outChannels: 5, height: 7, width: 9, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        Conv2dShape(batch: 1, inChannels: 3, outChannels: 5, height: 7, width: 9, kernelH: 3, kernelW: 3, padH: 1, padW: 1,
+                    weightGain: 0.37),
         Conv2dShape(batch: 3, inChannels: 6, outChannels: 6, height: 13, width: 11, kernelH: 3, kernelW: 3, stride: 2,
-                    padH: 1, padW: 1, groups: 3),
+                    padH: 1, padW: 1, groups: 3, weightGain: 1.7),
         Conv2dShape(batch: 3, inChannels: 6, outChannels: 4, height: 7, width: 9, kernelH: 1, kernelW: 1, stride: 2, groups: 2),
         Conv2dShape(batch: 1, inChannels: 5, outChannels: 3, height: 13, width: 11, kernelH: 3, kernelW: 3, stride: 2),
-        Conv2dShape(batch: 3, inChannels: 5, outChannels: 6, height: 7, width: 9, kernelH: 1, kernelW: 1),
+        Conv2dShape(batch: 3, inChannels: 5, outChannels: 6, height: 7, width: 9, kernelH: 1, kernelW: 1, weightGain: 0.25),
         Conv2dShape(batch: 1, inChannels: 6, outChannels: 9, height: 9, width: 7, kernelH: 3, kernelW: 3, groups: 3),
         // The last row and column of x reach no output (floor in the output size): dx must be 0 there.
         Conv2dShape(batch: 1, inChannels: 3, outChannels: 2, height: 8, width: 10, kernelH: 3, kernelW: 3, stride: 2),
         Conv2dShape(batch: 3, inChannels: 2, outChannels: 4, height: 7, width: 9, kernelH: 1, kernelW: 3, padH: 0, padW: 1),
         // Long reduction for grad-weight (split over K on OpenCL).
-        Conv2dShape(batch: 3, inChannels: 4, outChannels: 5, height: 16, width: 13, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        Conv2dShape(batch: 3, inChannels: 4, outChannels: 5, height: 16, width: 13, kernelH: 3, kernelW: 3, padH: 1, padW: 1,
+                    weightGain: 0.37),
     ]
 
     /// Shapes whose per-group matrices select the large, medium and tall OpenCL tiles.
@@ -164,7 +167,8 @@ final class Conv2dTests: XCTestCase {
     }
 }
 
-/// Plain-loop Double convolution: the definition every backend is checked against.
+/// Plain-loop Double convolution with the shape's weight gain g (y = conv(x, g·w), dx = convᵀ(dy, g·w),
+/// dw = g·corr(x, dy)): the definition every backend is checked against.
 enum ConvReference {
     /// Calls `body(xIndex, wIndex, yIndex)` for every tap (n, o, oy, ox, c, ky, kx) that reads inside x.
     static func forEachTap(_ s: Conv2dShape, _ body: (Int, Int, Int) -> Void) {
@@ -197,18 +201,18 @@ enum ConvReference {
     static func forward(_ s: Conv2dShape, x: [Float], w: [Float]) -> [Double] {
         var y = [Double](repeating: 0, count: s.outputCount)
         forEachTap(s) { xi, wi, yi in y[yi] += Double(x[xi]) * Double(w[wi]) }
-        return y
+        return y.map { $0 * Double(s.weightGain) }
     }
 
     static func gradInput(_ s: Conv2dShape, dy: [Float], w: [Float]) -> [Double] {
         var dx = [Double](repeating: 0, count: s.inputCount)
         forEachTap(s) { xi, wi, yi in dx[xi] += Double(dy[yi]) * Double(w[wi]) }
-        return dx
+        return dx.map { $0 * Double(s.weightGain) }
     }
 
     static func gradWeight(_ s: Conv2dShape, x: [Float], dy: [Float]) -> [Double] {
         var dw = [Double](repeating: 0, count: s.weightCount)
         forEachTap(s) { xi, wi, yi in dw[wi] += Double(dy[yi]) * Double(x[xi]) }
-        return dw
+        return dw.map { $0 * Double(s.weightGain) }
     }
 }

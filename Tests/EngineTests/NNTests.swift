@@ -176,6 +176,49 @@ final class NNTests: XCTestCase {
         }
     }
 
+    /// A layer with a learning-rate multiplier (the mapping network's 0.01), which the layer moves from its bias into the
+    /// GEMM's alpha and the bias_act gain, against float64 loops of `y = act(x·(w·g)ᵀ + b·m)·√2·gain` (g = m/√in): the
+    /// output and the gradients of x, w and b, linear and leaky ReLU (biases of both signs, so the slope matters).
+    func testFullyConnectedLrMultiplier() throws {
+        let (n, inF, outF, m, gain) = (3, 6, 5, Float(0.01), Float(0.7))
+        for backend in TestBackends.all {
+            for activation in [Activation.linear, .leakyReLU] {
+                var rng = ParameterInitializer(backend: backend, seed: 31)
+                let fc = try FullyConnected("fc", in: inF, out: outF, activation: activation, lrMultiplier: m, init: &rng)
+                var data = TestRNG(seed: 32)
+                let xs = data.floats(n * inF), probes = data.floats(n * outF), bs = data.floats(outF).map { $0 * 150 }
+                try fc.bias!.assign(Tensor(bs, shape: [outF], on: backend))
+                let ws = try fc.weight.value.array()
+                let x = try Tensor(xs, shape: [n, inF], on: backend).requiringGrad()
+                let y = try fc(x, gain: gain)
+                let grads = try Autograd.gradients(of: (y * Tensor(probes, shape: [n, outF], on: backend)).sum(),
+                                                   wrt: [x, fc.weight.value, fc.bias!.value])
+                let g = Double(m) / Double(inF).squareRoot(), k = Double(activation.defaultGain * gain)
+                var want = (y: [Double](repeating: 0, count: n * outF), dx: [Double](repeating: 0, count: n * inF),
+                            dw: [Double](repeating: 0, count: outF * inF), db: [Double](repeating: 0, count: outF))
+                for i in 0..<n {
+                    for o in 0..<outF {
+                        var pre = Double(bs[o]) * Double(m)
+                        for j in 0..<inF { pre += Double(xs[i * inF + j]) * Double(ws[o * inF + j]) * g }
+                        let slope = activation == .leakyReLU && pre <= 0 ? 0.2 : 1.0
+                        want.y[i * outF + o] = pre * slope * k
+                        let dpre = Double(probes[i * outF + o]) * slope * k
+                        want.db[o] += dpre * Double(m)
+                        for j in 0..<inF {
+                            want.dx[i * inF + j] += dpre * Double(ws[o * inF + j]) * g
+                            want.dw[o * inF + j] += dpre * Double(xs[i * inF + j]) * g
+                        }
+                    }
+                }
+                let what = "\(backend.label) \(activation)"
+                assertClose(try y.array(), want.y, tolerance: 1e-5, "\(what) output")
+                assertClose(try grads[0]!.array(), want.dx, tolerance: 1e-5, "\(what) dx")
+                assertClose(try grads[1]!.array(), want.dw, tolerance: 1e-5, "\(what) dw")
+                assertClose(try grads[2]!.array(), want.db, tolerance: 1e-5, "\(what) db")
+            }
+        }
+    }
+
     /// The discriminator's down-sampling layers (NVlabs conv2d_resample, down 2): blur by [1,3,3,1] with the layer's
     /// padding, then a stride-2 conv, against a float64 loop, on 9x7 inputs (odd, so the last row and column matter).
     /// The 1x1 layer (the skip) runs the FIR down-sampling first and a stride-1 conv; its gradients equal those of

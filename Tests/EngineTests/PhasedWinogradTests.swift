@@ -9,12 +9,13 @@ import XCTest
 /// also differs in its bits from the direct kernels', so a silent fall-back to direct fails.
 final class PhasedWinogradTests: XCTestCase {
     /// The discriminator's form (padding 0, input 2n + 1 after the FIR), the generator's transposed one (grad-input of
-    /// padding 0), padding 1 with even sizes, unequal paddings, a 1x1 output, and channels not multiples of 4.
+    /// padding 0), padding 1 with even sizes (and a weight gain), unequal paddings, a 1x1 output, and channels not
+    /// multiples of 4.
     static let shapes = [
         Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 9, width: 7, kernelH: 3, kernelW: 3, stride: 2),
         Conv2dShape(batch: 2, inChannels: 6, outChannels: 3, height: 19, width: 13, kernelH: 3, kernelW: 3, stride: 2),
         Conv2dShape(batch: 3, inChannels: 4, outChannels: 5, height: 10, width: 8, kernelH: 3, kernelW: 3, stride: 2,
-                    padH: 1, padW: 1),
+                    padH: 1, padW: 1, weightGain: 0.37),
         Conv2dShape(batch: 1, inChannels: 3, outChannels: 9, height: 12, width: 11, kernelH: 3, kernelW: 3, stride: 2,
                     padH: 2, padW: 1),
         Conv2dShape(batch: 1, inChannels: 3, outChannels: 2, height: 3, width: 3, kernelH: 3, kernelW: 3, stride: 2),

@@ -251,13 +251,13 @@ enum ScaledConvReference {
         } } }
     }
 
-    /// y = b·conv(a·x, w), dx = a·convᵀ(b·dy, w), dw = Σ (b·dy) ⋆ (a·x).
+    /// y = b·conv(a·x, g·w), dx = a·convᵀ(b·dy, g·w), dw = g·Σ (b·dy) ⋆ (a·x), g the shape's weight gain.
     static func all(_ s: Conv2dShape, _ d: ScaledConv2dTests.Data) -> (y: [Double], dx: [Double], dw: [Double]) {
         var y = [Double](repeating: 0, count: s.outputCount), dx = [Double](repeating: 0, count: s.inputCount)
         var dw = [Double](repeating: 0, count: s.weightCount)
         forEachTap(s) { yi, xi, wi, n, o, c in
             let a = d.a.map { Double($0[n * s.inChannels + c]) } ?? 1, b = d.b.map { Double($0[n * s.outChannels + o]) } ?? 1
-            let scale = a * b
+            let scale = a * b * Double(s.weightGain)
             y[yi] += scale * Double(d.w[wi]) * Double(d.x[xi])
             dx[xi] += scale * Double(d.w[wi]) * Double(d.dy[yi])
             dw[wi] += scale * Double(d.dy[yi]) * Double(d.x[xi])

@@ -64,12 +64,12 @@ final class TF32ConvTests: XCTestCase {
         try compare(s, choice: KernelChoice(conv: .large, splits: 3))
     }
 
-    /// Stride 2, two groups, odd sizes, both scales (the split modconv's and the discriminator's down convs' form),
-    /// on the heuristic tiles, with the inputs rounded by the kernel (every operand of every direction goes through
-    /// its local stores); and a 1x1 conv the same way.
+    /// Stride 2, two groups, odd sizes, both scales and a weight gain (the split modconv's and the discriminator's down
+    /// convs' form), on the heuristic tiles, with the inputs rounded by the kernel (every operand of every direction
+    /// goes through its local stores); and a 1x1 conv the same way.
     func testStridedGroupedScaledKernelRounded() throws {
         let s = Conv2dShape(batch: 2, inChannels: 8, outChannels: 12, height: 9, width: 11, kernelH: 3, kernelW: 3,
-                            stride: 2, padH: 1, padW: 1, groups: 2)
+                            stride: 2, padH: 1, padW: 1, groups: 2, weightGain: 0.5)
         try compare(s, choice: nil, scales: true, kernelRounds: true)
         try compare(Conv2dShape(batch: 2, inChannels: 16, outChannels: 24, height: 6, width: 5, kernelH: 1, kernelW: 1),
                     choice: KernelChoice(conv: .medium), kernelRounds: true)

@@ -8,10 +8,11 @@ import XCTest
 /// Which shapes the policy sends to Winograd.
 final class WinogradTests: XCTestCase {
     /// Odd H and W (the last 2x2 blocks are half outside), channels not multiples of 4, P = 2·3·4 = 24 tiles and
-    /// 3·4·5 = 60.
+    /// 3·4·5 = 60; the second with a weight gain (the GEMM's alpha).
     static let shapes = [
         Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 5, width: 7, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
-        Conv2dShape(batch: 3, inChannels: 16, outChannels: 12, height: 8, width: 9, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+        Conv2dShape(batch: 3, inChannels: 16, outChannels: 12, height: 8, width: 9, kernelH: 3, kernelW: 3, padH: 1, padW: 1,
+                    weightGain: 0.37),
         Conv2dShape(batch: 1, inChannels: 3, outChannels: 4, height: 1, width: 1, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
     ]
 

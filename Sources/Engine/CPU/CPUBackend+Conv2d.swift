@@ -12,10 +12,38 @@
 //                order whatever the thread count
 // A 1×1 stride-1 unpadded convolution needs no im2col: the column matrix is the input itself, and the
 // backend's batched `gemm` runs it directly. The 3x3 stride-1 layers the `convAlgorithm` policy picks run by
-// Winograd F(2x2, 3x3) or F(4x4, 3x3) instead (CPUBackend+Winograd.swift).
+// Winograd F(2x2, 3x3) or F(4x4, 3x3) instead (CPUBackend+Winograd.swift). The shape's weight gain multiplies each
+// result in one pass at the end (`applyWeightGain`; the OpenCL kernels do it in their stores).
 extension CPUBackend {
     public func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
+        try conv2dUngained(shape, input: input, weight: weight, output: output)
+        try applyWeightGain(output, shape.weightGain, "conv2d")
+    }
+
+    public func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer) throws {
+        try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
+        try conv2dGradInputUngained(shape, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
+        try applyWeightGain(gradInput, shape.weightGain, "conv2dGradInput")
+    }
+
+    public func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws {
+        try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
+        try conv2dGradWeightUngained(shape, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+        try applyWeightGain(gradWeight, shape.weightGain, "conv2dGradWeight")
+    }
+
+    /// `buffer *= gain` (nothing when the gain is 1).
+    private func applyWeightGain(_ buffer: any Buffer, _ gain: Float, _ op: String) throws {
+        guard gain != 1 else { return }
+        let p = try ptr(buffer, op)
+        parallelFor(buffer.count, grain: 1 << 14) { range in
+            for i in range { p[i] *= gain }
+        }
+    }
+
+    /// y = conv(x, w), without the weight gain.
+    private func conv2dUngained(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws {
         if let block = winogradBlock(shape) {
             return try winogradConv2d(shape, block: block, x: input, weight: weight, y: output)
         }
@@ -34,8 +62,9 @@ extension CPUBackend {
         convForwardBlocked(shape, x: x, w: w, y: y)
     }
 
-    public func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer) throws {
-        try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
+    /// dx = convᵀ(dy, w), without the weight gain.
+    private func conv2dGradInputUngained(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer,
+                                         gradInput: any Buffer) throws {
         if let block = winogradBlock(shape) {
             return try winogradConv2dGradInput(shape, block: block, dy: gradOutput, weight: weight, dx: gradInput)
         }
@@ -74,8 +103,9 @@ extension CPUBackend {
         }
     }
 
-    public func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws {
-        try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
+    /// dw = corr(x, dy), without the weight gain.
+    private func conv2dGradWeightUngained(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer,
+                                          gradWeight: any Buffer) throws {
         if let block = winogradBlock(shape) {
             return try winogradConv2dGradWeight(shape, block: block, x: input, dy: gradOutput, dw: gradWeight)
         }

@@ -66,13 +66,14 @@ public protocol Backend: AnyObject, Sendable {
     func gemm(_ shape: GemmShape, a: any Buffer, b: any Buffer, c: any Buffer) throws
 
     // MARK: - Convolution (conv2d.cl)
+    // Every convolution, plain or scaled, uses the weight times `shape.weightGain` (γ below), applied to its result.
 
-    /// `y = conv2d(x, w)` (cross-correlation, no bias). x `[N, C, H, W]`, w `[O, C/groups, kh, kw]`,
+    /// `y = conv2d(x, γ·w)` (cross-correlation, no bias). x `[N, C, H, W]`, w `[O, C/groups, kh, kw]`,
     /// y `[N, O, outH, outW]`.
     func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws
-    /// `dx = ∂(Σ dy·conv2d(x, w))/∂x` — the transposed convolution of `dy` with `w`.
+    /// `dx = ∂(Σ dy·conv2d(x, γ·w))/∂x` — the transposed convolution of `dy` with `γ·w`.
     func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer) throws
-    /// `dw = ∂(Σ dy·conv2d(x, w))/∂w`.
+    /// `dw = ∂(Σ dy·conv2d(x, γ·w))/∂w` = γ·corr(x, dy).
     func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws
 
     // MARK: - Scaled convolution (conv2d.cl with -D IN_SCALE / -D OUT_SCALE)

@@ -126,6 +126,9 @@ public struct GemmShape: Sendable, Hashable {
 
 /// NCHW 2-D convolution: input `[batch, inChannels, height, width]`,
 /// weight `[outChannels, inChannels/groups, kernelH, kernelW]`, output `[batch, outChannels, outHeight, outWidth]`.
+/// The convolution uses the weight times `weightGain` (equalized learning rate's 1/√fan-in, NVlabs `weight_gain`):
+/// every kernel of the family (forward, grad-input, grad-weight) multiplies its result by it in its store, so the
+/// scaled weight is never a tensor of its own.
 public struct Conv2dShape: Sendable, Hashable {
     public var batch: Int, inChannels: Int, outChannels: Int
     public var height: Int, width: Int
@@ -133,13 +136,17 @@ public struct Conv2dShape: Sendable, Hashable {
     public var stride: Int
     public var padH: Int, padW: Int
     public var groups: Int
+    /// g in y = conv(x, g·w), dx = convᵀ(dy, g·w), dw = g·corr(x, dy).
+    public var weightGain: Float
 
     public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
-                kernelH: Int, kernelW: Int, stride: Int = 1, padH: Int = 0, padW: Int = 0, groups: Int = 1) {
+                kernelH: Int, kernelW: Int, stride: Int = 1, padH: Int = 0, padW: Int = 0, groups: Int = 1,
+                weightGain: Float = 1) {
         self.batch = batch; self.inChannels = inChannels; self.outChannels = outChannels
         self.height = height; self.width = width
         self.kernelH = kernelH; self.kernelW = kernelW
         self.stride = stride; self.padH = padH; self.padW = padW; self.groups = groups
+        self.weightGain = weightGain
     }
 
     public var outHeight: Int { (height + 2 * padH - kernelH) / stride + 1 }
@@ -163,6 +170,9 @@ public struct Conv2dShape: Sendable, Hashable {
         }
         guard outHeight > 0, outWidth > 0 else {
             throw EngineError.shapeMismatch(op: op, detail: "empty output for \(self)")
+        }
+        guard weightGain.isFinite else {
+            throw EngineError.shapeMismatch(op: op, detail: "weight gain \(weightGain) is not finite")
         }
     }
 }

@@ -56,10 +56,18 @@ public struct FullyConnected {
 
     func forward(_ x: Tensor, gain: Float = 1) throws -> Tensor {
         // x·(w·g)ᵀ = g·(x·wᵀ): the equalized-lr gain is the GEMM's alpha (no pass over the weight or the output).
-        let y = try Tensor.matmul(x, weight.value, transposeB: true, alpha: lrMultiplier / Float(inFeatures).squareRoot())
-        let b = try bias.map { lrMultiplier == 1 ? $0.value : try $0.value * lrMultiplier }
-        if b == nil && activation == .linear && gain == 1 { return y }
-        return try y.biasAct(bias: b, activation: activation, gain: activation.defaultGain * gain)
+        let g = lrMultiplier / Float(inFeatures).squareRoot()
+        guard let bias else {
+            let y = try Tensor.matmul(x, weight.value, transposeB: true, alpha: g)
+            return activation == .linear && gain == 1 ? y : try y.biasAct(activation: activation, gain: activation.defaultGain * gain)
+        }
+        // Both activations are positively homogeneous, so with m = lrMultiplier > 0
+        //   act(x·wᵀ·g + b·m)·gain = act(x·wᵀ·(g/m) + b)·(gain·m):
+        // the bias's multiplier moves into the GEMM's alpha and the bias_act gain (no pass over b or its gradient).
+        let m = lrMultiplier > 0 ? lrMultiplier : 1
+        let y = try Tensor.matmul(x, weight.value, transposeB: true, alpha: g / m)
+        let b = m == lrMultiplier ? bias.value : try bias.value * lrMultiplier
+        return try y.biasAct(bias: b, activation: activation, gain: activation.defaultGain * gain * m)
     }
 }
 
@@ -96,7 +104,8 @@ public struct Conv2dLayer {
     }
 
     func forward(_ x: Tensor, gain: Float) throws -> Tensor {
-        let w = try weight.value * (1 / Float(inChannels * kernel * kernel).squareRoot())
+        // The equalized-lr gain rides in the conv kernels' stores (`weightGain`): no pass over the weight or its gradient.
+        let weightGain = 1 / Float(inChannels * kernel * kernel).squareRoot()
         var input = x, stride = 1, padding = kernel / 2
         if down > 1, let filter {
             // NVlabs conv2d_resample fast path: blur with pad k/2 + ((f − down + 1)/2, (f − down)/2), then a
@@ -112,12 +121,14 @@ public struct Conv2dLayer {
                 (stride, padding) = (down, 0)
             }
         }
-        if bias == nil && activation == .linear && gain == 1 && clamp == nil {
-            return try Tensor.conv2d(input, weight: w, stride: stride, padding: padding)
+        if bias == nil && activation == .linear && clamp == nil {
+            // A linear layer's gain is a weight gain too (the discriminator's skips: √½).
+            return try Tensor.conv2d(input, weight: weight.value, stride: stride, padding: padding, weightGain: weightGain * gain)
         }
         // Bias, activation, gain and clamp in the convolution's store (one launch on OpenCL).
-        return try Tensor.conv2dBiasAct(input, weight: w, stride: stride, padding: padding, bias: bias?.value,
-                                        activation: activation, gain: activation.defaultGain * gain, clamp: clamp.map { $0 * gain })
+        return try Tensor.conv2dBiasAct(input, weight: weight.value, stride: stride, padding: padding, weightGain: weightGain,
+                                        bias: bias?.value, activation: activation, gain: activation.defaultGain * gain,
+                                        clamp: clamp.map { $0 * gain })
     }
 }
 

@@ -219,10 +219,10 @@ extension OpenCLBackend {
         }
     }
 
-    /// N, C, H, W, O, outH, outW, G, padH, padW: the leading scalar arguments of every conv2d kernel.
+    /// N, C, H, W, O, outH, outW, G, padH, padW, weightGain: the leading scalar arguments of every conv2d kernel.
     static func convArgs(_ s: Conv2dShape) -> [KernelArg] {
         [.int(s.batch), .int(s.inChannels), .int(s.height), .int(s.width), .int(s.outChannels),
-         .int(s.outHeight), .int(s.outWidth), .int(s.groups), .int(s.padH), .int(s.padW)]
+         .int(s.outHeight), .int(s.outWidth), .int(s.groups), .int(s.padH), .int(s.padW), .float(s.weightGain)]
     }
 
     /// Build options of conv2d.cl for `tile` on `shape` with the scales present: the tile, K-step unrolling on

@@ -85,13 +85,13 @@ extension OpenCLBackend {
 
     /// The transformed product of `u` `[α², rows, depth]` and `v` `[α², depth, ldm]` into `output` `[N, channels, height,
     /// width]` (rows = channels, or with `phased` the 4·channels of its space-to-depth at the shape's padding), scaled by
-    /// `scale[n, channel]` and with the optional epilogue.
+    /// `scale[n, channel]` and with the optional epilogue; the shape's weight gain is the GEMM's alpha.
     private func winogradProduct(_ u: any Buffer, _ v: any Buffer, _ plan: WinogradPlan, _ t: WinogradTiles, channels: Int,
                                  height: Int, width: Int, phased: Bool, depth: Int, scale: (any Buffer)?,
                                  epilogue: (bias: (any Buffer)?, act: BiasActShape)?, output: any Buffer) throws {
         let ldm = t.padded, rows = channels * (phased ? 4 : 1)
         let m = try allocate(t.positions * rows * ldm)
-        try gemm(GemmShape(m: rows, n: ldm, k: depth, batch: t.positions), a: u, b: v, c: m)
+        try gemm(GemmShape(m: rows, n: ldm, k: depth, batch: t.positions, alpha: plan.s.weightGain), a: u, b: v, c: m)
         let act = epilogue?.act
         try launch("winograd", "wino_output", options: plan.options, global: [t.count, rows], local: [64, 1],
                    [.buffer(m), .buffer(output), .int(plan.s.batch), .int(channels), .int(height), .int(width), .int(t.tilesH),
@@ -154,7 +154,8 @@ extension OpenCLBackend {
                    [.buffer(gradOutput), .buffer(dm), .int(s.batch), .int(o), .int(s.outHeight), .int(s.outWidth), .int(t.tilesH),
                     .int(t.tilesW), .int(splits), .int(chunk), .buffer(outScale ?? gradOutput), .int(outScale == nil ? 0 : 1)])
         let du = try allocate(t.positions * splits * o * c)
-        try gemm(GemmShape(m: o, n: c, k: chunk, transB: true, batch: t.positions * splits), a: dm, b: v, c: du)
+        try gemm(GemmShape(m: o, n: c, k: chunk, transB: true, batch: t.positions * splits, alpha: s.weightGain),
+                 a: dm, b: v, c: du)
         try launch("winograd", "wino_filter_grad", options: plan.options, global: [o * c], local: [Self.localSize1D],
                    [.buffer(du), .buffer(gradWeight), .int(o), .int(s.inChannels), .int(splits)])
     }

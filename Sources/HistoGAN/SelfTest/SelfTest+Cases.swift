@@ -49,7 +49,9 @@ extension SelfTest {
 
     static let conv2dShapes: [(Conv2dShape, quick: Bool)] = [
         (Conv2dShape(batch: 2, inChannels: 3, outChannels: 5, height: 13, width: 11, kernelH: 3, kernelW: 3, padH: 1, padW: 1), true),
-        (Conv2dShape(batch: 1, inChannels: 4, outChannels: 6, height: 17, width: 9, kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1), false),
+        // With the discriminator's equalized-lr weight gain (multiplied in every kernel's store).
+        (Conv2dShape(batch: 1, inChannels: 4, outChannels: 6, height: 17, width: 9, kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1,
+                     weightGain: 0.37), false),
         (Conv2dShape(batch: 2, inChannels: 6, outChannels: 4, height: 8, width: 7, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2), false),
         (Conv2dShape(batch: 3, inChannels: 5, outChannels: 7, height: 9, width: 10, kernelH: 1, kernelW: 1), false),
         // float4 A loads (-D FWD_VEC_A, GW_VEC_A): K = 36 and outH·outW = 36 multiples of 4, 20 rows on a 64-row tile.
@@ -59,10 +61,14 @@ extension SelfTest {
                      groups: 2), false),
     ]
 
+    /// `[N,C,H,W] * [O,C/G,kh,kw] s2 p1 g2 gain 0.37` (stride and padding always, groups and weight gain where not 1).
+    static func convDescription(_ s: Conv2dShape) -> String {
+        dims([s.batch, s.inChannels, s.height, s.width]) + " * " + dims([s.outChannels, s.inChannels / s.groups, s.kernelH, s.kernelW])
+            + " s\(s.stride) p\(s.padH)" + (s.groups > 1 ? " g\(s.groups)" : "") + (s.weightGain != 1 ? " gain \(s.weightGain)" : "")
+    }
+
     static let conv2dCases: [SelfTestCase] = conv2dShapes.flatMap { s, quick in
-        let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * "
-            + dims([s.outChannels, s.inChannels / s.groups, s.kernelH, s.kernelW])
-            + " s\(s.stride) p\(s.padH)" + (s.groups > 1 ? " g\(s.groups)" : "")
+        let desc = convDescription(s)
         return [
             SelfTestCase(family: "conv2d fwd", shape: desc, quick: quick) { ctx in
                 let x = try ctx.input(s.inputCount, seed: 4), w = try ctx.input(s.weightCount, seed: 5)
@@ -107,8 +113,7 @@ extension SelfTest {
     ]
 
     static let scaledConv2dCases: [SelfTestCase] = scaledConv2dShapes.flatMap { s, hasIn, hasOut, quick in
-        let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * " + dims([s.outChannels, s.inChannels, s.kernelH, s.kernelW])
-            + " s\(s.stride) p\(s.padH)" + (hasIn ? " IN_SCALE" : "") + (hasOut ? " OUT_SCALE" : "")
+        let desc = convDescription(s) + (hasIn ? " IN_SCALE" : "") + (hasOut ? " OUT_SCALE" : "")
         @Sendable func scales(_ ctx: SelfTestContext) throws -> (in: (any Buffer)?, out: (any Buffer)?) {
             (hasIn ? try ctx.input(s.batch * s.inChannels, seed: 10, in: -1.5...1.5) : nil,
              hasOut ? try ctx.input(s.batch * s.outChannels, seed: 11, in: 0.3...1.5) : nil)

@@ -11,20 +11,22 @@ extension SelfTest {
     /// K = 72 and outH·outW = 20 (float4 A loads in the forward and grad-weight), rows and columns ragged on every tile.
     static let vectorConvShape = Conv2dShape(batch: 3, inChannels: 8, outChannels: 20, height: 5, width: 4,
                                              kernelH: 3, kernelW: 3, padH: 1, padW: 1)
-    /// 4×4 output with K = 360: several K-steps per split (float4 A loads on the tall tile).
+    /// 4×4 output with K = 360: several K-steps per split (float4 A loads on the tall tile), and a weight gain (in each
+    /// split's store).
     static let splitConvShape = Conv2dShape(batch: 1, inChannels: 40, outChannels: 3, height: 4, width: 4,
-                                            kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+                                            kernelH: 3, kernelW: 3, padH: 1, padW: 1, weightGain: 0.37)
     /// Stride 2 with 40 output channels: grad-input phases of K = 160, 80, 80, 40 sharing one split count (with 8
     /// splits the shallow phases end in empty chunks).
     static let splitStrideShape = Conv2dShape(batch: 2, inChannels: 6, outChannels: 40, height: 7, width: 5,
                                               kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1)
 
     /// Stride 2, the discriminator's down-sampling form (padding 0 after the FIR, odd input; output 5x4, so the 4x4 blocks
-    /// are ragged), and with padding 1 and even sizes: Winograd F(4x4, 2x2) over the four stride phases.
+    /// are ragged), and with padding 1, even sizes and a weight gain (the GEMM's alpha): Winograd F(4x4, 2x2) over the
+    /// four stride phases.
     static let phasedConvShape = Conv2dShape(batch: 2, inChannels: 5, outChannels: 7, height: 11, width: 9,
                                              kernelH: 3, kernelW: 3, stride: 2)
     static let phasedPaddedShape = Conv2dShape(batch: 3, inChannels: 6, outChannels: 9, height: 12, width: 10,
-                                               kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1)
+                                               kernelH: 3, kernelW: 3, stride: 2, padH: 1, padW: 1, weightGain: 0.37)
 
     /// Runs `tuned` on an OpenCL backend (the device under test), `plain` on any other (the reference).
     static func launch(_ ctx: SelfTestContext, tuned: (OpenCLBackend) throws -> Void, plain: () throws -> Void) throws {
@@ -34,9 +36,7 @@ extension SelfTest {
     /// `choice` on an OpenCL backend (nil: its heuristics), the plain `Backend` method elsewhere (the reference):
     /// forward, grad-weight and grad-input. `tf32`: inputs rounded to TF32 (`selftest --tf32`'s cases, tolerance 5e-5).
     static func tunedCases(_ s: Conv2dShape, _ choice: KernelChoice?, quick: Bool, tf32: Bool = false) -> [SelfTestCase] {
-        let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * "
-            + dims([s.outChannels, s.inChannels / s.groups, s.kernelH, s.kernelW]) + " p\(s.padH)"
-            + (s.stride > 1 ? " s\(s.stride)" : "") + (s.groups > 1 ? " g\(s.groups)" : "") + (choice.map { " tile \($0)" } ?? "")
+        let desc = convDescription(s) + (choice.map { " tile \($0)" } ?? "")
         let suffix = tf32 ? "tf32" : "tuned", tolerance = tf32 ? 5e-5 : 1e-5
         @Sendable func input(_ ctx: SelfTestContext, _ count: Int, _ seed: UInt64) throws -> any Buffer {
             tf32 ? try ctx.inputTF32(count, seed: seed) : try ctx.input(count, seed: seed)
@@ -70,8 +70,7 @@ extension SelfTest {
     /// explicitly, with both scales (the split modconv's form), against the reference's default launch: forward,
     /// grad-input, and grad-weight with its reduction in `choice.splits` chunks.
     static func winogradScaledCases(_ s: Conv2dShape, _ choice: KernelChoice, quick: Bool) -> [SelfTestCase] {
-        let desc = dims([s.batch, s.inChannels, s.height, s.width]) + " * " + dims([s.outChannels, s.inChannels, 3, 3])
-            + " p\(s.padH)" + (s.stride > 1 ? " s\(s.stride)" : "") + " IN_SCALE OUT_SCALE \(choice)"
+        let desc = convDescription(s) + " IN_SCALE OUT_SCALE \(choice)"
         @Sendable func operands(_ ctx: SelfTestContext) throws -> (x: any Buffer, w: any Buffer, dy: any Buffer, a: any Buffer, b: any Buffer) {
             (try ctx.input(s.inputCount, seed: 4), try ctx.input(s.weightCount, seed: 5), try ctx.input(s.outputCount, seed: 6),
              try ctx.input(s.batch * s.inChannels, seed: 10, in: -1.5...1.5), try ctx.input(s.batch * s.outChannels, seed: 11, in: 0.3...1.5))
