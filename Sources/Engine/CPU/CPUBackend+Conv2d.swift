@@ -12,33 +12,42 @@
 //                order whatever the thread count
 // A 1×1 stride-1 unpadded convolution needs no im2col: the column matrix is the input itself, and the
 // backend's batched `gemm` runs it directly. The 3x3 stride-1 layers the `convAlgorithm` policy picks run by
-// Winograd F(2x2, 3x3) or F(4x4, 3x3) instead (CPUBackend+Winograd.swift). The shape's weight gain multiplies each
-// result in one pass at the end (`applyWeightGain`; the OpenCL kernels do it in their stores).
+// Winograd F(2x2, 3x3) or F(4x4, 3x3) instead (CPUBackend+Winograd.swift). The shape's weight gain γ is applied on
+// the weight side, where the tensors are small: the forward and grad-input run with a copy γ·w, grad-weight scales its
+// result (the OpenCL kernels multiply their stores instead, which saves the launches).
 extension CPUBackend {
     public func conv2d(_ shape: Conv2dShape, input: any Buffer, weight: any Buffer, output: any Buffer) throws {
         try shape.validate("conv2d", input: input, weight: weight, output: output)
-        try conv2dUngained(shape, input: input, weight: weight, output: output)
-        try applyWeightGain(output, shape.weightGain, "conv2d")
+        try conv2dUngained(shape, input: input, weight: try gained(weight, shape, "conv2d"), output: output)
     }
 
     public func conv2dGradInput(_ shape: Conv2dShape, gradOutput: any Buffer, weight: any Buffer, gradInput: any Buffer) throws {
         try shape.validate("conv2dGradInput", input: gradInput, weight: weight, output: gradOutput)
-        try conv2dGradInputUngained(shape, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
-        try applyWeightGain(gradInput, shape.weightGain, "conv2dGradInput")
+        try conv2dGradInputUngained(shape, gradOutput: gradOutput, weight: try gained(weight, shape, "conv2dGradInput"),
+                                    gradInput: gradInput)
     }
 
     public func conv2dGradWeight(_ shape: Conv2dShape, input: any Buffer, gradOutput: any Buffer, gradWeight: any Buffer) throws {
         try shape.validate("conv2dGradWeight", input: input, weight: gradWeight, output: gradOutput)
         try conv2dGradWeightUngained(shape, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
-        try applyWeightGain(gradWeight, shape.weightGain, "conv2dGradWeight")
+        if shape.weightGain != 1 {
+            try scale(gradWeight, by: shape.weightGain, into: gradWeight, count: shape.weightCount, "conv2dGradWeight")
+        }
     }
 
-    /// `buffer *= gain` (nothing when the gain is 1).
-    private func applyWeightGain(_ buffer: any Buffer, _ gain: Float, _ op: String) throws {
-        guard gain != 1 else { return }
-        let p = try ptr(buffer, op)
-        parallelFor(buffer.count, grain: 1 << 14) { range in
-            for i in range { p[i] *= gain }
+    /// `weight` itself when the shape's gain is 1, else a new buffer `weightGain·weight`.
+    private func gained(_ weight: any Buffer, _ shape: Conv2dShape, _ op: String) throws -> any Buffer {
+        guard shape.weightGain != 1 else { return weight }
+        let out = try allocate(shape.weightCount)
+        try scale(weight, by: shape.weightGain, into: out, count: shape.weightCount, op)
+        return out
+    }
+
+    /// `dst[i] = src[i]·gain` for i < count (dst may be src).
+    private func scale(_ src: any Buffer, by gain: Float, into dst: any Buffer, count: Int, _ op: String) throws {
+        let s = try ptr(src, op), d = try ptr(dst, op)
+        parallelFor(count, grain: 1 << 14) { range in
+            for i in range { d[i] = s[i] * gain }
         }
     }
 

@@ -127,8 +127,8 @@ public struct GemmShape: Sendable, Hashable {
 /// NCHW 2-D convolution: input `[batch, inChannels, height, width]`,
 /// weight `[outChannels, inChannels/groups, kernelH, kernelW]`, output `[batch, outChannels, outHeight, outWidth]`.
 /// The convolution uses the weight times `weightGain` (equalized learning rate's 1/√fan-in, NVlabs `weight_gain`):
-/// every kernel of the family (forward, grad-input, grad-weight) multiplies its result by it in its store, so the
-/// scaled weight is never a tensor of its own.
+/// every OpenCL kernel of the family (forward, grad-input, grad-weight) multiplies its result by it in its store, so
+/// the scaled weight is never a tensor of its own and costs no launch.
 public struct Conv2dShape: Sendable, Hashable {
     public var batch: Int, inChannels: Int, outChannels: Int
     public var height: Int, width: Int
