@@ -40,11 +40,5 @@ __kernel void bias_act_grad(__global const float *dy, __global const float *y, _
                             const int count, const float alpha, const float gain, const float clampv) {
     int i = get_global_id(0);
     if (i >= count) return;
-    float out = y[i];
-    float g = dy[i] * gain;
-#if ACT == 1
-    if (!(out > 0.0f)) g *= alpha;
-#endif
-    if (clampv >= 0.0f && !(fabs(out) < clampv)) g = 0.0f;
-    dx[i] = g;
+    dx[i] = act_gain_clamp_grad(dy[i], y[i], ACT == 1, alpha, gain, clampv);
 }

@@ -36,3 +36,13 @@ INLINE float act_gain_clamp(float v, const int leaky, const float alpha, const f
     if (clampv >= 0.0f) v = fmin(fmax(v, -clampv), clampv);
     return v;
 }
+
+// Its gradient: dx = dy·gain·act'·[|y| < clamp], the slope read from the sign of the saved output y (bias_act.cl's
+// bias_act_grad, and reduce.cl's BIAS_ACT_GRAD loads).
+INLINE float act_gain_clamp_grad(const float dy, const float out, const int leaky, const float alpha, const float gain,
+                                 const float clampv) {
+    float g = dy * gain;
+    if (leaky && !(out > 0.0f)) g *= alpha;
+    if (clampv >= 0.0f && !(fabs(out) < clampv)) g = 0.0f;
+    return g;
+}

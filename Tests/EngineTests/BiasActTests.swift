@@ -119,6 +119,47 @@ final class BiasActTests: XCTestCase {
         }
     }
 
+    /// `biasActGradSum`: dx and the bias's gradient Σ_{o,i} dx[o, c, i] against float64 loops of bias_act's gradient,
+    /// outputs poisoned (nothing written past them), on layouts that take each path of the OpenCL reduction: a short one
+    /// (≤ 16 elements per channel, one work-item per channel), one work-group per channel, and a long one in chunks (two
+    /// passes; only the first computes dx); a layer's [N, C] output (inner 1) and one channel. On OpenCL dx has the bits
+    /// of `biasActGrad` (the same function) and it is one launch, two for the chunked sum.
+    func testGradSumMatchesFloat64() throws {
+        let layouts: [(outer: Int, channels: Int, inner: Int)] = [(5, 3, 3), (8, 6, 1), (3, 5, 37), (2, 3, 9001), (4, 1, 11)]
+        var rng = TestRNG(seed: 31)
+        for (index, l) in layouts.enumerated() {
+            for act in Activation.allCases {
+                let count = l.outer * l.channels * l.inner
+                let s = BiasActShape(count: count, channels: l.channels, inner: l.inner, activation: act, gain: 1.3,
+                                     clamp: index % 2 == 0 ? 0.9 : nil)
+                let dy = rng.floats(count), y = rng.floats(count)
+                var dx = [Double](repeating: 0, count: count), db = [Double](repeating: 0, count: l.channels)
+                for i in 0..<count {
+                    var g = Double(dy[i]) * 1.3
+                    if act == .leakyReLU && !(y[i] > 0) { g *= Double(s.alpha) }
+                    if s.clamp >= 0 && !(abs(y[i]) < s.clamp) { g = 0 }
+                    dx[i] = g
+                    db[(i / l.inner) % l.channels] += g
+                }
+                for backend in TestBackends.all {
+                    let what = "\(backend.label) \(act) \(l)"
+                    let gx = try backend.poisoned(count + 3), gb = try backend.poisoned(l.channels + 2)
+                    let before = backend.kernelLaunches
+                    try backend.biasActGradSum(s, gradY: try backend.buffer(dy), y: try backend.buffer(y), gradX: gx, gradBias: gb)
+                    let launches = backend.kernelLaunches.map { $0 - before! }
+                    let (allX, allB) = (try backend.array(gx), try backend.array(gb))
+                    XCTAssertTrue(allX[count...].allSatisfy(\.isNaN) && allB[l.channels...].allSatisfy(\.isNaN), "\(what): wrote past")
+                    assertClose(Array(allX[..<count]), dx, tolerance: 1e-6, "\(what): dx")
+                    assertClose(Array(allB[..<l.channels]), db, tolerance: 1e-5, "\(what): bias gradient")
+                    if let launches {
+                        XCTAssertEqual(launches, l.outer * l.inner > 2 * 4096 ? 2 : 1, "\(what): launches")
+                        XCTAssertEqual(Array(allX[..<count]), try Self.gradient(backend, s, dy, y), "\(what): not biasActGrad's bits")
+                    }
+                }
+            }
+        }
+    }
+
     func testRejectsBadShapes() throws {
         for backend in TestBackends.all {
             let x = try backend.buffer([Float](repeating: 1, count: 10)), y = try backend.allocate(10)

@@ -133,6 +133,9 @@ public protocol Backend: AnyObject, Sendable {
     /// Linear in `dy`, so it is also its own VJP w.r.t. `dy`; its derivative w.r.t. `x` is zero for
     /// both supported activations (piecewise linear).
     func biasActGrad(_ shape: BiasActShape, gradY: any Buffer, y: any Buffer, gradX: any Buffer) throws
+    /// `biasActGrad` into `gradX` and the bias's gradient `gradBias[c] = Σ_{o,i} gradX[o, c, i]` over
+    /// `shape.reductionShape`. OpenCL: one pass that writes dx as it sums (a launch and a read of dx fewer).
+    func biasActGradSum(_ shape: BiasActShape, gradY: any Buffer, y: any Buffer, gradX: any Buffer, gradBias: any Buffer) throws
 
     // MARK: - RGB-uv histogram (histogram.cl)
 
@@ -196,6 +199,14 @@ extension Backend {
                               output: any Buffer) throws {
         try conv2d(shape, input: input, weight: weight, output: output)
         try biasAct(act, x: output, bias: bias, y: output)
+    }
+
+    /// `biasActGradSum` as the two primitives: `biasActGrad`, then `reduce` (the same sum, and on the CPU backend the
+    /// same bits, as `Tensor.sum` over every axis but the channels).
+    public func biasActGradSum(_ shape: BiasActShape, gradY: any Buffer, y: any Buffer, gradX: any Buffer,
+                               gradBias: any Buffer) throws {
+        try biasActGrad(shape, gradY: gradY, y: y, gradX: gradX)
+        try reduce(.sum, gradX, shape: shape.reductionShape, axes: [0, 2], gradBias)
     }
 
     /// `biasAct` without noise.

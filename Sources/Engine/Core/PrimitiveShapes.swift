@@ -252,6 +252,12 @@ public struct BiasActShape: Sendable, Hashable {
 
     /// Elements between one sample's noise plane and the next: `inner` per sample, 0 shared.
     public var noiseStride: Int { noise == .perSample ? inner : 0 }
+
+    /// `[outer, channels, inner]`: the layout whose axes 0 and 2 a bias's gradient sums over.
+    public var reductionShape: [Int] {
+        let (c, i) = (max(channels, 1), max(inner, 1))
+        return [count / (c * i), c, i]
+    }
 }
 
 /// How `bias_act`'s noise `[·, inner]` spreads over the `outer` samples of `[outer, channels, inner]`.

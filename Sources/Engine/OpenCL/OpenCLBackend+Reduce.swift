@@ -30,15 +30,37 @@ extension OpenCLBackend {
                        scale: op == .mean ? 1 / Float(plan.reducedCount) : 1, out)
     }
 
+    /// `biasActGrad` into `gradX` and its sum per channel into `gradBias` `[channels]`, in the passes of one sum over the
+    /// outer and inner axes: the first pass reads dy and y, writes dx and sums it (reduce.cl -D BIAS_ACT_GRAD).
+    public func biasActGradSum(_ shape: BiasActShape, gradY: any Buffer, y: any Buffer, gradX: any Buffer,
+                               gradBias: any Buffer) throws {
+        try shape.validate("biasActGradSum", hasBias: false, buffers: [gradY, y, gradX])
+        let plan = try ReducePlan(shape: shape.reductionShape, axes: [0, 2], op: "biasActGradSum")
+        guard gradBias.count >= plan.outCount else {
+            throw EngineError.shapeMismatch(op: "biasActGradSum", detail: "bias gradient of \(gradBias.count) for \(shape.channels) channels")
+        }
+        guard plan.count <= Int(Int32.max) else {
+            throw EngineError.shapeMismatch(op: "biasActGradSum", detail: "\(plan.count) elements exceed the 32-bit indexing of reduce.cl")
+        }
+        try reducePass(gradY, plan, square: false, isMax: false, scale: 1, gradBias,
+                       biasActGrad: (shape, y, gradX))
+    }
+
+    /// One reduction pass (and, for a long reduction, the passes over its partials). With `biasActGrad`, the first
+    /// pass's loads are bias_act's gradient of x (dy) and y, written to dx as they are summed.
     private func reducePass(_ x: any Buffer, _ plan: ReducePlan, square: Bool, isMax: Bool, scale: Float,
-                            _ out: any Buffer) throws {
+                            _ out: any Buffer, biasActGrad: (shape: BiasActShape, y: any Buffer, dx: any Buffer)? = nil) throws {
         let n = plan.reducedCount, outCount = plan.outCount
         let dims: [KernelArg] = [.int8(plan.keptShape, pad: 1), .int8(plan.keptStrides, pad: 0), .int(plan.keptShape.count),
                                  .int8(plan.reducedShape, pad: 1), .int8(plan.reducedStrides, pad: 0), .int(plan.reducedShape.count)]
         let flags: [KernelArg] = [.int(square ? 1 : 0), .int(isMax ? 1 : 0)]
+        let options = biasActGrad.map { "-D BIAS_ACT_GRAD -D ACT=\($0.shape.activation.rawValue)" } ?? ""
+        let gradArgs: [KernelArg] = biasActGrad.map {
+            [.buffer($0.y), .buffer($0.dx), .float($0.shape.alpha), .float($0.shape.gain), .float($0.shape.clamp)]
+        } ?? []
         if n <= Self.reduceItemsLimit {
-            try launch("reduce", "reduce_items", global: [outCount], local: [Self.localSize1D],
-                       [.buffer(x), .buffer(out)] + dims + [.int(n), .int(outCount)] + flags + [.float(scale)])
+            try launch("reduce", "reduce_items", options: options, global: [outCount], local: [Self.localSize1D],
+                       [.buffer(x), .buffer(out)] + dims + [.int(n), .int(outCount)] + flags + [.float(scale)] + gradArgs)
             return
         }
         var chunks = 1
@@ -51,10 +73,10 @@ extension OpenCLBackend {
         if local > max(1, info.maxWorkGroupSize) { local /= 2 }
         let groups = outCount * chunks
         let target = chunks == 1 ? out : try allocate(groups)
-        try launch("reduce", "reduce_groups", global: [groups * local], local: [local],
+        try launch("reduce", "reduce_groups", options: options, global: [groups * local], local: [local],
                    [.buffer(x), .buffer(target)] + dims
                    + [.int(n), .int(chunkLen), .int(chunks), .int(groups)] + flags
-                   + [.float(chunks == 1 ? scale : 1), .local(local * MemoryLayout<Float>.stride)])
+                   + [.float(chunks == 1 ? scale : 1), .local(local * MemoryLayout<Float>.stride)] + gradArgs)
         if chunks > 1 {
             try reducePass(target, try ReducePlan(shape: [outCount, chunks], axes: [1]),
                            square: false, isMax: isMax, scale: scale, out)

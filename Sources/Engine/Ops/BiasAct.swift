@@ -25,12 +25,9 @@ extension Tensor {
         let noisy = layout == nil ? nil : noise.map { $0.detached() }
         let inputs = [self] + (bias.map { [$0] } ?? []) + (layout == nil ? [] : noiseStrength.map { [$0] } ?? [])
         return y.recorded("biasAct", inputs) { g in
-            let dx = try Tensor.biasActGradient(g, output: y, shape: s)
+            let (dx, db) = try Tensor.biasActGradients(g, output: y, shape: s, bias: bias, needsBias: Autograd.needsGradient(1))
             var grads: [Tensor?] = [dx]
-            if let bias {
-                let axes = (0..<dx.rank).filter { $0 != channelAxis }
-                grads.append(Autograd.needsGradient(1) ? try dx.sum(axes: axes).reshaped(bias.shape) : nil)
-            }
+            if bias != nil { grads.append(db) }
             if let noisy, let noiseStrength {
                 // Σ over the channels first (one pass over dx), then the noise-plane-sized product and sum: less traffic
                 // than multiplying all of dx, and the order of the separate ops this replaced (the same bits).
@@ -67,6 +64,27 @@ extension Tensor {
         for a in 0..<channelAxis { shared[a] = 1 }
         if noise.shape == shared { return .shared }
         throw EngineError.shapeMismatch(op: "biasAct", detail: "noise \(noise.shape) for x \(shape): want \(perSample) or \(shared)")
+    }
+
+    /// The VJP of a bias_act with `bias`: dx = `biasActGradient(dy, y)` and, when `needsBias`, the bias's gradient
+    /// Σ dx over every axis but the channels, shaped as the bias. Outside a recorded backward (no double backward to
+    /// build) both come from one `Backend.biasActGradSum` (on OpenCL one pass that writes dx as it sums); while
+    /// recording, from the differentiable ops.
+    static func biasActGradients(_ dy: Tensor, output y: Tensor, shape s: BiasActShape, bias: Tensor?,
+                                 needsBias: Bool) throws -> (dx: Tensor, db: Tensor?) {
+        guard let bias, needsBias else { return (try biasActGradient(dy, output: y, shape: s), nil) }
+        if Autograd.isRecording {
+            let dx = try biasActGradient(dy, output: y, shape: s)
+            return (dx, try dx.reshaped(s.reductionShape).sum(axes: [0, 2]).reshaped(bias.shape))
+        }
+        guard dy.shape == y.shape else {
+            throw EngineError.shapeMismatch(op: "biasActGradient", detail: "dy \(dy.shape) vs y \(y.shape)")
+        }
+        let dx = try Tensor.empty(dy.shape, on: dy.backend), db = try Tensor.empty(bias.shape, on: dy.backend)
+        try Profiler.measure("biasActGradSum", dy.backend) {
+            try dy.backend.biasActGradSum(s, gradY: dy.buffer, y: y.buffer, gradX: dx.buffer, gradBias: db.buffer)
+        }
+        return (dx, db)
     }
 
     /// `dx = dy·act'·gain·[|y| < clamp]` for the `biasAct` output `y`. Linear in `dy` (its VJP w.r.t. `dy` is

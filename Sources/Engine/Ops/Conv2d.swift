@@ -44,10 +44,10 @@ extension Tensor {
             try x.backend.conv2dBiasAct(s, input: x.buffer, weight: weight.buffer, bias: bias?.buffer, act: act, output: out.buffer)
         }
         return out.recorded("conv2dBiasAct", [x, weight] + (bias.map { [$0] } ?? [])) { g in
-            let dpre = try biasActGradient(g, output: out, shape: act)
+            let (dpre, db) = try biasActGradients(g, output: out, shape: act, bias: bias, needsBias: Autograd.needsGradient(2))
             return [Autograd.needsGradient(0) ? try conv2dGradInput(dpre, weight: weight, s) : nil,
                     Autograd.needsGradient(1) ? try conv2dGradWeight(x, gradOutput: dpre, s) : nil]
-                + (bias == nil ? [] : [Autograd.needsGradient(2) ? try dpre.sum(axes: [0, 2, 3]) : nil])
+                + (bias == nil ? [] : [db])
         }
     }
 

@@ -223,6 +223,8 @@ extension SelfTest {
         // The synthesis layers' epilogue: noise per sample (training) and one shared plane (generation).
         (BiasActShape(count: 3 * 5 * 37, channels: 5, inner: 37, activation: .leakyReLU, clamp: 0.9, noise: .perSample), true, true),
         (BiasActShape(count: 2 * 6 * 81, channels: 6, inner: 81, activation: .leakyReLU, noise: .shared), true, false),
+        // 2·9001 elements per channel: the gradient's bias sum runs in chunks (two passes).
+        (BiasActShape(count: 2 * 3 * 9001, channels: 3, inner: 9001, activation: .leakyReLU, clamp: 0.9), true, false),
     ]
 
     static let biasActCases: [SelfTestCase] = biasActShapes.flatMap { s, hasBias, quick in
@@ -247,6 +249,14 @@ extension SelfTest {
                 try ctx.backend.biasActGrad(s, gradY: dy, y: y, gradX: dx)
                 return try ctx.read(dx)
             },
-        ]
+        ] + (hasBias ? [
+            // The gradient with the bias's sum in the same pass (reduce.cl -D BIAS_ACT_GRAD on OpenCL).
+            SelfTestCase(family: "bias_act grad+sum", shape: desc, quick: quick) { ctx in
+                let y = try ctx.input(s.count, seed: 14, in: -1.2...1.2), dy = try ctx.input(s.count, seed: 15)
+                let dx = try ctx.poisoned(s.count), db = try ctx.poisoned(s.channels)
+                try ctx.backend.biasActGradSum(s, gradY: dy, y: y, gradX: dx, gradBias: db)
+                return try ctx.read(dx, db)
+            },
+        ] : [])
     }
 }
