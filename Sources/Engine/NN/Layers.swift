@@ -37,6 +37,9 @@ public struct FullyConnected {
 
     public init(_ name: String, in inFeatures: Int, out outFeatures: Int, activation: Activation = .linear,
                 bias: Bool = true, biasInit: Float = 0, lrMultiplier: Float = 1, init rng: inout ParameterInitializer) throws {
+        guard lrMultiplier > 0 else {
+            throw EngineError.shapeMismatch(op: "FullyConnected \(name)", detail: "lr multiplier \(lrMultiplier) must be > 0")
+        }
         weight = Parameter(name: "\(name).weight", value: try rng.normal([outFeatures, inFeatures], scale: 1 / lrMultiplier))
         self.bias = bias ? Parameter(name: "\(name).bias", value: try rng.constant([outFeatures], biasInit)) : nil
         self.activation = activation
@@ -64,10 +67,9 @@ public struct FullyConnected {
         // Both activations are positively homogeneous, so with m = lrMultiplier > 0
         //   act(x·wᵀ·g + b·m)·gain = act(x·wᵀ·(g/m) + b)·(gain·m):
         // the bias's multiplier moves into the GEMM's alpha and the bias_act gain (no pass over b or its gradient).
-        let m = lrMultiplier > 0 ? lrMultiplier : 1
+        let m = lrMultiplier
         let y = try Tensor.matmul(x, weight.value, transposeB: true, alpha: g / m)
-        let b = m == lrMultiplier ? bias.value : try bias.value * lrMultiplier
-        return try y.biasAct(bias: b, activation: activation, gain: activation.defaultGain * gain * m)
+        return try y.biasAct(bias: bias.value, activation: activation, gain: activation.defaultGain * gain * m)
     }
 }
 

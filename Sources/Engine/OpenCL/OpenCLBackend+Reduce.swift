@@ -14,13 +14,7 @@ extension OpenCLBackend {
     ///    writes per-chunk partials to a temporary buffer and pass 2 reduces `[outputs, chunks]` over
     ///    its last axis with this same function (so it may split again).
     public func reduce(_ op: ReduceOp, _ x: any Buffer, shape: [Int], axes: [Int], _ out: any Buffer) throws {
-        let plan = try ReducePlan(shape: shape, axes: axes)
-        guard x.count >= plan.count, out.count >= plan.outCount else {
-            throw EngineError.shapeMismatch(op: "reduce", detail: "buffers of \(x.count) -> \(out.count) elements for shape \(shape) over axes \(axes)")
-        }
-        guard plan.count <= Int(Int32.max) else {
-            throw EngineError.shapeMismatch(op: "reduce", detail: "\(plan.count) elements exceed the 32-bit indexing of reduce.cl")
-        }
+        let plan = try checkedPlan("reduce", x, shape: shape, axes: axes, out)
         guard plan.outCount > 0 else { return }
         if plan.reducedCount == 0 {
             try fill(out, count: plan.outCount, value: op == .sum || op == .sumOfSquares ? 0 : (op == .max ? -.infinity : .nan))
@@ -35,15 +29,21 @@ extension OpenCLBackend {
     public func biasActGradSum(_ shape: BiasActShape, gradY: any Buffer, y: any Buffer, gradX: any Buffer,
                                gradBias: any Buffer) throws {
         try shape.validate("biasActGradSum", hasBias: false, buffers: [gradY, y, gradX])
-        let plan = try ReducePlan(shape: shape.reductionShape, axes: [0, 2], op: "biasActGradSum")
-        guard gradBias.count >= plan.outCount else {
-            throw EngineError.shapeMismatch(op: "biasActGradSum", detail: "bias gradient of \(gradBias.count) for \(shape.channels) channels")
-        }
-        guard plan.count <= Int(Int32.max) else {
-            throw EngineError.shapeMismatch(op: "biasActGradSum", detail: "\(plan.count) elements exceed the 32-bit indexing of reduce.cl")
-        }
+        let plan = try checkedPlan("biasActGradSum", gradY, shape: shape.reductionShape, axes: [0, 2], gradBias)
         try reducePass(gradY, plan, square: false, isMax: false, scale: 1, gradBias,
                        biasActGrad: (shape, y, gradX))
+    }
+
+    /// The `ReducePlan` of `shape` over `axes`, checked against the buffers' sizes and reduce.cl's 32-bit indexing.
+    private func checkedPlan(_ op: String, _ x: any Buffer, shape: [Int], axes: [Int], _ out: any Buffer) throws -> ReducePlan {
+        let plan = try ReducePlan(shape: shape, axes: axes, op: op)
+        guard x.count >= plan.count, out.count >= plan.outCount else {
+            throw EngineError.shapeMismatch(op: op, detail: "buffers of \(x.count) -> \(out.count) elements for shape \(shape) over axes \(axes)")
+        }
+        guard plan.count <= Int(Int32.max) else {
+            throw EngineError.shapeMismatch(op: op, detail: "\(plan.count) elements exceed the 32-bit indexing of reduce.cl")
+        }
+        return plan
     }
 
     /// One reduction pass (and, for a long reduction, the passes over its partials). With `biasActGrad`, the first
